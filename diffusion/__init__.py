@@ -1,0 +1,1 @@
+"""Stable Diffusion engine: checkpoints, models, text encoders, samplers, devices. No HTTP, no graph."""

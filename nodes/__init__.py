@@ -1,0 +1,1 @@
+"""Node library: declarations, ComfyUI adapter, registry, plugin loader and the built-in nodes."""

@@ -1,0 +1,1 @@
+"""aiohttp application: ComfyUI-compatible HTTP/WebSocket API over a durable queue."""
