@@ -6,11 +6,12 @@ Nodes never reach for globals; the executor hands each call a NodeContext.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 
-class Interrupted(Exception):
+class Interrupted(Exception):  # noqa: N818 - the name reads as the event it reports
     """Raised inside a node (or between nodes) when the user interrupted the prompt."""
 
 

@@ -1,0 +1,229 @@
+"""Whole-prompt validation with ComfyUI's error types and JSON shape, every error at once.
+
+`validate_prompt` checks the document shape and class types of every node, finds the
+output nodes, then checks each node some output needs (once, iteratively) and every
+dependency cycle among them. Outputs whose whole upstream is valid are returned to be
+executed, even when other outputs fail (ComfyUI parity). Decisions beyond ComfyUI:
+
+- a malformed or unknown node is reported for every such node at once (node_errors
+  carries one entry per node; the top-level `invalid_prompt` error names the first and
+  lists all in `details`);
+- input keys a node does not declare are ignored (neither validated nor passed on);
+- a dependency cycle is an error of type `dependency_cycle` on every node in it;
+- literal coercion is stricter than ComfyUI's (see graph.coerce);
+- a combo value shaped like a path escaping its folder (``..``, absolute) is refused
+  even for inputs the node validates itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from graph.plan import describe_cycle, find_cycles, is_acyclic
+from graph.prompt import ShapeProblem, check_prompt_shape
+from graph.schema import NodeSchema, NodeType, Registry
+from graph.validate_node import check_node, error, exception_info
+
+
+@dataclass
+class ValidationResult:
+    """The outcome of `validate_prompt`, in ComfyUI's terms."""
+
+    ok: bool
+    error: dict | None
+    node_errors: dict[str, dict] = field(default_factory=dict)
+    outputs: list[str] = field(default_factory=list)
+    prompt: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        """ComfyUI's ``/prompt`` 400 body: ``{"error": ..., "node_errors": ...}``."""
+        return {"error": self.error, "node_errors": self.node_errors}
+
+
+def _failure(kind: str, message: str, details: str = "", node_errors: dict | None = None) -> ValidationResult:
+    return ValidationResult(ok=False, error=error(kind, message, details), node_errors=node_errors or {})
+
+
+def _invalid_prompt(problems: list[ShapeProblem]) -> ValidationResult:
+    node_errors: dict[str, dict] = {}
+    for problem in problems:
+        if problem.node_id is None:
+            continue
+        key = str(problem.node_id)
+        entry = node_errors.setdefault(
+            key, {"errors": [], "dependent_outputs": [], "class_type": problem.class_type}
+        )
+        entry["errors"].append(error("invalid_prompt", problem.message, f"Node ID '#{key}'"))
+    first = problems[0]
+    if len(problems) == 1:
+        details = "" if first.node_id is None else f"Node ID '#{first.node_id}'"
+    else:
+        details = "\n".join(f"Node ID '#{p.node_id}': {p.message}" for p in problems)
+    return _failure("invalid_prompt", first.message, details, node_errors)
+
+
+class _TypeTable:
+    """Node types and schemas by class name, each looked up once per validation."""
+
+    def __init__(self, registry: Registry):
+        self.registry = registry
+        self.types: dict[str, tuple[NodeType, NodeSchema]] = {}
+        self.failures: dict[str, str] = {}
+
+    def load(self, class_type: str) -> str | None:
+        """None when the class is usable, else the reason it is not."""
+        if class_type in self.types:
+            return None
+        if class_type in self.failures:
+            return self.failures[class_type]
+        reason = None
+        try:
+            node_type = self.registry.get(class_type)
+            if node_type is None:
+                reason = f"Cannot execute because node {class_type} does not exist."
+            else:
+                self.types[class_type] = (node_type, node_type.schema())
+        except Exception as exc:
+            reason = f"Cannot execute because the schema of node {class_type} could not be read: {exc}"
+        if reason is not None:
+            self.failures[class_type] = reason
+        return reason
+
+    def schema(self, class_type: str) -> NodeSchema:
+        return self.types[class_type][1]
+
+
+def _check_classes(prompt: dict, table: _TypeTable) -> list[ShapeProblem]:
+    problems = check_prompt_shape(prompt)
+    bad = {p.node_id for p in problems}
+    for node_id, node in prompt.items() if isinstance(prompt, dict) else ():
+        if node_id in bad:
+            continue
+        reason = table.load(node["class_type"])
+        if reason is not None:
+            problems.append(ShapeProblem(node_id, reason, node["class_type"]))
+    return problems
+
+
+def _dependents(sources: dict[str, list[str]]) -> dict[str, list[str]]:
+    dependents: dict[str, list[str]] = {}
+    for node, srcs in sources.items():
+        for src in srcs:
+            dependents.setdefault(src, []).append(node)
+    return dependents
+
+
+def _spread(start: set[str], edges: dict[str, list[str]]) -> set[str]:
+    """`start` plus everything reachable from it along `edges`."""
+    reached = set(start)
+    stack = list(start)
+    while stack:
+        for nxt in edges.get(stack.pop(), ()):
+            if nxt not in reached:
+                reached.add(nxt)
+                stack.append(nxt)
+    return reached
+
+
+def _walk_outputs(prompt: dict, outputs: list[str], table: _TypeTable):
+    """Check every node the outputs need; returns (errors by node, coerced inputs, sources)."""
+    errors: dict[str, list[dict]] = {}
+    coerced: dict[str, dict] = {}
+    sources: dict[str, list[str]] = {}
+    stack = list(reversed(outputs))
+    while stack:
+        node_id = stack.pop()
+        if node_id in sources:
+            continue
+        node = prompt[node_id]
+        node_type, schema = table.types[node["class_type"]]
+        try:
+            check = check_node(node_id, node, schema, node_type, prompt, table.schema)
+        except Exception as exc:  # a bug or a hostile object: report it, keep validating the rest
+            errors[node_id] = [error("exception_during_validation", "Exception when validating node", str(exc), **exception_info(exc))]
+            sources[node_id] = []
+            continue
+        sources[node_id] = check.sources
+        coerced[node_id] = check.inputs
+        if check.errors:
+            errors[node_id] = check.errors
+        stack.extend(src for src in check.sources if src not in sources)
+    return errors, coerced, sources
+
+
+def _add_cycle_errors(errors: dict[str, list[dict]], sources: dict[str, list[str]]) -> None:
+    if is_acyclic(sources):
+        return
+    for cycle in find_cycles(sources):
+        text = describe_cycle(cycle)
+        for node_id in cycle:
+            errors.setdefault(node_id, []).append(
+                error("dependency_cycle", "Dependency cycle detected", text, cycle=list(cycle))
+            )
+
+
+def _node_errors(prompt: dict, errors: dict, sources: dict, failed_outputs: list[str]) -> dict[str, dict]:
+    result = {
+        node_id: {"errors": errs, "dependent_outputs": [], "class_type": prompt[node_id]["class_type"]}
+        for node_id, errs in errors.items()
+    }
+    for output in failed_outputs:
+        for node_id in _spread({output}, sources):
+            if node_id in result:
+                result[node_id]["dependent_outputs"].append(output)
+    return result
+
+
+def _coerced_prompt(prompt: dict, coerced: dict[str, dict]) -> dict:
+    copy = {}
+    for node_id, node in prompt.items():
+        if node_id in coerced:
+            node = dict(node)
+            node["inputs"] = coerced[node_id]
+        copy[node_id] = node
+    return copy
+
+
+def _validate(prompt: Any, registry: Registry, partial_targets: list[str] | None) -> ValidationResult:
+    table = _TypeTable(registry)
+    problems = _check_classes(prompt, table)
+    if problems:
+        return _invalid_prompt(problems)
+    wanted = None if partial_targets is None else set(partial_targets)
+    outputs = [
+        node_id
+        for node_id, node in prompt.items()
+        if table.schema(node["class_type"]).output_node and (wanted is None or node_id in wanted)
+    ]
+    if not outputs:
+        return _failure("prompt_no_outputs", "Prompt has no outputs")
+    errors, coerced, sources = _walk_outputs(prompt, outputs, table)
+    _add_cycle_errors(errors, sources)
+    broken = _spread(set(errors), _dependents(sources)) if errors else set()
+    good = [o for o in outputs if o not in broken]
+    failed = [o for o in outputs if o in broken]
+    node_errors = _node_errors(prompt, errors, sources, failed)
+    result = ValidationResult(
+        ok=bool(good), error=None, node_errors=node_errors, outputs=good, prompt=_coerced_prompt(prompt, coerced)
+    )
+    if not good:
+        lines = [f"{e['message']}: {e['details']}" for errs in errors.values() for e in errs]
+        result.error = error("prompt_outputs_failed_validation", "Prompt outputs failed validation", "\n".join(lines))
+    return result
+
+
+def validate_prompt(prompt: Any, registry: Registry, partial_targets: list[str] | None = None) -> ValidationResult:
+    """Validate an API-format prompt against `registry`, reporting every error at once.
+
+    `partial_targets` restricts the outputs to those output node ids (ComfyUI's
+    ``partial_execution_targets``). Never raises: an unexpected failure becomes an
+    ``exception_during_validation`` error.
+    """
+    try:
+        return _validate(prompt, registry, partial_targets)
+    except Exception as exc:
+        return ValidationResult(
+            ok=False,
+            error=error("exception_during_validation", "Exception when validating prompt", str(exc), **exception_info(exc)),
+        )
