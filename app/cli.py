@@ -25,7 +25,11 @@ def command_modules() -> dict[str, str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="main.py", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="main.py",
+        description="latentgraph: a node-graph workflow editor and executor for Stable Diffusion. "
+        "With no command it starts the server with the editor.",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module_name in command_modules().items():
         module = importlib.import_module(module_name)
