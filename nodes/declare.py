@@ -287,7 +287,8 @@ class DeclaredNodeType:
 
     def _build_schema(self) -> NodeSchema:
         cls = self.node_cls
-        validate_names = self._validate_args.named_for_validation() if self._validate_args else frozenset()
+        validate_names = (self._validate_args.named_for_validation() - {"runtime"}) if self._validate_args \
+            else frozenset()
         outputs = tuple(o.to_spec() for o in cls.outputs)
         extra: dict[str, Any] = {}
         if any(o.tooltip for o in cls.outputs):
@@ -320,12 +321,17 @@ class DeclaredNodeType:
     def fingerprint(self, inputs: Mapping[str, Any]) -> Any:
         if self._fingerprint_args is None:
             return None
-        return self.node_cls.fingerprint(**self._fingerprint_args.pick(inputs))
+        args = self._fingerprint_args.pick({k: v for k, v in inputs.items() if k != "runtime"})
+        if "runtime" in self._fingerprint_args.names:
+            args["runtime"] = self.runtime
+        return self.node_cls.fingerprint(**args)
 
     def validate(self, inputs: Mapping[str, Any], input_types: Mapping[str, str] | None) -> list[tuple[str | None, str]]:
         if self._validate_args is None:
             return []
-        args = self._validate_args.pick({k: v for k, v in inputs.items() if k != "input_types"})
+        args = self._validate_args.pick({k: v for k, v in inputs.items() if k not in ("input_types", "runtime")})
+        if "runtime" in self._validate_args.names:
+            args["runtime"] = self.runtime
         if "input_types" in self._validate_args.names:
             args["input_types"] = dict(input_types or {})
         return normalise_validation(self.node_cls.validate(**args))

@@ -25,7 +25,7 @@ log = logging.getLogger("latentgraph.nodes")
 
 # Modules whose NODES list is registered at start, in this order. Later issues append
 # "nodes.loaders", "nodes.sampling", ... here.
-BUILTIN_NODE_MODULES = ["nodes.utility"]
+BUILTIN_NODE_MODULES = ["nodes.utility", "nodes.image", "nodes.latent", "nodes.conditioning"]
 
 
 class DuplicateNodeError(ValueError):
