@@ -24,6 +24,9 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
         "--disable-all-custom-nodes", action="store_true", help="load no packs from custom_nodes/"
     )
     parser.add_argument("--cpu", action="store_true", help="run everything on the CPU")
+    parser.add_argument(
+        "--disable-metadata", action="store_true", help="save images without the prompt/workflow PNG text chunks"
+    )
 
 
 @dataclass
@@ -47,6 +50,7 @@ def custom_node_dirs(folders: Folders) -> list[Path]:
 def build_engine(args: argparse.Namespace) -> Engine:
     folders = Folders.from_args(args)
     runtime = Runtime.create(folders, cpu=getattr(args, "cpu", False), logger=log)
+    runtime.disable_metadata = bool(getattr(args, "disable_metadata", False))
     dirs = [] if getattr(args, "disable_all_custom_nodes", False) else custom_node_dirs(folders)
     registry, report = build_registry(runtime, dirs)
     for failure in getattr(report, "failed", []):

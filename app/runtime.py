@@ -42,6 +42,8 @@ class Runtime:
     device: str = "cpu"
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("latentgraph"))
     services: dict[str, Any] = field(default_factory=dict)
+    # ComfyUI's --disable-metadata: SaveImage writes no prompt/workflow text chunks.
+    disable_metadata: bool = False
 
     @classmethod
     def create(cls, folders: Folders, *, cpu: bool = False, logger: logging.Logger | None = None) -> Runtime:

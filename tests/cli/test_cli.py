@@ -173,3 +173,26 @@ def test_run_shows_progress_per_node(tmp_path):
     assert "running #5 Save Text" in proc.stderr
     # the second run of the same workflow in a new process starts cold: nothing cached across processes
     assert "cached" not in proc.stderr
+
+
+def _image_workflow(tmp_path: Path) -> Path:
+    doc = {
+        "1": {"class_type": "EmptyImage", "inputs": {"width": 16, "height": 8, "batch_size": 1, "color": 0xFF0000}},
+        "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "red"}},
+    }
+    return write_json(tmp_path / "image.json", doc)
+
+
+@pytest.mark.parametrize("flag, has_prompt", [((), True), (("--disable-metadata",), False)])
+def test_run_saves_png_with_or_without_metadata(tmp_path, flag, has_prompt):
+    from PIL import Image
+
+    proc = cli("run", str(_image_workflow(tmp_path)), "--quiet", *flag, base=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    (path,) = [Path(line) for line in proc.stdout.split()]
+    with Image.open(path) as img:
+        assert img.size == (16, 8)
+        assert img.getpixel((0, 0))[:3] == (255, 0, 0)
+        assert ("prompt" in img.text) is has_prompt
+        if has_prompt:
+            assert json.loads(img.text["prompt"])["2"]["class_type"] == "SaveImage"
