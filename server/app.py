@@ -1,0 +1,136 @@
+"""`create_app`: the aiohttp application with its middlewares, routes, worker and store.
+
+Every route of the route modules is registered twice, as-is and under `/api` (ComfyUI).
+The worker thread starts with the application and stops (putting a running prompt back in
+the queue) when it shuts down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from . import (
+    openapi,
+    routes_files,
+    routes_frontend,
+    routes_history,
+    routes_info,
+    routes_jobs,
+    routes_prompt,
+    routes_queue,
+    routes_static,
+    routes_user,
+    routes_userdata,
+)
+from .config import ServerConfig
+from .security import error_response, is_loopback, make_security_middleware
+from .state import STATE, ServerState
+from .store import Store
+from .worker import Worker
+from .ws import Hub
+
+log = logging.getLogger("latentgraph.server")
+
+ROUTE_MODULES = (routes_prompt, routes_queue, routes_history, routes_info, routes_user, routes_userdata, routes_jobs,
+                 routes_files, routes_frontend, openapi)
+# Paths (without /api) whose POST bodies are JSON: browser "simple" content types are refused there.
+JSON_ROUTES = frozenset({"/prompt", "/plan", "/queue", "/interrupt", "/free", "/history", "/settings", "/users"})
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler):
+    """Unexpected exceptions become a JSON 500 without a traceback (logged on the server)."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status == 413:
+            return error_response(413, "request_too_large", "The request body is too large.")
+        raise
+    except (asyncio.CancelledError, ConnectionResetError):
+        raise
+    except Exception:
+        log.exception("error handling %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "The server failed to handle this request; see its log.")
+
+
+def default_unload_models(runtime: Any) -> Callable[[], None]:
+    """The /free model-unloading hook, resolved when called: `runtime.unload_models()`, else the
+    `unload_all()` of `runtime.models` or of the runtime service "model_manager" / "models"."""
+
+    def unload() -> None:
+        if callable(getattr(runtime, "unload_models", None)):
+            runtime.unload_models()
+            return
+        services = getattr(runtime, "services", None) or {}
+        for manager in (getattr(runtime, "models", None), services.get("model_manager"), services.get("models")):
+            if callable(getattr(manager, "unload_all", None)):
+                manager.unload_all()
+                return
+
+    return unload
+
+
+def create_app(*, registry: Any, runtime: Any, store_path: str | Path, config: ServerConfig | None = None,
+               executor: Any = None, validator: Callable[..., Any] | None = None) -> web.Application:
+    """Build the application. `executor` defaults to graph.executor.Executor(registry, runtime=runtime),
+    `validator` to graph.validate.validate_prompt(prompt, registry, partial_targets)."""
+    config = config or ServerConfig()
+    if executor is None:
+        from graph.executor import Executor
+
+        executor = Executor(registry, runtime=runtime)
+    if validator is None:
+        from graph.validate import validate_prompt as validator
+    store = Store.open(store_path, max_queue_size=config.max_queue_size, history_max=config.history_max,
+                       synchronous=config.db_synchronous)
+    if store.recovery.requeued or store.recovery.failed:
+        log.warning("after restart: re-queued %s, failed by restart %s", store.recovery.requeued,
+                    store.recovery.failed)
+    hub = Hub(queue_limit=config.ws_queue_limit, queue_remaining=store.queue_remaining,
+              max_upload_bytes=config.max_upload_bytes, stall_seconds=config.ws_stall_seconds)
+    worker = Worker(store, executor, publisher=hub, unload_models=default_unload_models(runtime),
+                    default_extra={"preview_method": config.preview_method})
+    state = ServerState(config=config, registry=registry, runtime=runtime, store=store, worker=worker, hub=hub,
+                        validate=validator)
+    loopback_only = all(is_loopback(addr) for addr in config.listen)
+    app = web.Application(
+        client_max_size=config.max_upload_bytes,
+        middlewares=[error_middleware,
+                     make_security_middleware(loopback_only=loopback_only, token=config.token,
+                                              json_routes=JSON_ROUTES)])
+    app[STATE] = state
+    app.router.add_get("/ws", hub.handle)
+    app.router.add_get("/api/ws", hub.handle)
+    for module in ROUTE_MODULES:
+        for method, path, handler in module.ROUTES:
+            app.router.add_route(method, path, handler)
+            app.router.add_route(method, "/api" + path, handler)
+    routes_static.add_static_routes(app, state)
+    app.on_startup.append(_on_startup)
+    app.on_shutdown.append(_on_shutdown)
+    app.on_cleanup.append(_on_cleanup)
+    return app
+
+
+async def _on_startup(app: web.Application) -> None:
+    state = app[STATE]
+    state.hub.loop = asyncio.get_running_loop()
+    state.worker.start()
+
+
+async def _on_shutdown(app: web.Application) -> None:
+    state = app[STATE]
+    state.accepting = False
+    await state.hub.close_all()
+
+
+async def _on_cleanup(app: web.Application) -> None:
+    state = app[STATE]
+    await asyncio.get_running_loop().run_in_executor(None, state.worker.stop)
+    state.store.close()

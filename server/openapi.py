@@ -1,0 +1,161 @@
+"""The OpenAPI 3.1 document of the HTTP API, served at /openapi.json.
+
+Every route is also reachable under /api (not repeated here). Schemas describe the JSON
+shapes clients rely on; tests check real responses against them.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from .routes_info import VERSION
+
+
+def _obj(properties: dict, required: list[str] | None = None, additional: bool | dict = True) -> dict:
+    schema = {"type": "object", "properties": properties, "additionalProperties": additional}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str = "OK") -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_STR_LIST = {"type": "array", "items": {"type": "string"}}
+_EMPTY_OK = {"description": "OK (empty body)"}
+_BAD = _json(_ref("ErrorBody"), "Bad request")
+
+SCHEMAS = {
+    "Error": _obj({"type": {"type": "string"}, "message": {"type": "string"}, "details": {"type": "string"},
+                   "extra_info": {"type": "object"}}, ["type", "message"]),
+    "ErrorBody": _obj({"error": _ref("Error"), "node_errors": {"type": "object"}}, ["error"]),
+    "QueueItem": {"type": "array", "minItems": 5, "maxItems": 5,
+                  "prefixItems": [{"type": "number"}, {"type": "string"}, {"type": "object"}, {"type": "object"},
+                                  {"type": "array"}]},
+    "HistoryEntry": _obj({"prompt": _ref("QueueItem"), "outputs": {"type": "object"},
+                          "status": _obj({"status_str": {"type": "string", "enum": ["success", "error"]},
+                                          "completed": {"type": "boolean"}, "messages": {"type": "array"}},
+                                         ["status_str", "completed", "messages"]),
+                          "meta": {"type": "object"}}, ["prompt", "outputs", "status", "meta"]),
+    "History": {"type": "object", "additionalProperties": _ref("HistoryEntry")},
+    "ExecInfo": _obj({"exec_info": _obj({"queue_remaining": {"type": "integer"}}, ["queue_remaining"])},
+                     ["exec_info"]),
+    "PromptAccepted": _obj({"prompt_id": {"type": "string"}, "number": {"type": "number"},
+                            "node_errors": {"type": "object"}}, ["prompt_id", "number", "node_errors"]),
+    "Queue": _obj({"queue_running": {"type": "array", "items": _ref("QueueItem")},
+                   "queue_pending": {"type": "array", "items": _ref("QueueItem")}},
+                  ["queue_running", "queue_pending"]),
+    "SystemStats": _obj({"system": _obj({"os": {"type": "string"}, "ram_total": {"type": "integer"},
+                                         "ram_free": {"type": "integer"}, "python_version": {"type": "string"},
+                                         "pytorch_version": {"type": "string"}, "argv": _STR_LIST},
+                                        ["os", "ram_total", "ram_free", "python_version", "pytorch_version"]),
+                         "devices": {"type": "array", "items": _obj({"name": {"type": "string"},
+                                                                     "type": {"type": "string"}}, ["name", "type"])}},
+                        ["system", "devices"]),
+    "Features": _obj({"supports_preview_metadata": {"type": "boolean"}, "max_upload_size": {"type": "integer"}},
+                     ["supports_preview_metadata", "max_upload_size"]),
+    "Upload": _obj({"name": {"type": "string"}, "subfolder": {"type": "string"}, "type": {"type": "string"}},
+                   ["name", "subfolder", "type"]),
+    "Job": _obj({"id": {"type": "string"}, "status": {"type": "string",
+                                                      "enum": ["pending", "in_progress", "completed", "failed"]},
+                 "priority": {"type": "number"}, "create_time": {"type": "integer"},
+                 "outputs_count": {"type": "integer"}}, ["id", "status", "priority"]),
+    "Jobs": _obj({"jobs": {"type": "array", "items": _ref("Job")},
+                  "pagination": _obj({"offset": {"type": "integer"}, "total": {"type": "integer"},
+                                      "has_more": {"type": "boolean"}}, ["offset", "limit", "total", "has_more"])},
+                 ["jobs", "pagination"]),
+    "Plan": _obj({"run": _STR_LIST, "cached": _STR_LIST}, ["run", "cached"]),
+    "Users": _obj({"storage": {"type": "string"}, "migrated": {"type": "boolean"}}, ["storage"]),
+    "ObjectInfo": {"type": "object", "additionalProperties": _obj(
+        {"input": {"type": "object"}, "output": {"type": "array"}, "name": {"type": "string"},
+         "category": {"type": "string"}, "output_node": {"type": "boolean"}},
+        ["input", "output", "name", "category", "output_node"])},
+}
+
+
+def _op(summary: str, responses: dict, **extra) -> dict:
+    return {"summary": summary, "responses": responses, **extra}
+
+
+PATHS = {
+    "/prompt": {
+        "post": _op("Validate a prompt and commit it to the durable queue.", {
+            "200": _json(_ref("PromptAccepted")), "400": _BAD,
+            "409": _json(_ref("ErrorBody"), "prompt_id already queued or in the history"),
+            "413": _json(_ref("ErrorBody"), "body or node count over the limit"),
+            "415": _json(_ref("ErrorBody"), "browser post with a non-JSON content type"),
+            "429": _json(_ref("ErrorBody"), "queue full"),
+            "503": _json(_ref("ErrorBody"), "shutting down, or the queue could not be written")}),
+        "get": _op("Number of queued and running prompts.", {"200": _json(_ref("ExecInfo"))}),
+    },
+    "/plan": {"post": _op("Which nodes a run of the prompt would execute and which are cached (nothing is queued).",
+                          {"200": _json(_ref("Plan")), "400": _BAD})},
+    "/queue": {"get": _op("Running and pending prompts.", {"200": _json(_ref("Queue"))}),
+               "post": _op("Clear or delete pending prompts.", {"200": _EMPTY_OK, "400": _BAD})},
+    "/interrupt": {"post": _op("Interrupt the running prompt (optionally only prompt_id).", {"200": _EMPTY_OK})},
+    "/free": {"post": _op("Unload models / drop caches between prompts.", {"200": _EMPTY_OK, "400": _BAD})},
+    "/history": {"get": _op("History, oldest first.", {"200": _json(_ref("History")), "400": _BAD}),
+                 "post": _op("Clear or delete history entries.", {"200": _EMPTY_OK, "400": _BAD})},
+    "/history/{prompt_id}": {"get": _op("One history entry, or {}.", {"200": _json(_ref("History"))})},
+    "/view": {"get": _op("A file from output/input/temp.", {
+        "200": {"description": "file bytes"}, "400": _BAD, "403": _BAD, "404": _BAD})},
+    "/upload/image": {"post": _op("Upload an image (multipart).", {
+        "200": _json(_ref("Upload")), "400": _BAD, "403": _BAD, "413": _BAD, "507": _BAD})},
+    "/upload/mask": {"post": _op("Upload a mask onto an existing image (multipart).", {
+        "200": _json(_ref("Upload")), "400": _BAD, "403": _BAD, "404": _BAD})},
+    "/object_info": {"get": _op("Every node type.", {"200": _json(_ref("ObjectInfo"))})},
+    "/object_info/{node_class}": {"get": _op("One node type, or {}.", {"200": _json(_ref("ObjectInfo"))})},
+    "/system_stats": {"get": _op("System and device facts.", {"200": _json(_ref("SystemStats"))})},
+    "/embeddings": {"get": _op("Embedding names without extension.", {"200": _json(_STR_LIST)})},
+    "/models": {"get": _op("Model folder keys.", {"200": _json(_STR_LIST)})},
+    "/models/{folder}": {"get": _op("Files of one model folder.", {"200": _json(_STR_LIST), "404": _BAD})},
+    "/extensions": {"get": _op("Editor extension script URLs.", {"200": _json(_STR_LIST)})},
+    "/features": {"get": _op("Server feature flags.", {"200": _json(_ref("Features"))})},
+    "/users": {"get": _op("Single-user storage info.", {"200": _json(_ref("Users"))})},
+    "/settings": {"get": _op("Editor settings.", {"200": _json({"type": "object"})}),
+                  "post": _op("Merge editor settings.", {"200": _EMPTY_OK, "400": _BAD})},
+    "/settings/{setting_id}": {"get": _op("One setting or null.", {"200": {"description": "JSON value"}}),
+                               "post": _op("Store one setting.", {"200": _EMPTY_OK, "400": _BAD})},
+    "/jobs": {"get": _op("Queue and history as jobs (status, workflow_id, sort_by, sort_order, limit, offset).",
+                         {"200": _json(_ref("Jobs")), "400": _json(_obj({"error": {"type": "string"}}, ["error"]))})},
+    "/jobs/{job_id}": {"get": _op("One job.", {"200": _json(_ref("Job")),
+                                              "404": _json(_obj({"error": {"type": "string"}}, ["error"]))})},
+    "/userdata": {"get": _op("Files of a user folder (dir, recurse, full_info, split).",
+                             {"200": _json({"type": "array"}), "400": {"description": "no dir"},
+                              "403": {"description": "outside"}, "404": {"description": "missing"}})},
+    "/v2/userdata": {"get": _op("One level of the user folder (path).", {"200": _json({"type": "array"})})},
+    "/userdata/{file}": {
+        "get": _op("A user file (URL-encoded path).", {"200": {"description": "file bytes"}}),
+        "post": _op("Write a user file from the raw body (overwrite, full_info).",
+                    {"200": _json({}), "409": {"description": "exists"}}),
+        "delete": _op("Delete a user file.", {"204": {"description": "deleted"}})},
+    "/userdata/{file}/move/{dest}": {"post": _op("Move a user file.", {"200": _json({})})},
+    "/i18n": {"get": _op("Custom node translations (none).", {"200": _json({"type": "object"})})},
+    "/workflow_templates": {"get": _op("Custom node workflow templates (none).", {"200": _json({"type": "object"})})},
+    "/templates/index.json": {"get": _op("Workflow templates index (none).", {"200": _json({"type": "array"})})},
+    "/global_subgraphs": {"get": _op("Custom node subgraphs (none).", {"200": _json({"type": "object"})})},
+    "/experiment/models": {"get": _op("Model folders for the model browser.", {"200": _json({"type": "array"})})},
+    "/experiment/models/{folder}": {"get": _op("Files of one model folder for the model browser.",
+                                               {"200": _json({"type": "array"}), "404": {"description": "unknown"}})},
+    "/ws": {"get": _op("WebSocket of execution events (?clientId=).", {"101": {"description": "upgrade"}})},
+    "/openapi.json": {"get": _op("This document.", {"200": _json({"type": "object"})})},
+}
+
+
+def document() -> dict:
+    return {"openapi": "3.1.0",
+            "info": {"title": "latentgraph", "version": VERSION,
+                     "description": "ComfyUI-compatible API. Every path is also served under /api."},
+            "paths": PATHS, "components": {"schemas": SCHEMAS}}
+
+
+async def get_openapi(request: web.Request) -> web.Response:
+    return web.json_response(document())
+
+
+ROUTES = [("GET", "/openapi.json", get_openapi)]

@@ -1,0 +1,53 @@
+"""Small routes ComfyUI's editor asks for at start-up, answered with what this server has:
+no translations of custom nodes, no workflow templates or global subgraphs, and the model
+browser's folder lists."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from .routes_info import list_model_files, model_keys
+from .state import state_of
+
+
+async def get_i18n(request: web.Request) -> web.Response:
+    return web.json_response({})
+
+
+async def get_workflow_templates(request: web.Request) -> web.Response:
+    return web.json_response({})
+
+
+async def get_global_subgraphs(request: web.Request) -> web.Response:
+    return web.json_response({})
+
+
+async def get_templates_index(request: web.Request) -> web.Response:
+    """The workflow templates package's index: this server ships none."""
+    return web.json_response([])
+
+
+async def get_experiment_models(request: web.Request) -> web.Response:
+    """[{name, folders: [paths]}] for every model folder key except configs."""
+    folders = state_of(request).folders
+    result = []
+    for key in model_keys(folders):
+        if key == "configs":
+            continue
+        paths_of = getattr(folders, "model_paths", None)
+        paths = [str(p) for p in paths_of(key)] if callable(paths_of) else []
+        result.append({"name": key, "folders": paths})
+    return web.json_response(result)
+
+
+async def get_experiment_models_folder(request: web.Request) -> web.Response:
+    """[{name, pathIndex}] of one model folder key; 404 for unknown keys."""
+    files = list_model_files(state_of(request).folders, request.match_info["folder"])
+    if files is None:
+        return web.json_response({"error": "No such model folder."}, status=404)
+    return web.json_response([{"name": name, "pathIndex": 0} for name in files])
+
+
+ROUTES = [("GET", "/i18n", get_i18n), ("GET", "/workflow_templates", get_workflow_templates),
+          ("GET", "/global_subgraphs", get_global_subgraphs), ("GET", "/templates/index.json", get_templates_index), ("GET", "/experiment/models", get_experiment_models),
+          ("GET", "/experiment/models/{folder}", get_experiment_models_folder)]

@@ -1,0 +1,145 @@
+"""Read-only facts: /object_info, /system_stats, /embeddings, /models, /extensions, /features."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.metadata
+import logging
+import os
+import platform
+import sys
+from pathlib import Path
+
+import psutil
+from aiohttp import web
+
+from .state import state_of
+from .ws import server_feature_flags
+
+log = logging.getLogger("latentgraph.server.info")
+
+VERSION = "0.1.0"
+# ComfyUI's model folder keys, used when the folders object cannot list its own.
+DEFAULT_MODEL_KEYS = ("checkpoints", "configs", "loras", "vae", "text_encoders", "diffusion_models", "clip_vision",
+                      "style_models", "embeddings", "diffusers", "vae_approx", "controlnet", "gligen",
+                      "upscale_models", "hypernetworks", "photomaker", "classifiers")
+_EMBEDDING_EXTENSIONS = (".safetensors", ".pt", ".bin", ".pth", ".ckpt")
+
+
+async def get_object_info(request: web.Request) -> web.Response:
+    registry = state_of(request).registry
+    info = await asyncio.get_running_loop().run_in_executor(None, registry.object_info)
+    return web.json_response(info)
+
+
+async def get_object_info_one(request: web.Request) -> web.Response:
+    registry = state_of(request).registry
+    class_type = request.match_info["node_class"]
+    if class_type not in registry.class_types():
+        return web.json_response({})
+    if hasattr(registry, "object_info_for"):
+        return web.json_response(registry.object_info_for(class_type))
+    return web.json_response({k: v for k, v in registry.object_info().items() if k == class_type})
+
+
+def _torch_facts() -> tuple[str, list[dict]]:
+    """(version, devices); torch is only asked if something already imported it."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        try:
+            return importlib.metadata.version("torch"), []
+        except importlib.metadata.PackageNotFoundError:
+            return "", []
+    devices = []
+    try:
+        if torch.cuda.is_available():
+            for index in range(torch.cuda.device_count()):
+                free, total = torch.cuda.mem_get_info(index)
+                devices.append({"name": torch.cuda.get_device_name(index), "type": "cuda", "index": index,
+                                "vram_total": total, "vram_free": free, "torch_vram_total": total,
+                                "torch_vram_free": free})
+    except Exception:
+        log.exception("could not query CUDA devices")
+    return torch.__version__, devices
+
+
+async def get_system_stats(request: web.Request) -> web.Response:
+    memory = psutil.virtual_memory()
+    torch_version, devices = _torch_facts()
+    if not devices:
+        devices = [{"name": "cpu", "type": "cpu", "index": None, "vram_total": memory.total,
+                    "vram_free": memory.available, "torch_vram_total": memory.total,
+                    "torch_vram_free": memory.available}]
+    return web.json_response({
+        "system": {"os": os.name, "ram_total": memory.total, "ram_free": memory.available,
+                   "comfyui_version": VERSION, "required_frontend_version": "", "installed_templates_version": "",
+                   "required_templates_version": "", "python_version": sys.version,
+                   "pytorch_version": torch_version, "embedded_python": False, "argv": sys.argv,
+                   "platform": platform.platform()},
+        "devices": devices})
+
+
+def model_keys(folders) -> list[str]:
+    """The model folder keys (never custom_nodes: its code files are nobody's business)."""
+    for name in ("known_keys", "model_keys"):
+        attr = getattr(folders, name, None)
+        if callable(attr):
+            return [key for key in attr() if key != "custom_nodes"]
+    return list(DEFAULT_MODEL_KEYS)
+
+
+def list_model_files(folders, key: str) -> list[str] | None:
+    """Relative file names of a model folder key, or None when the key is unknown."""
+    if key not in model_keys(folders):
+        return None
+    try:
+        return list(folders.list_files(key))
+    except (KeyError, ValueError):
+        return None
+    except OSError:
+        return []
+
+
+async def get_embeddings(request: web.Request) -> web.Response:
+    files = list_model_files(state_of(request).folders, "embeddings") or []
+    return web.json_response([Path(name).with_suffix("").as_posix() if name.lower().endswith(_EMBEDDING_EXTENSIONS)
+                              else name for name in files])
+
+
+async def get_models(request: web.Request) -> web.Response:
+    return web.json_response(model_keys(state_of(request).folders))
+
+
+async def get_models_folder(request: web.Request) -> web.Response:
+    files = list_model_files(state_of(request).folders, request.match_info["folder"])
+    if files is None:
+        return web.json_response({"error": {"type": "unknown_folder", "message": "No such model folder.",
+                                            "details": request.match_info["folder"], "extra_info": {}}}, status=404)
+    return web.json_response(files)
+
+
+def web_directories(registry) -> dict[str, Path]:
+    getter = getattr(registry, "web_directories", None)
+    return {name: Path(path) for name, path in (getter() if callable(getter) else {}).items()}
+
+
+async def get_extensions(request: web.Request) -> web.Response:
+    state = state_of(request)
+    urls = []
+    root = state.config.web_root
+    if root is not None and (Path(root) / "extensions").is_dir():
+        urls += ["/" + p.relative_to(root).as_posix() for p in sorted((Path(root) / "extensions").rglob("*.js"))]
+    for name, directory in sorted(web_directories(state.registry).items()):
+        if directory.is_dir():
+            urls += [f"/extensions/{name}/{p.relative_to(directory).as_posix()}" for p in sorted(directory.rglob("*.js"))]
+    return web.json_response(urls)
+
+
+async def get_features(request: web.Request) -> web.Response:
+    return web.json_response(server_feature_flags(state_of(request).config.max_upload_bytes))
+
+
+ROUTES = [("GET", "/object_info", get_object_info), ("GET", "/object_info/{node_class}", get_object_info_one),
+          ("GET", "/system_stats", get_system_stats), ("GET", "/embeddings", get_embeddings),
+          ("GET", "/models", get_models), ("GET", "/models/{folder}", get_models_folder),
+          ("GET", "/extensions", get_extensions), ("GET", "/features", get_features)]

@@ -1,0 +1,41 @@
+"""The objects a request handler reaches through `request.app[STATE]`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from .config import ServerConfig
+from .store import Store
+from .worker import Worker
+from .ws import Hub
+
+
+@dataclass
+class ServerState:
+    config: ServerConfig
+    registry: Any
+    runtime: Any
+    store: Store
+    worker: Worker
+    hub: Hub
+    validate: Callable[..., Any]
+    # False once shutdown began: POST /prompt then answers 503.
+    accepting: bool = True
+
+    @property
+    def folders(self) -> Any:
+        folders = getattr(self.runtime, "folders", None)
+        if folders is None:
+            raise RuntimeError("the runtime has no folders")
+        return folders
+
+
+STATE = web.AppKey("latentgraph_state", ServerState)
+
+
+def state_of(request: web.Request) -> ServerState:
+    return request.app[STATE]

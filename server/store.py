@@ -1,0 +1,402 @@
+"""Durable prompt queue and history in one SQLite database (WAL mode, standard library).
+
+Every accepted prompt is committed before `add` returns, so a prompt that `POST /prompt`
+acknowledged survives `kill -9`. A row moves pending -> running -> success | error |
+interrupted; on start-up a row still marked running (the process died under it) is put back
+in the queue once, and on the second death it ends as `failed_by_restart`, an explicit
+failure in the history. Queue order is (number, insertion order), as ComfyUI's heap.
+
+Durability: accepting a prompt (and deleting queued ones) commits with the configured
+`synchronous` level (FULL: survives power loss). Worker bookkeeping (marking running,
+writing history) commits with NORMAL, which survives the death of the process but may be
+rolled back by a power loss — the prompt then reappears as queued or running and is re-run,
+never lost. This keeps the worker's writes from blocking the accept path on an fsync.
+
+Thread-safety: one connection guarded by a lock; an in-memory mirror of the queued rows
+answers `/queue` without touching the disk. The worker waits on `pop_next`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PENDING = "pending"
+RUNNING = "running"
+SUCCESS = "success"
+ERROR = "error"
+INTERRUPTED = "interrupted"
+FAILED_BY_RESTART = "failed_by_restart"
+TERMINAL = (SUCCESS, ERROR, INTERRUPTED, FAILED_BY_RESTART)
+
+# A running prompt is started at most this many times across process deaths.
+MAX_ATTEMPTS = 2
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS prompts (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    prompt_id TEXT NOT NULL UNIQUE,
+    number REAL NOT NULL,
+    prompt TEXT NOT NULL,
+    extra_data TEXT NOT NULL,
+    outputs TEXT NOT NULL,
+    sensitive TEXT,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL,
+    finished REAL,
+    done_order INTEGER,
+    result TEXT
+);
+CREATE INDEX IF NOT EXISTS prompts_status ON prompts(status, number, seq);
+CREATE INDEX IF NOT EXISTS prompts_done ON prompts(done_order);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+
+class QueueFullError(Exception):
+    """The queue already holds `max_queue_size` prompts."""
+
+
+class DuplicatePromptIdError(Exception):
+    """A prompt with this id is already queued or in the history."""
+
+
+@dataclass
+class QueueItem:
+    """One queued prompt; `as_list()` is ComfyUI's 5-element queue item."""
+
+    number: float
+    prompt_id: str
+    prompt: dict
+    extra_data: dict
+    outputs: list
+    sensitive: dict = field(default_factory=dict)
+    seq: int = 0
+    attempts: int = 0
+
+    _json: str | None = field(default=None, repr=False, compare=False)
+
+    def as_list(self) -> list:
+        number = int(self.number) if float(self.number).is_integer() else self.number
+        return [number, self.prompt_id, self.prompt, self.extra_data, self.outputs]
+
+    def as_json(self) -> str:
+        """`as_list()` as JSON text, computed once (queued items never change)."""
+        if self._json is None:
+            self._json = json.dumps(self.as_list())
+        return self._json
+
+
+@dataclass
+class RecoveryReport:
+    """What `open` found left over from a previous process."""
+
+    requeued: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+class Store:
+    """The queue and history. Create with `Store.open(path)`."""
+
+    def __init__(self, conn: sqlite3.Connection, *, max_queue_size: int, history_max: int) -> None:
+        self._conn = conn
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self.max_queue_size = max_queue_size
+        self.history_max = history_max
+        self._pending: dict[str, QueueItem] = {}
+        self._running: dict[str, QueueItem] = {}
+        self._closed = False
+        self._synchronous = "FULL"
+        self.recovery = RecoveryReport()
+
+    # ------------------------------------------------------------------ lifecycle
+    @classmethod
+    def open(cls, path: str | Path, *, max_queue_size: int = 10000, history_max: int = 10000,
+             synchronous: str = "FULL") -> Store:
+        """Open (creating if needed) the database and recover what a dead process left running."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        if synchronous not in ("FULL", "NORMAL", "EXTRA"):
+            raise ValueError(f"synchronous must be FULL, NORMAL or EXTRA, not {synchronous!r}")
+        conn.execute(f"PRAGMA synchronous={synchronous}")
+        conn.executescript(_SCHEMA)
+        store = cls(conn, max_queue_size=max_queue_size, history_max=history_max)
+        store._synchronous = synchronous
+        store._recover()
+        store._load_queue()
+        return store
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error:
+                pass
+            self._conn.close()
+            self._changed.notify_all()
+
+    def _recover(self) -> None:
+        rows = self._conn.execute(
+            "SELECT prompt_id, attempts FROM prompts WHERE status = ?", (RUNNING,)).fetchall()
+        for prompt_id, attempts in rows:
+            if attempts < MAX_ATTEMPTS:
+                self._conn.execute("UPDATE prompts SET status = ? WHERE prompt_id = ?", (PENDING, prompt_id))
+                self.recovery.requeued.append(prompt_id)
+            else:
+                message = (f"The server stopped {attempts} times while this prompt was running; "
+                           "it was re-queued once and is now reported as failed by restart.")
+                now = time.time()
+                result = {"outputs": {}, "status": {
+                    "status_str": "error", "completed": False,
+                    "messages": [["execution_error", {
+                        "prompt_id": prompt_id, "node_id": None, "node_type": None, "executed": [],
+                        "exception_message": message, "exception_type": "FailedByRestart",
+                        "traceback": [], "current_inputs": {}, "current_outputs": [],
+                        "timestamp": int(now * 1000)}]]}, "meta": {}}
+                self._write_terminal(prompt_id, FAILED_BY_RESTART, result, now)
+                self.recovery.failed.append(prompt_id)
+        if rows:
+            self._trim_history()
+
+    def _load_queue(self) -> None:
+        rows = self._conn.execute(
+            "SELECT seq, prompt_id, number, prompt, extra_data, outputs, sensitive, attempts "
+            "FROM prompts WHERE status = ? ORDER BY number, seq", (PENDING,)).fetchall()
+        for seq, prompt_id, number, prompt, extra, outputs, sensitive, attempts in rows:
+            self._pending[prompt_id] = QueueItem(
+                number, prompt_id, json.loads(prompt), json.loads(extra), json.loads(outputs),
+                json.loads(sensitive) if sensitive else {}, seq, attempts)
+
+    # ------------------------------------------------------------------ queue
+    def add(self, prompt_id: str, prompt: dict, extra_data: dict, outputs: list, *,
+            number: float | None = None, front: bool = False, sensitive: dict | None = None) -> QueueItem:
+        """Commit a new pending prompt; returns it. Raises QueueFullError or DuplicatePromptIdError.
+
+        As ComfyUI: without `number` the server counter is used (negated when `front`);
+        an explicit `number` is used as given."""
+        with self._lock:
+            self._check_open()
+            if len(self._pending) + len(self._running) >= self.max_queue_size:
+                raise QueueFullError(f"The queue is full ({self.max_queue_size} prompts); wait for some to finish.")
+            if prompt_id in self._pending or prompt_id in self._running:
+                raise DuplicatePromptIdError(prompt_id)
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                if number is None:
+                    row = self._conn.execute("SELECT value FROM counters WHERE name = 'number'").fetchone()
+                    counter = row[0] if row else 0
+                    self._conn.execute("INSERT OR REPLACE INTO counters(name, value) VALUES ('number', ?)",
+                                       (counter + 1,))
+                    number = -counter if front else counter
+                cur = self._conn.execute(
+                    "INSERT INTO prompts(prompt_id, number, prompt, extra_data, outputs, sensitive, status, created) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (prompt_id, number, json.dumps(prompt), json.dumps(extra_data), json.dumps(outputs),
+                     json.dumps(sensitive) if sensitive else None, PENDING, time.time()))
+                self._conn.execute("COMMIT")
+            except sqlite3.IntegrityError as exc:
+                self._conn.execute("ROLLBACK")
+                raise DuplicatePromptIdError(prompt_id) from exc
+            except BaseException:
+                self._rollback_quietly()
+                raise
+            item = QueueItem(number, prompt_id, prompt, extra_data, outputs, sensitive or {}, cur.lastrowid, 0)
+            self._pending[prompt_id] = item
+            self._changed.notify_all()
+            return item
+
+    def pop_next(self, timeout: float | None = None) -> QueueItem | None:
+        """Mark the first pending prompt running and return it; None when the queue stays empty
+        until `timeout`, a `wake()` or `close()`."""
+        with self._lock:
+            if not self._pending and not self._closed and (timeout is None or timeout > 0):
+                self._changed.wait(timeout)  # an add, a wake() or the timeout ends the wait
+            if self._closed or not self._pending:
+                return None
+            item = min(self._pending.values(), key=lambda it: (it.number, it.seq))
+            with self._relaxed():
+                self._conn.execute("UPDATE prompts SET status = ?, attempts = attempts + 1 WHERE prompt_id = ?",
+                                   (RUNNING, item.prompt_id))
+            del self._pending[item.prompt_id]
+            item.attempts += 1
+            self._running[item.prompt_id] = item
+            return item
+
+    def wake(self) -> None:
+        """Wake a waiting `pop_next` (e.g. so the worker notices a stop or a /free request)."""
+        with self._lock:
+            self._changed.notify_all()
+
+    def requeue(self, prompt_id: str) -> None:
+        """Put a running prompt back as pending without counting the attempt (graceful shutdown)."""
+        with self._lock:
+            item = self._running.pop(prompt_id, None)
+            if item is None or self._closed:
+                return
+            with self._relaxed():
+                self._conn.execute("UPDATE prompts SET status = ?, attempts = MAX(attempts - 1, 0) "
+                                   "WHERE prompt_id = ?", (PENDING, prompt_id))
+            item.attempts = max(item.attempts - 1, 0)
+            self._pending[prompt_id] = item
+            self._changed.notify_all()
+
+    def forget_running(self, prompt_id: str) -> None:
+        """Drop a running prompt from memory only (its row stays running: a restart re-queues it)."""
+        with self._lock:
+            self._running.pop(prompt_id, None)
+
+    def queue(self) -> tuple[list[QueueItem], list[QueueItem]]:
+        """(running, pending); pending sorted by (number, insertion)."""
+        with self._lock:
+            pending = sorted(self._pending.values(), key=lambda it: (it.number, it.seq))
+            return list(self._running.values()), pending
+
+    def queue_remaining(self) -> int:
+        with self._lock:
+            return len(self._pending) + len(self._running)
+
+    def running_ids(self) -> list[str]:
+        with self._lock:
+            return list(self._running)
+
+    def delete_pending(self, prompt_ids: list[str] | None = None) -> list[str]:
+        """Delete the given pending prompts (all when None); running ones are not touched."""
+        with self._lock:
+            self._check_open()
+            ids = list(self._pending) if prompt_ids is None else [p for p in prompt_ids if p in self._pending]
+            if ids:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    self._conn.executemany("DELETE FROM prompts WHERE prompt_id = ? AND status = ?",
+                                           [(p, PENDING) for p in ids])
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    self._rollback_quietly()
+                    raise
+                for p in ids:
+                    del self._pending[p]
+            return ids
+
+    # ------------------------------------------------------------------ results
+    def finish(self, prompt_id: str, status: str, result: dict) -> None:
+        """Store the history entry of a running prompt (outputs, status, meta) and end it."""
+        if status not in (SUCCESS, ERROR, INTERRUPTED):
+            raise ValueError(f"not a finishing status: {status!r}")
+        with self._lock:
+            self._check_open()
+            with self._relaxed():
+                self._write_terminal(prompt_id, status, result, time.time())
+                self._running.pop(prompt_id, None)
+                self._trim_history()
+
+    def _write_terminal(self, prompt_id: str, status: str, result: dict, now: float) -> None:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            row = self._conn.execute("SELECT COALESCE(MAX(done_order), 0) FROM prompts").fetchone()
+            self._conn.execute(
+                "UPDATE prompts SET status = ?, result = ?, finished = ?, done_order = ?, sensitive = NULL "
+                "WHERE prompt_id = ?", (status, json.dumps(result), now, row[0] + 1, prompt_id))
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._rollback_quietly()
+            raise
+
+    def _trim_history(self) -> None:
+        terminal = ",".join("?" * len(TERMINAL))
+        count = self._conn.execute(f"SELECT COUNT(*) FROM prompts WHERE status IN ({terminal})", TERMINAL).fetchone()[0]
+        excess = count - self.history_max
+        if excess > 0:
+            self._conn.execute(
+                f"DELETE FROM prompts WHERE prompt_id IN (SELECT prompt_id FROM prompts WHERE status IN ({terminal}) "
+                "ORDER BY done_order LIMIT ?)", (*TERMINAL, excess))
+
+    def history(self, *, max_items: int | None = None, offset: int | None = None,
+                prompt_id: str | None = None) -> dict[str, dict]:
+        """History entries oldest -> newest, ComfyUI's shape; `max_items` alone gives the newest N."""
+        terminal = ",".join("?" * len(TERMINAL))
+        sql = ("SELECT prompt_id, number, prompt, extra_data, outputs, result, status FROM prompts "
+               f"WHERE status IN ({terminal})")
+        params: list[Any] = list(TERMINAL)
+        if prompt_id is not None:
+            sql += " AND prompt_id = ?"
+            params.append(prompt_id)
+        with self._lock:
+            self._check_open()
+            if max_items is not None and offset is None:
+                count = self._conn.execute(sql.replace("SELECT prompt_id, number, prompt, extra_data, outputs, "
+                                                       "result, status", "SELECT COUNT(*)"), params).fetchone()[0]
+                offset = max(count - max_items, 0)
+            sql += " ORDER BY done_order LIMIT ? OFFSET ?"
+            params += [-1 if max_items is None else max_items, offset or 0]
+            rows = self._conn.execute(sql, params).fetchall()
+        entries = {}
+        for pid, number, prompt, extra, outputs, result, _status in rows:
+            item = QueueItem(number, pid, json.loads(prompt), json.loads(extra), json.loads(outputs))
+            entry = {"prompt": item.as_list(), **json.loads(result or "{}")}
+            entry.setdefault("outputs", {})
+            entry.setdefault("meta", {})
+            entries[pid] = entry
+        return entries
+
+    def status_of(self, prompt_id: str) -> str | None:
+        with self._lock:
+            self._check_open()
+            row = self._conn.execute("SELECT status FROM prompts WHERE prompt_id = ?", (prompt_id,)).fetchone()
+            return row[0] if row else None
+
+    def counts(self) -> dict[str, int]:
+        """Rows per status (for checks and the benchmark)."""
+        with self._lock:
+            self._check_open()
+            return dict(self._conn.execute("SELECT status, COUNT(*) FROM prompts GROUP BY status").fetchall())
+
+    def delete_history(self, prompt_ids: list[str] | None = None) -> None:
+        """Delete the given history entries (all when None)."""
+        terminal = ",".join("?" * len(TERMINAL))
+        with self._lock:
+            self._check_open()
+            if prompt_ids is None:
+                self._conn.execute(f"DELETE FROM prompts WHERE status IN ({terminal})", TERMINAL)
+            else:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    self._conn.executemany(f"DELETE FROM prompts WHERE prompt_id = ? AND status IN ({terminal})",
+                                           [(p, *TERMINAL) for p in prompt_ids])
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    self._rollback_quietly()
+                    raise
+
+    # ------------------------------------------------------------------ helpers
+    @contextlib.contextmanager
+    def _relaxed(self):
+        """Commit worker bookkeeping with synchronous=NORMAL (see the module docstring)."""
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        try:
+            yield
+        finally:
+            if not self._closed:
+                self._conn.execute(f"PRAGMA synchronous={self._synchronous}")
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("the queue store is closed")
+
+    def _rollback_quietly(self) -> None:
+        try:
+            self._conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass

@@ -1,0 +1,214 @@
+"""The worker thread: pops prompts from the durable store and runs them, one at a time.
+
+One `Executor` is kept for the life of the server so its node cache persists across
+prompts. Events go to a `Publisher` (the WebSocket hub), which must be thread-safe: the
+hub hands them to the event loop with `call_soon_threadsafe`. Nothing that goes wrong in
+one prompt (a node, the executor itself, or writing the history) stops the worker.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from graph import events as ev
+from graph.context import InterruptToken
+
+from .store import ERROR, INTERRUPTED, SUCCESS, QueueItem, Store
+
+log = logging.getLogger("latentgraph.server.worker")
+
+# Events kept in the history entry's status.messages (ComfyUI's set).
+HISTORY_EVENTS = (ev.EXECUTION_START, ev.EXECUTION_CACHED, ev.EXECUTION_SUCCESS, ev.EXECUTION_ERROR,
+                  ev.EXECUTION_INTERRUPTED)
+_STATUS_OF_RESULT = {"success": SUCCESS, "error": ERROR, "interrupted": INTERRUPTED}
+
+
+class Publisher(Protocol):
+    """Where the worker sends events; both methods are called from the worker thread."""
+
+    def event(self, event: str, data: dict, client_id: str | None) -> None: ...
+
+    def status(self) -> None: ...
+
+
+class NullPublisher:
+    def event(self, event: str, data: dict, client_id: str | None) -> None:
+        pass
+
+    def status(self) -> None:
+        pass
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Worker:
+    """Runs queued prompts in order on one thread. `start()`, `interrupt()`, `request_free()`, `stop()`."""
+
+    def __init__(self, store: Store, executor: Any, *, publisher: Publisher | None = None,
+                 unload_models: Callable[[], None] | None = None, default_extra: dict | None = None,
+                 interrupt: InterruptToken | None = None) -> None:
+        self.store = store
+        self.executor = executor
+        self.publisher = publisher or NullPublisher()
+        self.unload_models = unload_models
+        self.default_extra = dict(default_extra or {})
+        self.token = interrupt or InterruptToken()
+        self._lock = threading.Lock()
+        self._current: QueueItem | None = None
+        self._stopping = False
+        self._free_request = {"unload_models": False, "free_memory": False}
+        self._thread = threading.Thread(target=self._loop, name="latentgraph-worker", daemon=True)
+        self.prompts_done = 0
+
+    # ------------------------------------------------------------------ control
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Stop taking prompts; interrupt the running one and put it back in the queue.
+        Returns True when the thread ended within `timeout`."""
+        self._stopping = True
+        self.token.set()
+        self.store.wake()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def current_prompt_id(self) -> str | None:
+        with self._lock:
+            return self._current.prompt_id if self._current else None
+
+    @property
+    def current_client_id(self) -> str | None:
+        with self._lock:
+            return self._current.extra_data.get("client_id") if self._current else None
+
+    def interrupt(self, prompt_id: str | None = None) -> bool:
+        """Interrupt the running prompt (only if it is `prompt_id`, when given). Idle: no effect."""
+        with self._lock:
+            if self._current is None:
+                return False
+            if prompt_id is not None and prompt_id != self._current.prompt_id:
+                return False
+            self.token.set()
+            return True
+
+    def request_free(self, *, unload_models: bool = False, free_memory: bool = False) -> None:
+        """Ask for models to be unloaded / caches dropped between prompts (ComfyUI's /free)."""
+        with self._lock:
+            self._free_request["unload_models"] |= bool(unload_models)
+            self._free_request["free_memory"] |= bool(free_memory)
+        self.store.wake()
+
+    # ------------------------------------------------------------------ loop
+    def _loop(self) -> None:
+        while not self._stopping:
+            try:
+                item = self.store.pop_next(timeout=0.5)
+                if item is None or self._stopping:
+                    if item is not None:
+                        self.store.requeue(item.prompt_id)
+                    self._handle_free()
+                    continue
+                self._run(item)
+                self._handle_free()
+            except Exception:  # the worker must outlive any single failure
+                log.exception("worker loop error; continuing")
+                time.sleep(0.1)
+
+    def _run(self, item: QueueItem) -> None:
+        client_id = item.extra_data.get("client_id")
+        with self._lock:
+            self._current = item
+        self.token.clear()
+        self.publisher.status()
+        messages: list[list] = []
+
+        def sink(event: str, data: dict) -> None:
+            if event in HISTORY_EVENTS:
+                data = dict(data)
+                data.setdefault("timestamp", now_ms())
+                messages.append([event, data])
+            self.publisher.event(event, data, client_id)
+
+        extra = {**self.default_extra, **item.extra_data, **item.sensitive}
+        try:
+            result = self.executor.execute(item.prompt, prompt_id=item.prompt_id, outputs=list(item.outputs),
+                                           extra_data=extra, sink=sink, interrupt=self.token)
+            status = _STATUS_OF_RESULT.get(getattr(result, "status", ""), ERROR)
+            outputs = dict(getattr(result, "outputs", None) or {})
+            meta = getattr(result, "meta", None) or {}
+        except BaseException as exc:  # noqa: B036 - the executor itself failed; the prompt must still end
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+            log.exception("executor failed on prompt %s", item.prompt_id)
+            status, outputs, meta = ERROR, {}, {}
+            sink(ev.EXECUTION_ERROR, _executor_error(item.prompt_id, exc))
+
+        if self._stopping and status == INTERRUPTED:
+            self.store.requeue(item.prompt_id)
+            with self._lock:
+                self._current = None
+            return
+
+        entry = {
+            "outputs": outputs,
+            "status": {"status_str": "success" if status == SUCCESS else "error",
+                       "completed": status == SUCCESS, "messages": messages},
+            "meta": meta or {nid: {"node_id": nid, "display_node": nid, "parent_node": None, "real_node_id": nid}
+                             for nid in outputs},
+        }
+        self._store_result(item, status, entry, client_id)
+        with self._lock:
+            self._current = None
+        self.prompts_done += 1
+        self.publisher.status()
+        self.publisher.event(ev.EXECUTING, {"node": None, "prompt_id": item.prompt_id}, client_id)
+
+    def _store_result(self, item: QueueItem, status: str, entry: dict, client_id: str | None) -> None:
+        """Write the history entry; if the disk refuses, record a short error entry instead,
+        and if even that fails leave the row `running` (a restart re-queues it) and go on."""
+        try:
+            self.store.finish(item.prompt_id, status, entry)
+            return
+        except Exception as exc:
+            log.exception("could not store the result of prompt %s", item.prompt_id)
+            error = _executor_error(item.prompt_id, exc, "Could not store the result: ")
+            self.publisher.event(ev.EXECUTION_ERROR, error, client_id)
+        try:
+            self.store.finish(item.prompt_id, ERROR, {"outputs": {}, "meta": {}, "status": {
+                "status_str": "error", "completed": False, "messages": [[ev.EXECUTION_ERROR, error]]}})
+        except Exception:
+            log.exception("could not store the failure of prompt %s either; it stays marked running", item.prompt_id)
+            self.store.forget_running(item.prompt_id)
+
+    def _handle_free(self) -> None:
+        with self._lock:
+            request = dict(self._free_request)
+            self._free_request = {"unload_models": False, "free_memory": False}
+        if not (request["unload_models"] or request["free_memory"]):
+            return
+        try:
+            if self.unload_models is not None:
+                self.unload_models()
+            if request["free_memory"] and hasattr(self.executor, "reset"):
+                self.executor.reset()
+            gc.collect()
+        except Exception:
+            log.exception("/free failed")
+
+
+def _executor_error(prompt_id: str, exc: BaseException, prefix: str = "") -> dict:
+    return {"prompt_id": prompt_id, "node_id": None, "node_type": None, "executed": [],
+            "exception_message": prefix + str(exc), "exception_type": type(exc).__name__,
+            "traceback": traceback.format_exception(type(exc), exc, exc.__traceback__),
+            "current_inputs": {}, "current_outputs": [], "timestamp": now_ms()}

@@ -1,0 +1,259 @@
+"""WebSocket hub: `/ws?clientId=`, event routing and bounded per-client send queues.
+
+Each socket has its own send queue and sender task, so a slow or stalled client never delays
+the others. Overflow policy: preview frames are dropped while the queue is more than half
+full. A client is disconnected (close code 4008) when its queue holds `limit` messages and
+the oldest has waited more than `stall_seconds` (it is not reading), or when the queue
+reaches 4 x `limit` whatever the timing (hard memory bound). A disconnected client knows it
+missed events; it reconnects and gets `status` and the current `executing` node.
+Reconnecting with a clientId whose previous socket is still open is refused (close 4009), so a
+second party that learns a clientId cannot take over a live client's events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import struct
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from graph import events as ev
+from graph.context import PreviewImage
+
+log = logging.getLogger("latentgraph.server.ws")
+
+PREVIEW_IMAGE = 1
+PREVIEW_IMAGE_WITH_METADATA = 4
+_IMAGE_FORMATS = {"JPEG": 1, "PNG": 2}
+CLOSE_OVERFLOW = 4008
+CLOSE_ID_IN_USE = 4009
+
+# ComfyUI sends these to every socket when the prompt has no client_id; others are dropped.
+_BROADCAST_WITHOUT_CLIENT = {ev.PROGRESS, ev.EXECUTION_INTERRUPTED, ev.PREVIEW, "progress_state"}
+
+
+class ClientConnection:
+    """One socket and its bounded send queue."""
+
+    def __init__(self, sid: str, ws: web.WebSocketResponse, limit: int, transport: Any = None,
+                 stall_seconds: float = 5.0) -> None:
+        self.sid = sid
+        self.ws = ws
+        self.transport = transport
+        self.limit = limit
+        self.stall_seconds = stall_seconds
+        # (time queued, message)
+        self.queue: deque[tuple[float, str | bytes]] = deque()
+        self.ready = asyncio.Event()
+        self.supports_preview_metadata = False
+        self.got_first_message = False
+        self.closed = False
+        self.sent = 0
+        self.dropped_previews = 0
+
+    def offer(self, message: str | bytes, *, droppable: bool) -> bool:
+        """Queue a message; False means the client overflowed and must be disconnected."""
+        if self.closed:
+            return True
+        size = len(self.queue)
+        if droppable and size >= self.limit // 2:
+            self.dropped_previews += 1
+            return True
+        now = time.monotonic()
+        if size >= 4 * self.limit or (size >= self.limit and now - self.queue[0][0] > self.stall_seconds):
+            return False
+        self.queue.append((now, message))
+        self.ready.set()
+        return True
+
+
+class Hub:
+    """Owns the sockets; all methods except the *_threadsafe ones run on the event loop."""
+
+    def __init__(self, *, queue_limit: int = 512, queue_remaining: Callable[[], int] = lambda: 0,
+                 max_upload_bytes: int = 0, stall_seconds: float = 5.0) -> None:
+        self.clients: dict[str, ClientConnection] = {}
+        self.queue_limit = queue_limit
+        self.stall_seconds = stall_seconds
+        self.queue_remaining = queue_remaining
+        self.max_upload_bytes = max_upload_bytes
+        self.loop: asyncio.AbstractEventLoop | None = None
+        # What is running now, for clients that reconnect mid-prompt.
+        self.running_client: str | None = None
+        self.running_prompt: str | None = None
+        self.last_node: str | None = None
+        self.overflow_disconnects = 0
+
+    # ------------------------------------------------------------------ from the worker thread
+    def event(self, event: str, data: dict, client_id: str | None) -> None:
+        """Publisher.event: thread-safe."""
+        self._call_soon(self.dispatch, event, data, client_id)
+
+    def status(self) -> None:
+        """Publisher.status: thread-safe broadcast of the queue size."""
+        self._call_soon(self.broadcast_status)
+
+    def _call_soon(self, callback, *args) -> None:
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            loop.call_soon_threadsafe(callback, *args)
+        except RuntimeError:  # the loop closed meanwhile (shutdown): nobody is listening any more
+            pass
+
+    # ------------------------------------------------------------------ on the loop
+    def broadcast_status(self) -> None:
+        self.send("status", {"status": {"exec_info": {"queue_remaining": self.queue_remaining()}}}, None)
+
+    def dispatch(self, event: str, data: dict, client_id: str | None) -> None:
+        """Route one executor event as ComfyUI does."""
+        self._track(event, data, client_id)
+        if client_id is None and event not in _BROADCAST_WITHOUT_CLIENT:
+            return
+        if event == ev.PREVIEW:
+            self._send_preview(data, client_id)
+        else:
+            self.send(event, data, client_id)
+
+    def _track(self, event: str, data: dict, client_id: str | None) -> None:
+        if event == ev.EXECUTION_START:
+            self.running_client, self.running_prompt, self.last_node = client_id, data.get("prompt_id"), None
+        elif event == ev.EXECUTING:
+            if data.get("node") is None:
+                self.running_client = self.running_prompt = self.last_node = None
+            else:
+                self.last_node = data.get("node")
+
+    def send(self, event: str, data: dict, sid: str | None) -> None:
+        """Send a text event to one client (sid) or to all (None)."""
+        message = json.dumps({"type": event, "data": data}, default=str)
+        targets = list(self.clients.values()) if sid is None else [c for c in [self.clients.get(sid)] if c]
+        for client in targets:
+            self._offer(client, message, droppable=False)
+
+    def _send_preview(self, data: dict, sid: str | None) -> None:
+        image = data.get("image")
+        if not isinstance(image, PreviewImage):
+            return
+        fmt = image.format.upper()
+        targets = list(self.clients.values()) if sid is None else [c for c in [self.clients.get(sid)] if c]
+        for client in targets:
+            if client.supports_preview_metadata:
+                node = data.get("node_id") or data.get("node")
+                meta = json.dumps({"node_id": node, "prompt_id": data.get("prompt_id"), "display_node_id": node,
+                                   "parent_node_id": None, "real_node_id": node,
+                                   "image_type": "image/png" if fmt == "PNG" else "image/jpeg"}).encode()
+                frame = struct.pack(">II", PREVIEW_IMAGE_WITH_METADATA, len(meta)) + meta + image.data
+            else:
+                frame = struct.pack(">II", PREVIEW_IMAGE, _IMAGE_FORMATS.get(fmt, 1)) + image.data
+            self._offer(client, frame, droppable=True)
+
+    def _offer(self, client: ClientConnection, message: str | bytes, *, droppable: bool) -> None:
+        if not client.offer(message, droppable=droppable):
+            self.overflow_disconnects += 1
+            log.warning("WebSocket client %s is not reading; disconnecting it", client.sid)
+            self._drop(client, CLOSE_OVERFLOW, "send queue overflow")
+
+    def _drop(self, client: ClientConnection, code: int, reason: str) -> None:
+        client.closed = True
+        client.queue.clear()
+        client.ready.set()
+        if self.clients.get(client.sid) is client:
+            del self.clients[client.sid]
+        asyncio.ensure_future(_close_quickly(client, code, reason))
+
+    async def close_all(self) -> None:
+        for client in list(self.clients.values()):
+            self._drop(client, 1001, "server shutting down")
+        await asyncio.sleep(0)
+
+    # ------------------------------------------------------------------ the route
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """GET /ws: register the socket, send status (and the running node), read client messages."""
+        self.loop = asyncio.get_running_loop()
+        ws = web.WebSocketResponse(heartbeat=20, max_msg_size=1 << 20)
+        await ws.prepare(request)
+        sid = request.query.get("clientId") or uuid.uuid4().hex
+        old = self.clients.get(sid)
+        if old is not None and not old.ws.closed and not old.closed:
+            await ws.close(code=CLOSE_ID_IN_USE, message=b"clientId in use by an open connection")
+            return ws
+        client = ClientConnection(sid, ws, self.queue_limit, request.transport, self.stall_seconds)
+        self.clients[sid] = client
+        sender = asyncio.ensure_future(self._sender(client))
+        try:
+            self.send("status", {"status": {"exec_info": {"queue_remaining": self.queue_remaining()}}, "sid": sid},
+                      sid)
+            if self.running_client == sid and self.last_node is not None:
+                self.send(ev.EXECUTING, {"node": self.last_node, "display_node": self.last_node,
+                                         "prompt_id": self.running_prompt}, sid)
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT:
+                    self._on_text(client, msg.data)
+                elif msg.type == WSMsgType.ERROR:
+                    break
+        finally:
+            client.closed = True
+            client.ready.set()
+            if self.clients.get(sid) is client:
+                del self.clients[sid]
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await sender
+        return ws
+
+    def _on_text(self, client: ClientConnection, text: str) -> None:
+        """Only the first message counts, and only if it is a feature_flags message."""
+        if client.got_first_message:
+            return
+        client.got_first_message = True
+        try:
+            message = json.loads(text)
+        except ValueError:
+            return
+        if not isinstance(message, dict) or message.get("type") != "feature_flags":
+            return
+        flags = message.get("data")
+        if isinstance(flags, dict):
+            client.supports_preview_metadata = flags.get("supports_preview_metadata") is True
+        self.send("feature_flags", server_feature_flags(self.max_upload_bytes), client.sid)
+
+    async def _sender(self, client: ClientConnection) -> None:
+        while not client.closed:
+            if not client.queue:
+                client.ready.clear()
+                await client.ready.wait()
+                continue
+            _, message = client.queue.popleft()
+            try:
+                if isinstance(message, bytes):
+                    await client.ws.send_bytes(message)
+                else:
+                    await client.ws.send_str(message)
+                client.sent += 1
+            except (ConnectionError, RuntimeError):
+                client.closed = True
+
+
+def server_feature_flags(max_upload_bytes: int) -> dict[str, Any]:
+    """ComfyUI's server feature flags (sent on the WS handshake and at GET /features)."""
+    return {"supports_preview_metadata": True, "max_upload_size": max_upload_bytes,
+            "extension": {"manager": {"supports_v4": True}}}
+
+
+async def _close_quickly(client: ClientConnection, code: int, reason: str) -> None:
+    """Close a socket without waiting long on a peer that does not read."""
+    try:
+        await asyncio.wait_for(client.ws.close(code=code, message=reason.encode()), timeout=1.0)
+    except (asyncio.TimeoutError, ConnectionError, RuntimeError):
+        if client.transport is not None and not client.transport.is_closing():
+            client.transport.abort()
