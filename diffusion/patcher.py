@@ -1,0 +1,260 @@
+"""ModelPatcher: a handle on a model that can carry weight patches (LoRA) without mutating it.
+
+Workflow outputs are immutable and cached, so a node that applies a LoRA must return a new
+handle and leave its input as it was. `ModelPatcher.clone()` makes such a handle: it shares
+the SAME base module and tensors (no copy) and copies only the list of patches.
+
+How patched weights are used: the patched tensors are computed on demand
+(`patched_weights()`, computed in float32 and cast back to the weight's dtype) and cached
+per handle, keyed by the base tensor's identity, device and dtype, so moving the base model
+to another device invalidates the cache honestly (`move_to` also frees every clone's cached
+tensors, so no patched copy stays behind on a device the model left). `patched()` is a context manager that,
+under a lock shared by every clone of the same base, swaps the module's Parameters for the
+patched ones and restores the originals on exit; `__call__` runs the model inside it. The
+base tensors are never written to: a run on one clone cannot leak into another, and the
+base model in the cache is unchanged afterwards.
+
+Patch format: `{param_name: (kind, tensors)}` added with a strength. Kinds:
+- `"lora"`: tensors (up, down, alpha_or_None, mid_or_None); delta = (alpha/rank)·up@down,
+  reshaped for convolutions (LoCon: down 3x3, up 1x1);
+- `"diff"`: tensors (delta,); delta added as is (shape must match).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import threading
+import weakref
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+
+class PatchError(ValueError):
+    """A patch that does not fit the weight it targets."""
+
+
+@dataclass(frozen=True)
+class WeightPatch:
+    """One patch on one parameter."""
+
+    kind: str  # "lora" | "diff"
+    tensors: tuple
+    strength: float
+    source: str = ""  # a label (e.g. the LoRA file and its fingerprint) for cache keys
+
+
+class _SharedBase:
+    """The base module, the lock every clone uses while it swaps weights in, and the live clones."""
+
+    def __init__(self, model: nn.Module):
+        self.model = model
+        self.lock = threading.RLock()
+        self.handles: weakref.WeakSet[ModelPatcher] = weakref.WeakSet()
+
+    def drop_patched_caches(self) -> None:
+        """Forget every clone's patched tensors (they live on the old device after a move)."""
+        for handle in list(self.handles):
+            handle._cache.clear()
+
+
+def lora_delta(up: torch.Tensor, down: torch.Tensor, alpha, mid, shape: torch.Size) -> torch.Tensor:
+    """The weight change of one LoRA/LoCon pair, in float32, reshaped to `shape` (without strength)."""
+    rank = down.shape[0]
+    scale = (float(alpha) / rank) if alpha is not None else 1.0
+    up32 = up.float()
+    down32 = down.float()
+    if mid is not None:  # LoCon with a mid (Tucker) kernel: down 1x1, mid kxk, up 1x1
+        down32 = torch.einsum("i j ..., j r -> i r ...", mid.float(), down32.flatten(start_dim=1))
+        delta = torch.einsum("o i, i r ... -> o r ...", up32.flatten(start_dim=1), down32)
+    else:
+        delta = up32.flatten(start_dim=1) @ down32.flatten(start_dim=1)
+    if delta.numel() != torch.Size(shape).numel():
+        raise PatchError(f"LoRA delta of shape {tuple(delta.shape)} cannot become a weight of shape {tuple(shape)}")
+    return delta.reshape(shape) * scale
+
+
+class ModelPatcher:
+    """A handle on `model` plus weight patches; clones share the base weights.
+
+    `model_info` carries detection facts (family, prediction, ...) for the layers above.
+    `load_device` / `offload_device` tell the model manager where the model runs and rests.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        *,
+        model_info: Any = None,
+        load_device: torch.device | str | None = None,
+        offload_device: torch.device | str | None = None,
+        _shared: _SharedBase | None = None,
+    ):
+        self._shared = _shared or _SharedBase(model)
+        self.model_info = model_info
+        self.load_device = torch.device(load_device) if load_device is not None else torch.device("cpu")
+        self.offload_device = torch.device(offload_device) if offload_device is not None else torch.device("cpu")
+        self.patches: dict[str, list[WeightPatch]] = {}
+        self.options: dict[str, Any] = {}  # free-form per-handle options (e.g. sampler hooks), copied on clone
+        self._cache: dict[str, tuple[tuple, torch.Tensor]] = {}
+        self._shared.handles.add(self)
+
+    @property
+    def model(self) -> nn.Module:
+        """The shared base module (read it; never write its tensors)."""
+        return self._shared.model
+
+    def clone(self) -> ModelPatcher:
+        """A new handle on the same base weights with a copy of the patch lists."""
+        other = ModelPatcher(
+            self.model,
+            model_info=self.model_info,
+            load_device=self.load_device,
+            offload_device=self.offload_device,
+            _shared=self._shared,
+        )
+        other.patches = {name: list(items) for name, items in self.patches.items()}
+        other.options = dict(self.options)
+        return other
+
+    def is_clone(self, other: ModelPatcher) -> bool:
+        """True when both handles share the same base module."""
+        return isinstance(other, ModelPatcher) and other._shared is self._shared
+
+    def parameter_names(self) -> set[str]:
+        return {name for name, _ in self.model.named_parameters()}
+
+    def add_patches(self, patches: Mapping[str, tuple], strength: float = 1.0, *, source: str = "") -> set[str]:
+        """Add `{param_name: (kind, tensors)}` at `strength`; returns the names that exist in the model.
+
+        Names the model lacks are skipped (the caller reports them). A patch whose shape cannot
+        fit raises PatchError naming the parameter, before anything is added.
+        """
+        params = dict(self.model.named_parameters())
+        applied: dict[str, WeightPatch] = {}
+        for name, (kind, tensors) in patches.items():
+            if name not in params:
+                continue
+            check_patch(name, kind, tuple(tensors), params[name].shape)
+            applied[name] = WeightPatch(kind, tuple(tensors), float(strength), source)
+        for name, patch in applied.items():
+            self.patches.setdefault(name, []).append(patch)
+            self._cache.pop(name, None)
+        return set(applied)
+
+    def fingerprint(self) -> str:
+        """A stable text naming the base module and the patches (for cache keys and equality)."""
+        digest = hashlib.sha256(f"base:{id(self._shared)}".encode())
+        for name in sorted(self.patches):
+            for patch in self.patches[name]:
+                label = patch.source or ",".join(str(id(t)) for t in patch.tensors)
+                digest.update(f"|{name}:{patch.kind}:{patch.strength!r}:{label}".encode())
+        return digest.hexdigest()
+
+    def patched_weights(self) -> dict[str, torch.Tensor]:
+        """The patched tensor for every patched parameter (cached; the base tensors are untouched)."""
+        params = dict(self.model.named_parameters())
+        out = {}
+        for name, patch_list in self.patches.items():
+            base = params[name]
+            key = (id(base), base.data_ptr(), base.device, base.dtype)
+            cached = self._cache.get(name)
+            if cached is None or cached[0] != key:
+                cached = (key, _apply_patches(base.detach(), patch_list))
+                self._cache[name] = cached
+            out[name] = cached[1]
+        return out
+
+    @contextlib.contextmanager
+    def patched(self) -> Iterator[nn.Module]:
+        """Yield the base module with this handle's patched weights swapped in, under the shared lock."""
+        with self._shared.lock:
+            weights = self.patched_weights() if self.patches else {}
+            originals = swap_parameters(self.model, weights)
+            try:
+                yield self.model
+            finally:
+                swap_parameters(self.model, originals)
+
+    def __call__(self, *args, **kwargs):
+        """Run the model's forward with the patched weights."""
+        with self.patched() as module, torch.inference_mode():
+            return module(*args, **kwargs)
+
+    def move_to(self, device: torch.device | str) -> None:
+        """Move the shared base module to `device` (under the lock, so no clone is mid-swap)."""
+        with self._shared.lock:
+            self.model.to(device)
+            self._shared.drop_patched_caches()
+
+    def current_device(self) -> torch.device:
+        """Where the base weights are now (CPU for a module without parameters)."""
+        first = next(self.model.parameters(), None)
+        return first.device if first is not None else torch.device("cpu")
+
+    def base_key(self) -> int:
+        """An id shared by every clone of the same base (what the model manager tracks)."""
+        return id(self._shared)
+
+    def model_size_bytes(self) -> int:
+        """Bytes of the base parameters and buffers."""
+        return module_size_bytes(self.model)
+
+
+def module_size_bytes(module: nn.Module) -> int:
+    """Bytes held by a module's parameters and buffers."""
+    total = sum(p.numel() * p.element_size() for p in module.parameters())
+    return total + sum(b.numel() * b.element_size() for b in module.buffers())
+
+
+def check_patch(name: str, kind: str, tensors: tuple, shape: torch.Size) -> None:
+    if kind == "lora":
+        if len(tensors) != 4:
+            raise PatchError(f"{name}: a lora patch needs (up, down, alpha, mid), got {len(tensors)} items")
+        up, down = tensors[0], tensors[1]
+        if up.shape[0] != shape[0]:
+            raise PatchError(f"{name}: LoRA up has {up.shape[0]} outputs, the weight has {shape[0]}")
+        if tensors[3] is None and up.flatten(1).shape[1] != down.shape[0]:
+            raise PatchError(f"{name}: LoRA up/down ranks differ ({up.shape[1]} vs {down.shape[0]})")
+        out_features = up.shape[0]
+        in_elements = down.flatten(1).shape[1] if tensors[3] is None else None
+        if in_elements is not None and out_features * in_elements != torch.Size(shape).numel():
+            raise PatchError(
+                f"{name}: LoRA of shape up {tuple(up.shape)} / down {tuple(down.shape)} does not fit weight {tuple(shape)}"
+            )
+    elif kind == "diff":
+        if len(tensors) != 1 or tuple(tensors[0].shape) != tuple(shape):
+            raise PatchError(f"{name}: diff patch shape does not match weight {tuple(shape)}")
+    else:
+        raise PatchError(f"{name}: unknown patch kind {kind!r}")
+
+
+def _apply_patches(base: torch.Tensor, patch_list: list[WeightPatch]) -> torch.Tensor:
+    weight = base.float().clone()
+    for patch in patch_list:
+        if patch.strength == 0.0:
+            continue
+        if patch.kind == "lora":
+            up, down, alpha, mid = patch.tensors
+            delta = lora_delta(up.to(weight.device), down.to(weight.device), alpha, None if mid is None else mid.to(weight.device), weight.shape)
+        else:
+            delta = patch.tensors[0].to(weight.device).float()
+        weight.add_(delta, alpha=patch.strength)
+    return weight.to(base.dtype)
+
+
+def swap_parameters(model: nn.Module, weights: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Point the named parameters at `weights` (wrapping tensors as Parameters); return what was there."""
+    previous = {}
+    for name, tensor in weights.items():
+        owner_name, _, attr = name.rpartition(".")
+        owner = model.get_submodule(owner_name) if owner_name else model
+        previous[name] = owner._parameters[attr]
+        if not isinstance(tensor, nn.Parameter):
+            tensor = nn.Parameter(tensor, requires_grad=False)
+        owner._parameters[attr] = tensor
+    return previous
