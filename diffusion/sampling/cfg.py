@@ -1,0 +1,176 @@
+"""Classifier-free guidance over ComfyUI-style conditioning lists.
+
+`GuidedDenoiser(denoiser, positive, negative, cfg)` is the D(x, sigma) the samplers see:
+1. every active cond (timestep range) becomes a work item: the latent (cropped to its area),
+   a per-pixel weight = strength x (mask x mask_strength, or an 8-latent-pixel feathered edge
+   on area sides that do not touch the latent border);
+2. items are batched - conditional and unconditional together - into as few denoiser calls
+   as possible (same crop size and compatible text lengths; token sequences of different
+   lengths are repeated to their least common multiple, which leaves cross-attention unchanged);
+3. each side's predictions are summed with their weights and divided by the summed weights;
+4. result = uncond + (cond - uncond) * cfg. With cfg == 1 the negative side is not evaluated.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from diffusion.sampling.conds import PreparedCond
+
+FEATHER = 8  # latent pixels of linear fade on inner area edges
+MAX_TOKEN_REPEAT = 4  # text lengths whose lcm needs more repeats than this are run separately
+
+
+@dataclass
+class _WorkItem:
+    side: int  # 0 = positive, 1 = negative
+    x: torch.Tensor
+    weight: torch.Tensor
+    area: tuple[int, int, int, int] | None
+    cond: PreparedCond
+
+
+def _area_weight(cond: PreparedCond, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, tuple | None]:
+    """(cropped input, weight of each of its pixels, clamped area) for one cond."""
+    height, width = x.shape[2], x.shape[3]
+    area = None
+    crop = x
+    if cond.area is not None:
+        h, w, top, left = cond.area
+        h = min(height - top, h)
+        w = min(width - left, w)
+        area = (h, w, top, left)
+        crop = x[:, :, top:top + h, left:left + w]
+    if cond.mask is not None:
+        mask = cond.mask[: x.shape[0]]
+        if area is not None:
+            mask = mask[:, area[2]:area[2] + area[0], area[3]:area[3] + area[1]]
+        weight = (mask * cond.mask_strength).to(x).unsqueeze(1).expand(-1, x.shape[1], -1, -1).clone()
+    else:
+        weight = torch.ones_like(crop)
+    weight = weight * cond.strength
+    if cond.mask is None and area is not None:
+        _feather(weight, area, (height, width))
+    return crop, weight, area
+
+
+def _feather(weight: torch.Tensor, area: tuple[int, int, int, int], full: tuple[int, int]) -> None:
+    """Fade the weight linearly over FEATHER pixels at area edges inside the latent (in place)."""
+    sizes, offsets = area[:2], area[2:]
+    for axis in range(2):
+        dim = axis + 2
+        ramp = min(FEATHER, weight.shape[dim] // 4)
+        if offsets[axis] != 0:
+            for t in range(ramp):
+                weight.narrow(dim, t, 1).mul_((t + 1) / ramp)
+        if sizes[axis] + offsets[axis] < full[axis]:
+            for t in range(ramp):
+                weight.narrow(dim, sizes[axis] - 1 - t, 1).mul_((t + 1) / ramp)
+
+
+def _can_batch(a: _WorkItem, b: _WorkItem) -> bool:
+    if a.x.shape != b.x.shape:
+        return False
+    ca, cb = a.cond.context, b.cond.context
+    if ca.shape[2] != cb.shape[2]:
+        return False
+    if ca.shape[1] != cb.shape[1] and math.lcm(ca.shape[1], cb.shape[1]) // min(ca.shape[1], cb.shape[1]) > MAX_TOKEN_REPEAT:
+        return False
+    if (a.cond.y is None) != (b.cond.y is None):
+        return False
+    if a.cond.y is not None and a.cond.y.shape != b.cond.y.shape:
+        return False
+    return (a.cond.concat is None) == (b.cond.concat is None)
+
+
+def _concat_contexts(contexts: Sequence[torch.Tensor]) -> torch.Tensor:
+    length = 1
+    for c in contexts:
+        length = math.lcm(length, c.shape[1])
+    return torch.cat([c.repeat(1, length // c.shape[1], 1) for c in contexts], dim=0)
+
+
+def _crop_concat(item: _WorkItem) -> torch.Tensor | None:
+    concat = item.cond.concat
+    if concat is None or item.area is None:
+        return concat
+    h, w, top, left = item.area
+    return concat[:, :, top:top + h, left:left + w]
+
+
+class GuidedDenoiser:
+    """D(x, sigma) with classifier-free guidance; `denoiser(x, sigma, context=, y=, concat=)` runs the UNet."""
+
+    def __init__(self, denoiser: Callable[..., torch.Tensor], positive: list[PreparedCond],
+                 negative: list[PreparedCond], cfg: float, interrupt_check: Callable[[], None] | None = None,
+                 max_batch: int | None = None) -> None:
+        self.denoiser = denoiser
+        self.positive = positive
+        self.negative = negative
+        self.cfg = float(cfg)
+        self.interrupt_check = interrupt_check
+        self.max_batch = max_batch
+        self.model_calls = 0
+
+    def __call__(self, x: torch.Tensor, sigma: torch.Tensor, **_: object) -> torch.Tensor:
+        if self.interrupt_check is not None:
+            self.interrupt_check()
+        skip_uncond = math.isclose(self.cfg, 1.0)
+        sides = [self.positive] if skip_uncond else [self.positive, self.negative]
+        cond_pred, *rest = self.predict(x, sigma, sides)
+        if skip_uncond:
+            return cond_pred
+        uncond_pred = rest[0]
+        return uncond_pred + (cond_pred - uncond_pred) * self.cfg
+
+    def predict(self, x: torch.Tensor, sigma: torch.Tensor, sides: list[list[PreparedCond]]) -> list[torch.Tensor]:
+        """Weighted average prediction of each side's conds at this x and sigma."""
+        sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).reshape(-1)
+        if sigma.numel() == 1:
+            sigma = sigma.expand(x.shape[0])
+        level = float(sigma[0])
+        items = []
+        for side, conds in enumerate(sides):
+            for cond in conds:
+                if cond.active_at(level):
+                    crop, weight, area = _area_weight(cond, x)
+                    items.append(_WorkItem(side, crop, weight, area, cond))
+        totals = [torch.zeros_like(x) for _ in sides]
+        counts = [torch.full_like(x, 1e-37) for _ in sides]
+        while items:
+            group = [items.pop(0)]
+            for other in list(items):
+                if self.max_batch is not None and len(group) >= self.max_batch:
+                    break
+                if _can_batch(group[0], other):
+                    group.append(other)
+                    items.remove(other)
+            outputs = self._run(group, sigma)
+            for item, output in zip(group, outputs, strict=True):
+                total, count = totals[item.side], counts[item.side]
+                if item.area is not None:
+                    h, w, top, left = item.area
+                    total = total[:, :, top:top + h, left:left + w]
+                    count = count[:, :, top:top + h, left:left + w]
+                total += output * item.weight
+                count += item.weight
+        return [total / count for total, count in zip(totals, counts, strict=True)]
+
+    def _run(self, group: list[_WorkItem], sigma: torch.Tensor) -> list[torch.Tensor]:
+        batch = group[0].x.shape[0]
+        x_in = torch.cat([item.x for item in group], dim=0)
+        sigma_in = sigma.repeat(len(group))
+        context = _concat_contexts([item.cond.context.to(x_in.device) for item in group])
+        y = None
+        if group[0].cond.y is not None:
+            y = torch.cat([item.cond.y.to(x_in.device) for item in group], dim=0)
+        concat = None
+        if group[0].cond.concat is not None:
+            concat = torch.cat([_crop_concat(item) for item in group], dim=0)
+        self.model_calls += 1
+        output = self.denoiser(x_in, sigma_in, context=context, y=y, concat=concat)
+        return list(output.split(batch, dim=0))
