@@ -3,13 +3,19 @@
 #   make test   set up and run every test
 PY := .venv/bin/python
 
-.PHONY: run test setup setup-test lint
+.PHONY: run test setup setup-test lint web
 
 setup:
 	bash scripts/setup.sh
+	bash scripts/build_web.sh
 
 setup-test:
 	bash scripts/setup.sh --test
+	bash scripts/test_tools.sh
+	bash scripts/build_web.sh
+
+web:
+	bash scripts/build_web.sh
 
 run: setup
 	$(PY) main.py $(ARGS)

@@ -1,0 +1,72 @@
+"""What a user does in the editor, as Playwright steps (shared by the end-to-end tests)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from playwright.sync_api import expect
+
+NODE = ".react-flow__node[data-id='{id}']"
+
+
+def node(page, node_id: str):
+    return page.locator(NODE.format(id=node_id))
+
+
+def clear_canvas(page) -> None:
+    page.get_by_role("button", name="Clear", exact=True).click()
+    assert page.locator(".react-flow__node").count() == 0
+
+
+def add_node_by_search(page, x: float, y: float, query: str, name: str) -> None:
+    """Double-click empty canvas at (x, y), search, pick the node type `name`."""
+    page.mouse.dblclick(x, y)
+    search = page.get_by_role("dialog", name="Add node")
+    search.get_by_label("Search nodes").fill(query)
+    search.locator(f"li[data-node-name='{name}']").click()
+    search.wait_for(state="detached")
+
+
+def handle_center(page, node_id: str, handle_id: str) -> tuple[float, float]:
+    box = node(page, node_id).locator(f".react-flow__handle[data-handleid='{handle_id}']").bounding_box()
+    assert box, f"handle {handle_id} of node {node_id} not found"
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
+def drag(page, start: tuple[float, float], end: tuple[float, float]) -> None:
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move((start[0] + end[0]) / 2, (start[1] + end[1]) / 2, steps=5)
+    page.mouse.move(*end, steps=5)
+    page.mouse.up()
+
+
+def connect(page, source: str, out_slot: int, target: str, input_name: str) -> None:
+    drag(page, handle_center(page, source, f"out:{out_slot}"), handle_center(page, target, f"in:{input_name}"))
+
+
+def expect_edges(page, count: int) -> None:
+    """Waits until the canvas shows exactly `count` links."""
+    expect(page.locator(".react-flow__edge")).to_have_count(count)
+
+
+def open_workflow_file(page, path: Path) -> None:
+    page.get_by_test_id("open-file").set_input_files(str(path))
+
+
+def queue(page) -> None:
+    page.get_by_role("button", name="Queue", exact=True).click()
+
+
+def saved_workflow(page) -> dict:
+    """Clicks Save and returns the downloaded UI workflow JSON."""
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Save", exact=True).click()
+    return json.loads(Path(info.value.path()).read_text())
+
+
+def exported_prompt(page) -> dict:
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Export API", exact=True).click()
+    return json.loads(Path(info.value.path()).read_text())

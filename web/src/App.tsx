@@ -1,0 +1,116 @@
+/** The editor: toolbar, canvas, queue panel, message line; wires the socket and autosave. */
+import { ReactFlowProvider, useReactFlow } from '@xyflow/react';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { connectSocket } from './api/socket';
+import { Canvas } from './editor/Canvas';
+import { refreshDefs } from './editor/defsLoader';
+import { autosave, openFile, restoreOrDefault } from './editor/files';
+import { useShortcuts } from './editor/keyboard';
+import { QueuePanel } from './editor/QueuePanel';
+import { Toolbar } from './editor/Toolbar';
+import { viewport } from './editor/viewport';
+import { graphStore } from './store/graphStore';
+import { runStore } from './store/runStore';
+import { useStore } from './store/store';
+
+function ViewportBridge() {
+  const rf = useReactFlow();
+  useEffect(() => {
+    viewport.api = {
+      get: () => rf.getViewport(),
+      set: (v) => void rf.setViewport(v),
+      fit: () => void rf.fitView({ padding: 0.1 }),
+      toFlow: (p) => rf.screenToFlowPosition(p),
+    };
+    return () => {
+      viewport.api = null;
+    };
+  }, [rf]);
+  return null;
+}
+
+function MessageLine() {
+  const message = useStore(runStore, (s) => s.message);
+  if (!message) return null;
+  return (
+    <div className={`lg-message ${message.kind}`} role={message.kind === 'error' ? 'alert' : 'status'}>
+      <span>{message.text}</span>
+      <button aria-label="dismiss" onClick={() => runStore.set({ message: null })}>
+        ×
+      </button>
+    </div>
+  );
+}
+
+export function App() {
+  const [ready, setReady] = useState(false);
+  const [batchCount, setBatchCount] = useState(1);
+  const [queueOpen, setQueueOpen] = useState(false);
+  const fileInput = useRef<HTMLInputElement>(null);
+  const batchRef = useRef(batchCount);
+  batchRef.current = batchCount;
+  const openFilePicker = useCallback(() => fileInput.current?.click(), []);
+  const getBatch = useCallback(() => batchRef.current, []);
+  useShortcuts({ batchCount: getBatch, openFilePicker });
+
+  useEffect(() => {
+    const close = connectSocket(runStore.get().clientId, {
+      onEvent: runStore.handleEvent,
+      onBinary: runStore.handleBinary,
+      onOpenChange: (connected) => runStore.set({ connected }),
+    });
+    void refreshDefs().then(() => {
+      restoreOrDefault();
+      setReady(true);
+    });
+    return close;
+  }, []);
+
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let saved = graphStore.get().revision;
+    const unsubscribe = graphStore.subscribe(() => {
+      const { revision } = graphStore.get();
+      if (revision === saved) return; // selection and other view-only changes
+      saved = revision;
+      clearTimeout(timer);
+      timer = setTimeout(autosave, 500);
+    });
+    return () => {
+      clearTimeout(timer);
+      unsubscribe();
+    };
+  }, []);
+
+  return (
+    <ReactFlowProvider>
+      <ViewportBridge />
+      <div className="lg-app" data-ready={ready ? 'true' : 'false'}>
+        <Toolbar
+          batchCount={batchCount}
+          setBatchCount={setBatchCount}
+          openFilePicker={openFilePicker}
+          queueOpen={queueOpen}
+          toggleQueue={() => setQueueOpen((o) => !o)}
+        />
+        <main className="lg-main">
+          <Canvas />
+          {queueOpen && <QueuePanel />}
+        </main>
+        <MessageLine />
+        <input
+          ref={fileInput}
+          type="file"
+          accept=".json,.png,application/json,image/png"
+          hidden
+          data-testid="open-file"
+          onChange={(e) => {
+            const file = e.target.files?.[0];
+            if (file) void openFile(file);
+            e.target.value = '';
+          }}
+        />
+      </div>
+    </ReactFlowProvider>
+  );
+}

@@ -1,0 +1,141 @@
+/** The React Flow canvas: nodes, links, minimap, search on double-click and on link drop. */
+import { Background, type Connection, Controls, type FinalConnectionState, MiniMap, ReactFlow, useReactFlow } from '@xyflow/react';
+import { type DragEvent, type MouseEvent as ReactMouseEvent, useCallback, useRef, useState } from 'react';
+import { graphStore, type PendingLink } from '../store/graphStore';
+import { type FlowEdge, type FlowNode, handleKey, isLgNode } from '../store/flowModel';
+import { useStore } from '../store/store';
+import { nodeSockets } from '../workflow/nodeDefs';
+import { openFile } from './files';
+import { GroupView } from './GroupView';
+import { NodeMenu, type MenuRequest } from './NodeMenu';
+import { NodeView } from './NodeView';
+import { SearchDialog, type SearchRequest } from './SearchDialog';
+import { pointer } from './pointer';
+
+const nodeTypes = { lg: NodeView, group: GroupView };
+
+type Search = SearchRequest & { from?: PendingLink };
+
+export function Canvas() {
+  const nodes = useStore(graphStore, (s) => s.nodes);
+  const edges = useStore(graphStore, (s) => s.edges);
+  const rf = useReactFlow();
+  const [search, setSearch] = useState<Search | null>(null);
+  const [menu, setMenu] = useState<MenuRequest | null>(null);
+
+  const openSearch = (clientX: number, clientY: number, from?: PendingLink) => {
+    const flow = rf.screenToFlowPosition({ x: clientX, y: clientY });
+    setSearch({
+      screen: { x: clientX, y: clientY },
+      flow,
+      from,
+      filter: from ? { side: from.handleType === 'source' ? 'input' : 'output', type: from.type } : undefined,
+    });
+  };
+
+  const onDoubleClick = (e: ReactMouseEvent) => {
+    if ((e.target as Element).classList?.contains('react-flow__pane')) openSearch(e.clientX, e.clientY);
+  };
+
+  // Dragging a link's end: dropped on a socket it moves there, dropped elsewhere it is removed.
+  const reconnected = useRef(false);
+  const reconnecting = useRef(false);
+  const onReconnectStart = () => {
+    reconnected.current = false;
+    reconnecting.current = true;
+  };
+  const onReconnect = (old: FlowEdge, connection: Connection) => {
+    reconnected.current = graphStore.reconnect(old, connection);
+  };
+  const onReconnectEnd = (_e: MouseEvent | TouchEvent, edge: FlowEdge) => {
+    if (!reconnected.current) graphStore.removeEdge(edge.id);
+    setTimeout(() => {
+      reconnecting.current = false;
+    }, 0);
+  };
+
+  const onConnectEnd = useCallback(
+    (event: MouseEvent | TouchEvent, state: FinalConnectionState) => {
+      if (reconnecting.current || state.isValid || !state.fromHandle || !state.fromNode) return;
+      const target = event.target as Element | null;
+      if (!target?.classList?.contains('react-flow__pane')) return;
+      const point = 'changedTouches' in event ? event.changedTouches[0] : event;
+      const fromNode = state.fromNode as unknown as FlowNode;
+      if (!isLgNode(fromNode)) return;
+      const sockets = nodeSockets(fromNode.data.node, graphStore.get().defs);
+      const handleId = state.fromHandle.id ?? '';
+      const socket =
+        state.fromHandle.type === 'source'
+          ? sockets.outputs[Number(handleKey(handleId))]
+          : sockets.inputs.find((s) => s.key === handleKey(handleId));
+      if (!socket) return;
+      openSearch(point.clientX, point.clientY, { nodeId: fromNode.id, handleId, handleType: state.fromHandle.type, type: socket.type });
+    },
+    [rf],
+  );
+
+  const onDrop = (e: DragEvent) => {
+    const file = e.dataTransfer.files?.[0];
+    if (!file) return;
+    e.preventDefault();
+    void openFile(file);
+  };
+
+  return (
+    <div
+      className="lg-canvas"
+      onDoubleClick={onDoubleClick}
+      onDragOver={(e) => e.preventDefault()}
+      onDrop={onDrop}
+      onMouseMove={(e) => {
+        pointer.screen = { x: e.clientX, y: e.clientY };
+      }}
+    >
+      <ReactFlow<FlowNode, FlowEdge>
+        nodes={nodes}
+        edges={edges}
+        nodeTypes={nodeTypes}
+        onNodesChange={graphStore.onNodesChange}
+        onEdgesChange={graphStore.onEdgesChange}
+        onConnect={graphStore.connect}
+        onConnectEnd={onConnectEnd}
+        onReconnectStart={onReconnectStart}
+        onReconnect={onReconnect}
+        onReconnectEnd={onReconnectEnd}
+        onNodeContextMenu={(e, n) => {
+          e.preventDefault();
+          if (n.type === 'lg') setMenu({ x: e.clientX, y: e.clientY, nodeId: n.id });
+        }}
+        onPaneContextMenu={(e) => {
+          e.preventDefault();
+          openSearch(e.clientX, e.clientY);
+        }}
+        isValidConnection={graphStore.isValidConnection}
+        deleteKeyCode={null}
+        selectionKeyCode={['Shift', 'Control']}
+        multiSelectionKeyCode={['Shift', 'Control', 'Meta']}
+        zoomOnDoubleClick={false}
+        minZoom={0.05}
+        maxZoom={4}
+        elevateNodesOnSelect={false}
+        proOptions={{ hideAttribution: true }}
+        colorMode="dark"
+      >
+        <Background gap={20} />
+        <Controls />
+        <MiniMap pannable zoomable nodeColor={(n) => (n.type === 'group' ? '#3f789e55' : '#556')} />
+      </ReactFlow>
+      {menu && <NodeMenu request={menu} onClose={() => setMenu(null)} />}
+      {search && (
+        <SearchDialog
+          request={search}
+          onClose={() => setSearch(null)}
+          onPick={(type) => {
+            graphStore.addNode(type, search.flow, search.from);
+            setSearch(null);
+          }}
+        />
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,86 @@
+/** Right-click menu of a node: rename, bypass, mute, widget ⇄ input, copy, delete. */
+import { graphStore } from '../store/graphStore';
+import { isLgNode } from '../store/flowModel';
+import { MODE_BYPASS, MODE_NEVER } from '../workflow/types';
+
+export interface MenuRequest {
+  x: number;
+  y: number;
+  nodeId: string;
+}
+
+/** Makes the right-clicked node part of the selection (alone, unless it was already selected). */
+function selectFor(nodeId: string): void {
+  const nodes = graphStore.get().nodes;
+  if (nodes.find((n) => n.id === nodeId)?.selected) return;
+  graphStore.set({ nodes: nodes.map((n) => ({ ...n, selected: n.id === nodeId })) });
+}
+
+export function NodeMenu({ request, onClose }: { request: MenuRequest; onClose: () => void }) {
+  const flowNode = graphStore.get().nodes.find((n) => n.id === request.nodeId);
+  if (!flowNode || !isLgNode(flowNode)) return null;
+  const node = flowNode.data.node;
+  const def = node.raw ? undefined : graphStore.get().defs[node.type];
+  const act = (fn: () => void) => () => {
+    fn();
+    onClose();
+  };
+  const onSelection = (fn: () => void) =>
+    act(() => {
+      selectFor(node.id);
+      fn();
+    });
+  return (
+    <div
+      className="lg-menu-backdrop"
+      onMouseDown={onClose}
+      onContextMenu={(e) => {
+        e.preventDefault();
+        onClose();
+      }}
+    >
+      <ul
+        className="lg-menu"
+        role="menu"
+        aria-label={`${node.title} menu`}
+        style={{ left: request.x, top: request.y }}
+        onMouseDown={(e) => e.stopPropagation()}
+      >
+        <li
+          role="menuitem"
+          onClick={act(() => {
+            const title = window.prompt('Node title', node.title);
+            if (title !== null && title.trim()) graphStore.setTitle(node.id, title.trim());
+          })}
+        >
+          Rename…
+        </li>
+        <li role="menuitem" onClick={onSelection(() => graphStore.toggleMode(MODE_BYPASS))}>
+          {node.mode === MODE_BYPASS ? 'Remove bypass' : 'Bypass'} <kbd>Ctrl+B</kbd>
+        </li>
+        <li role="menuitem" onClick={onSelection(() => graphStore.toggleMode(MODE_NEVER))}>
+          {node.mode === MODE_NEVER ? 'Unmute' : 'Mute'} <kbd>Ctrl+M</kbd>
+        </li>
+        {def?.inputs
+          .filter((i) => i.isWidget)
+          .map((i) => {
+            const converted = node.converted.includes(i.name);
+            return (
+              <li key={i.name} role="menuitem" onClick={act(() => graphStore.convertWidget(node.id, i.name, !converted))}>
+                {converted ? `Convert ${i.name} to widget` : `Convert ${i.name} to input`}
+              </li>
+            );
+          })}
+        <li role="menuitem" onClick={onSelection(() => graphStore.copySelected())}>
+          Copy <kbd>Ctrl+C</kbd>
+        </li>
+        <li role="menuitem" onClick={onSelection(() => graphStore.groupSelected())}>
+          Group <kbd>Ctrl+G</kbd>
+        </li>
+        <li role="menuitem" className="danger" onClick={onSelection(() => graphStore.deleteSelected())}>
+          Delete <kbd>Del</kbd>
+        </li>
+      </ul>
+    </div>
+  );
+}

@@ -1,0 +1,163 @@
+/** One workflow node on the canvas: title, sockets coloured by type, widgets, run state, outputs. */
+import { Handle, type NodeProps, Position } from '@xyflow/react';
+import { memo } from 'react';
+import { graphStore } from '../store/graphStore';
+import { inputHandle, type LgNode, outputHandle } from '../store/flowModel';
+import { runStore } from '../store/runStore';
+import { useStore } from '../store/store';
+import { typeColor } from '../store/typeColors';
+import { nodeSockets, VIRTUAL_TYPES } from '../workflow/nodeDefs';
+import { MODE_BYPASS, MODE_NEVER } from '../workflow/types';
+import { NodeOutputs } from './NodeOutputs';
+import { RawNodeBody } from './RawNodeBody';
+import { UploadWidget } from './UploadWidget';
+import { ControlWidget, Widget } from './widgets';
+
+function NodeViewImpl({ id, data, selected }: NodeProps<LgNode>) {
+  const node = data.node;
+  const def = useStore(graphStore, (s) => s.defs[node.type]);
+  const defs = useStore(graphStore, (s) => s.defs);
+  const executing = useStore(runStore, (s) => s.executing === id);
+  const progress = useStore(runStore, (s) => (s.progress && (s.progress.node ?? s.executing) === id ? s.progress : null));
+  const errors = useStore(runStore, (s) => s.nodeErrors[id]);
+  const execError = useStore(runStore, (s) => (s.executionError?.nodeId === id ? s.executionError.message : null));
+  const planState = useStore(runStore, (s) =>
+    s.plan ? (s.plan.cached.includes(id) ? 'cached' : s.plan.run.includes(id) ? 'run' : null) : null,
+  );
+  const runState = useStore(runStore, (s) => s.nodeStates[id]);
+  const { inputs, outputs } = nodeSockets(node, defs);
+  const missing = !def && !VIRTUAL_TYPES.has(node.type);
+  const errorInputs = new Set((errors?.errors ?? []).map((e) => e.extra_info?.input_name).filter(Boolean));
+  const classes = [
+    'lg-node',
+    selected && 'selected',
+    executing && 'executing',
+    (errors || execError) && 'has-error',
+    missing && 'missing',
+    node.mode === MODE_BYPASS && 'bypassed',
+    node.mode === MODE_NEVER && 'muted',
+    runState && `state-${runState}`,
+  ]
+    .filter(Boolean)
+    .join(' ');
+
+  const rename = () => {
+    const title = window.prompt('Node title', node.title);
+    if (title !== null && title.trim()) graphStore.setTitle(id, title.trim());
+  };
+
+  return (
+    <div className={classes} data-node-type={node.type} style={node.bgcolor ? { background: node.bgcolor } : undefined}>
+      <div className="lg-node-title" onDoubleClick={rename} style={node.color ? { background: node.color } : undefined}>
+        <span className="lg-node-title-text" title={def?.description || node.type}>
+          {node.title}
+        </span>
+        {missing && (
+          <span className="lg-badge lg-badge-missing" title="This node type is not installed on the server">
+            missing
+          </span>
+        )}
+        {node.mode === MODE_BYPASS && <span className="lg-badge">bypass</span>}
+        {node.mode === MODE_NEVER && <span className="lg-badge">muted</span>}
+        {planState && <span className={`lg-badge lg-plan-${planState}`}>{planState === 'run' ? 'will run' : 'from cache'}</span>}
+        {runState === 'cached' && !planState && <span className="lg-badge lg-plan-cached">cached</span>}
+      </div>
+      {progress && (
+        <div className="lg-progress" role="progressbar" aria-valuenow={progress.value} aria-valuemax={progress.max}>
+          <div style={{ width: `${(100 * progress.value) / Math.max(1, progress.max)}%` }} />
+        </div>
+      )}
+      <div className="lg-io">
+        <div className="lg-inputs">
+          {inputs.map((s) => (
+            <div
+              key={s.key}
+              className={`lg-socket-row${errorInputs.has(s.widget ?? s.name) ? ' has-error' : ''}`}
+              data-input={s.widget ?? s.name}
+            >
+              <Handle
+                type="target"
+                position={Position.Left}
+                id={inputHandle(s.key)}
+                style={{ background: typeColor(s.type) }}
+                title={s.type}
+              />
+              <span className={s.optional ? 'lg-optional' : ''}>{s.name || s.type}</span>
+              {s.widget && (
+                <button
+                  className="lg-mini nodrag"
+                  title="Convert back to a widget"
+                  onClick={() => graphStore.convertWidget(id, s.widget!, false)}
+                >
+                  ⇄
+                </button>
+              )}
+            </div>
+          ))}
+        </div>
+        <div className="lg-outputs">
+          {outputs.map((s, i) => (
+            <div key={s.key} className="lg-socket-row out" data-output={i}>
+              <span>{s.name || s.type}</span>
+              <Handle
+                type="source"
+                position={Position.Right}
+                id={outputHandle(i)}
+                style={{ background: typeColor(s.type) }}
+                title={s.type}
+              />
+            </div>
+          ))}
+        </div>
+      </div>
+      {def && !node.raw && (
+        <div className="lg-widgets">
+          {def.inputs
+            .filter((i) => i.isWidget && !node.converted.includes(i.name))
+            .map((input) => (
+              <div
+                key={input.name}
+                className={`lg-widget-row${errorInputs.has(input.name) ? ' has-error' : ''}`}
+                data-widget={input.name}
+                title={typeof input.options.tooltip === 'string' ? input.options.tooltip : undefined}
+              >
+                <button
+                  className="lg-mini nodrag"
+                  title="Convert to an input socket"
+                  onClick={() => graphStore.convertWidget(id, input.name, true)}
+                >
+                  ⇄
+                </button>
+                <div className="lg-widget-body">
+                  <Widget input={input} value={node.widgets[input.name]} onChange={(v) => graphStore.setWidget(id, input.name, v)} />
+                  {input.control && (
+                    <ControlWidget
+                      value={node.controls[input.name] ?? 'fixed'}
+                      onChange={(v) => graphStore.setControl(id, input.name, v)}
+                    />
+                  )}
+                  {input.upload && <UploadWidget nodeId={id} input={input} value={node.widgets[input.name]} />}
+                </div>
+              </div>
+            ))}
+        </div>
+      )}
+      {node.raw && <RawNodeBody node={node} missing={missing} />}
+      {(errors || execError) && (
+        <ul className="lg-errors">
+          {errors?.errors.map((e, i) => (
+            <li key={i}>
+              {e.extra_info?.input_name ? <b>{e.extra_info.input_name}: </b> : null}
+              {e.message}
+              {e.details ? ` — ${e.details}` : ''}
+            </li>
+          ))}
+          {execError && <li>{execError}</li>}
+        </ul>
+      )}
+      <NodeOutputs nodeId={id} />
+    </div>
+  );
+}
+
+export const NodeView = memo(NodeViewImpl);

@@ -1,0 +1,103 @@
+/** Queue and history: running/pending items, delete and clear, output gallery, re-open a past workflow. */
+import { useCallback, useEffect, useState } from 'react';
+import { clearHistory, clearQueue, deleteFromQueue, deleteHistory, getHistory, getQueue, viewUrl } from '../api/client';
+import type { History, ImageRef, QueueState } from '../api/types';
+import { runStore } from '../store/runStore';
+import { useStore } from '../store/store';
+import { loadJson } from './files';
+import { cancelRun } from './runner';
+
+function imagesOf(outputs: Record<string, Record<string, unknown[]>> | undefined): ImageRef[] {
+  return Object.values(outputs ?? {}).flatMap((o) => ((o.images ?? []) as ImageRef[]).filter((i) => i && typeof i.filename === 'string'));
+}
+
+export function QueuePanel() {
+  const version = useStore(runStore, (s) => s.queueVersion);
+  const [queue, setQueue] = useState<QueueState>({ queue_running: [], queue_pending: [] });
+  const [history, setHistory] = useState<History>({});
+  const reload = useCallback(async () => {
+    try {
+      const [q, h] = await Promise.all([getQueue(), getHistory(50)]);
+      setQueue(q);
+      setHistory(h);
+    } catch (e) {
+      runStore.notify((e as Error).message, 'error');
+    }
+  }, []);
+  useEffect(() => {
+    void reload();
+  }, [version, reload]);
+  const act = (fn: () => Promise<void>) => () =>
+    void fn()
+      .then(reload)
+      .catch((e: Error) => runStore.notify(e.message, 'error'));
+  const entries = Object.entries(history).reverse();
+  return (
+    <aside className="lg-queue" aria-label="Queue and history">
+      <section>
+        <h3>Running</h3>
+        {queue.queue_running.length === 0 && <p className="lg-empty">Nothing running</p>}
+        {queue.queue_running.map((item) => (
+          <div key={item[1]} className="lg-queue-item running">
+            <span>
+              #{item[0]} {item[1].slice(0, 8)}
+            </span>
+            <button onClick={() => void cancelRun()}>Cancel</button>
+          </div>
+        ))}
+        <h3>
+          Pending ({queue.queue_pending.length})
+          <button onClick={act(clearQueue)} disabled={queue.queue_pending.length === 0}>
+            Clear queue
+          </button>
+        </h3>
+        {[...queue.queue_pending]
+          .sort((a, b) => a[0] - b[0])
+          .map((item) => (
+            <div key={item[1]} className="lg-queue-item pending">
+              <span>
+                #{item[0]} {item[1].slice(0, 8)}
+              </span>
+              <button onClick={act(() => deleteFromQueue([item[1]]))}>Delete</button>
+            </div>
+          ))}
+      </section>
+      <section>
+        <h3>
+          History ({entries.length})
+          <button onClick={act(clearHistory)} disabled={entries.length === 0}>
+            Clear history
+          </button>
+        </h3>
+        {entries.map(([id, entry]) => {
+          const workflow = (entry.prompt?.[3] as { extra_pnginfo?: { workflow?: unknown } } | undefined)?.extra_pnginfo?.workflow;
+          const status = entry.status?.status_str ?? (entry.status?.completed ? 'success' : '?');
+          return (
+            <div key={id} className={`lg-history-item status-${status}`} data-prompt-id={id}>
+              <div className="lg-history-head">
+                <span>
+                  {id.slice(0, 8)} · {status}
+                </span>
+                <button
+                  disabled={!workflow}
+                  title="Open the workflow of this run"
+                  onClick={() => workflow && loadJson(workflow, `workflow of run ${id.slice(0, 8)}`)}
+                >
+                  Load
+                </button>
+                <button onClick={act(() => deleteHistory([id]))}>Delete</button>
+              </div>
+              <div className="lg-gallery">
+                {imagesOf(entry.outputs).map((img, i) => (
+                  <a key={i} href={viewUrl(img)} target="_blank" rel="noreferrer">
+                    <img src={viewUrl(img)} alt={img.filename} loading="lazy" />
+                  </a>
+                ))}
+              </div>
+            </div>
+          );
+        })}
+      </section>
+    </aside>
+  );
+}

@@ -1,0 +1,46 @@
+/** Body of nodes kept raw: notes (editable text), PrimitiveNode (editable value), missing types. */
+import { graphStore } from '../store/graphStore';
+import type { EditorNode } from '../workflow/types';
+
+export function RawNodeBody({ node, missing }: { node: EditorNode; missing: boolean }) {
+  const values = node.raw?.widgets_values;
+  const list = Array.isArray(values) ? values : [];
+  if (node.type === 'Note' || node.type === 'MarkdownNote') {
+    return (
+      <textarea
+        className="lg-widget-input lg-note nodrag nowheel"
+        rows={6}
+        value={String(list[0] ?? '')}
+        aria-label="note"
+        onChange={(e) => graphStore.setRawWidget(node.id, 0, e.target.value)}
+      />
+    );
+  }
+  if (node.type === 'PrimitiveNode') {
+    const v = list[0];
+    return (
+      <input
+        className="lg-widget-input nodrag"
+        value={String(v ?? '')}
+        aria-label="value"
+        onChange={(e) =>
+          graphStore.setRawWidget(
+            node.id,
+            0,
+            typeof v === 'number' && e.target.value.trim() !== '' && Number.isFinite(Number(e.target.value))
+              ? Number(e.target.value)
+              : e.target.value,
+          )
+        }
+      />
+    );
+  }
+  if (!missing || list.length === 0) return null;
+  return (
+    <ul className="lg-raw-values" title="Values kept as they were in the file">
+      {list.map((v, i) => (
+        <li key={i}>{typeof v === 'string' ? v.slice(0, 60) : JSON.stringify(v)}</li>
+      ))}
+    </ul>
+  );
+}

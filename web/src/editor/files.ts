@@ -1,0 +1,142 @@
+/**
+ * Workflow files: open (UI JSON, API JSON, PNG with embedded workflow), save in UI format,
+ * export in API format, autosave to localStorage, the default graph on first start.
+ */
+import { graphStore } from '../store/graphStore';
+import { runStore } from '../store/runStore';
+import { apiToEditor } from '../workflow/fromApi';
+import { defaultWorkflow } from '../workflow/defaultGraph';
+import { uiToEditor } from '../workflow/fromUi';
+import { PngError, workflowFromPng } from '../workflow/png';
+import { editorToPrompt } from '../workflow/toPrompt';
+import { editorToUi } from '../workflow/toUi';
+import type { EditorGraph } from '../workflow/types';
+import { currentDs, restoreViewport, viewport } from './viewport';
+
+const AUTOSAVE_KEY = 'latentgraph.workflow';
+
+function loadGraph(graph: EditorGraph, what: string, warnings: string[], missing: string[]): void {
+  graphStore.load(graph);
+  runStore.set({ outputs: {}, nodeErrors: {}, executionError: null, plan: null, nodeStates: {} });
+  // Screens differ: an opened file is fitted to this one (the autosave keeps its own viewport).
+  setTimeout(() => viewport.api?.fit(), 30);
+  const notes = [
+    missing.length ? `missing node types: ${missing.join(', ')}` : '',
+    warnings.length ? `${warnings.length} problem(s) fixed: ${warnings.slice(0, 3).join('; ')}` : '',
+  ].filter(Boolean);
+  runStore.notify(`Loaded ${what}${notes.length ? ` — ${notes.join(' — ')}` : ''}`, missing.length || warnings.length ? 'error' : 'info');
+}
+
+/** Loads a parsed JSON document: a UI workflow or an API-format prompt. Returns false on error. */
+export function loadJson(data: unknown, what: string): boolean {
+  const defs = graphStore.get().defs;
+  try {
+    if (data && typeof data === 'object' && Array.isArray((data as { nodes?: unknown }).nodes)) {
+      const { graph, warnings, missingTypes } = uiToEditor(data, defs);
+      loadGraph(graph, what, warnings, missingTypes);
+    } else {
+      const { graph, warnings, missingTypes } = apiToEditor(data, defs);
+      loadGraph(graph, `${what} (API format)`, warnings, missingTypes);
+    }
+    return true;
+  } catch (e) {
+    runStore.notify(`Could not open ${what}: ${(e as Error).message}`, 'error');
+    return false;
+  }
+}
+
+/** Opens a dropped or picked file (.json, or .png with an embedded workflow). */
+export async function openFile(file: File): Promise<boolean> {
+  try {
+    if (file.type === 'image/png' || file.name.toLowerCase().endsWith('.png')) {
+      const wf = workflowFromPng(await file.arrayBuffer());
+      if (wf === null) {
+        runStore.notify(`${file.name} has no embedded workflow`, 'error');
+        return false;
+      }
+      return loadJson(wf, file.name);
+    }
+    const text = await file.text();
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch (e) {
+      runStore.notify(`${file.name} is not valid JSON: ${(e as Error).message}`, 'error');
+      return false;
+    }
+    return loadJson(data, file.name);
+  } catch (e) {
+    runStore.notify(`Could not open ${file.name}: ${e instanceof PngError ? e.message : (e as Error).message}`, 'error');
+    return false;
+  }
+}
+
+/** The UI workflow as it would be saved (viewport included). */
+export function currentWorkflow() {
+  const graph = graphStore.graph();
+  const ds = currentDs();
+  if (ds) graph.extra = { ...graph.extra, ds };
+  return editorToUi(graph, graphStore.get().defs);
+}
+
+function download(name: string, data: unknown): void {
+  const url = URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+export function saveWorkflow(name = 'workflow.json'): void {
+  download(name, currentWorkflow());
+}
+
+export function exportApi(name = 'workflow_api.json'): void {
+  download(name, editorToPrompt(graphStore.graph(), graphStore.get().defs));
+}
+
+/** Replaces the graph with the default txt2img workflow. */
+export function loadDefault(): void {
+  const defs = graphStore.get().defs;
+  const ckpt = defs.CheckpointLoaderSimple?.inputs.find((i) => i.name === 'ckpt_name')?.choices?.[0];
+  loadJson(defaultWorkflow(typeof ckpt === 'string' ? ckpt : undefined), 'default workflow');
+}
+
+export function clearGraph(): void {
+  graphStore.load({ nodes: [], links: [], groups: [], lastNodeId: 0, lastLinkId: 0, extra: {} });
+  runStore.set({ outputs: {}, nodeErrors: {}, executionError: null, plan: null, nodeStates: {}, message: null });
+}
+
+export function autosave(): void {
+  try {
+    localStorage.setItem(AUTOSAVE_KEY, JSON.stringify(currentWorkflow()));
+  } catch {
+    /* storage unavailable: nothing to do */
+  }
+}
+
+/** Restores the autosaved workflow, or loads the default one on first start. */
+export function restoreOrDefault(): void {
+  let saved: unknown = null;
+  try {
+    const text = localStorage.getItem(AUTOSAVE_KEY);
+    saved = text ? JSON.parse(text) : null;
+  } catch {
+    saved = null;
+  }
+  if (!saved || !loadJsonQuiet(saved)) loadDefault();
+}
+
+function loadJsonQuiet(data: unknown): boolean {
+  try {
+    const { graph } = uiToEditor(data, graphStore.get().defs);
+    graphStore.load(graph);
+    restoreViewport(graph.extra);
+    return true;
+  } catch {
+    return false;
+  }
+}

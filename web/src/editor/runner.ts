@@ -1,0 +1,60 @@
+/** Queueing the current graph: plan overlay, POST /prompt per batch, control after generate. */
+import { interrupt, planPrompt, PromptRejected, queuePrompt } from '../api/client';
+import { graphStore } from '../store/graphStore';
+import { runStore } from '../store/runStore';
+import { editorToPrompt } from '../workflow/toPrompt';
+import { editorToUi } from '../workflow/toUi';
+
+/** Builds the API prompt and UI workflow of the graph as it is now. */
+function currentPrompt() {
+  const graph = graphStore.graph();
+  const defs = graphStore.get().defs;
+  return { prompt: editorToPrompt(graph, defs), workflow: editorToUi(graph, defs) };
+}
+
+/** Asks the server which nodes would run and which come from its cache; shows it on the nodes. */
+export async function showPlan(): Promise<void> {
+  const plan = await planPrompt(currentPrompt().prompt);
+  runStore.set({ plan });
+}
+
+/** Queues the graph `batchCount` times. Validation errors from the server land on the nodes. */
+export async function queueGraph(batchCount = 1, front = false): Promise<boolean> {
+  runStore.set({ nodeErrors: {}, executionError: null, message: null });
+  const first = currentPrompt();
+  if (Object.keys(first.prompt).length === 0) {
+    runStore.notify('Nothing to run: the graph has no executable nodes', 'error');
+    return false;
+  }
+  runStore.set({ plan: await planPrompt(first.prompt) });
+  for (let i = 0; i < Math.max(1, batchCount); i++) {
+    const { prompt, workflow } = i === 0 ? first : currentPrompt();
+    try {
+      const result = await queuePrompt(prompt, workflow, runStore.get().clientId, front);
+      if (result.node_errors && Object.keys(result.node_errors).length > 0) {
+        runStore.set({ nodeErrors: result.node_errors });
+        runStore.notify('Queued, but some outputs failed validation and were dropped', 'error');
+      } else {
+        runStore.notify(`Queued prompt ${result.prompt_id}`);
+      }
+    } catch (e) {
+      if (e instanceof PromptRejected) {
+        runStore.set({ nodeErrors: e.nodeErrors, plan: null, message: { text: `Prompt refused: ${e.message}`, kind: 'error' } });
+      } else {
+        runStore.set({ plan: null });
+        runStore.notify((e as Error).message, 'error');
+      }
+      return false;
+    }
+    graphStore.applyControls();
+  }
+  return true;
+}
+
+export async function cancelRun(): Promise<void> {
+  try {
+    await interrupt();
+  } catch (e) {
+    runStore.notify((e as Error).message, 'error');
+  }
+}
