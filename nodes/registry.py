@@ -25,7 +25,9 @@ log = logging.getLogger("latentgraph.nodes")
 
 # Modules whose NODES list is registered at start, in this order. Later issues append
 # "nodes.loaders", "nodes.sampling", ... here.
-BUILTIN_NODE_MODULES = ["nodes.utility", "nodes.image", "nodes.latent", "nodes.conditioning"]
+BUILTIN_NODE_MODULES = ["nodes.utility", "nodes.image", "nodes.latent", "nodes.conditioning", "nodes.loaders",
+                        "nodes.clip_nodes", "nodes.vae_nodes", "nodes.sampling", "nodes.custom_sampling",
+                        "nodes.inspect_nodes"]
 
 
 class DuplicateNodeError(ValueError):
