@@ -25,6 +25,12 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--cpu", action="store_true", help="run everything on the CPU")
     parser.add_argument(
+        "--precision",
+        choices=("auto", "fp32", "bf16", "fp16"),
+        default="auto",
+        help="UNet precision: auto = bf16 on CPUs with native bf16 and fp16 on GPUs, else fp32",
+    )
+    parser.add_argument(
         "--disable-metadata", action="store_true", help="save images without the prompt/workflow PNG text chunks"
     )
 
@@ -51,6 +57,7 @@ def build_engine(args: argparse.Namespace) -> Engine:
     folders = Folders.from_args(args)
     runtime = Runtime.create(folders, cpu=getattr(args, "cpu", False), logger=log)
     runtime.disable_metadata = bool(getattr(args, "disable_metadata", False))
+    runtime.services["precision"] = getattr(args, "precision", "auto")
     dirs = [] if getattr(args, "disable_all_custom_nodes", False) else custom_node_dirs(folders)
     registry, report = build_registry(runtime, dirs)
     for failure in getattr(report, "failed", []):

@@ -11,14 +11,15 @@ from pathlib import Path
 import pytest
 from server_harness import LiveServer
 
+import app.runtime as runtime_module
+import graph.executor as executor_module
+import graph.validate as validate
+import nodes.registry as registry_module
 from server.config import ServerConfig
 
 frontend = pytest.importorskip("comfyui_frontend_package")
 playwright_api = pytest.importorskip("playwright.async_api")
-validate = pytest.importorskip("graph.validate")
-executor_module = pytest.importorskip("graph.executor")
-registry_module = pytest.importorskip("nodes.registry")
-runtime_module = pytest.importorskip("app.runtime")
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 API_PROMPT = {"1": {"class_type": "IntMath", "inputs": {"a": 6, "b": 7, "operation": "multiply"}},

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-pytest.importorskip("app.engine")
 
 
 def start(base: Path) -> tuple[subprocess.Popen, int]:

@@ -11,10 +11,10 @@ import uuid
 import pytest
 from server_harness import LiveServer, collect_ws, done_for
 
-validate = pytest.importorskip("graph.validate")
-executor_module = pytest.importorskip("graph.executor")
-registry_module = pytest.importorskip("nodes.registry")
-runtime_module = pytest.importorskip("app.runtime")
+import app.runtime as runtime_module
+import graph.executor as executor_module
+import graph.validate as validate
+import nodes.registry as registry_module
 
 
 @pytest.fixture
