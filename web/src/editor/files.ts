@@ -5,7 +5,7 @@
 import { graphStore } from '../store/graphStore';
 import { runStore } from '../store/runStore';
 import { apiToEditor } from '../workflow/fromApi';
-import { defaultWorkflow } from '../workflow/defaultGraph';
+import { defaultCheckpoint, defaultWorkflow } from '../workflow/defaultGraph';
 import { uiToEditor } from '../workflow/fromUi';
 import { PngError, workflowFromPng } from '../workflow/png';
 import { editorToPrompt } from '../workflow/toPrompt';
@@ -101,8 +101,8 @@ export function exportApi(name = 'workflow_api.json'): void {
 /** Replaces the graph with the default txt2img workflow. */
 export function loadDefault(): void {
   const defs = graphStore.get().defs;
-  const ckpt = defs.CheckpointLoaderSimple?.inputs.find((i) => i.name === 'ckpt_name')?.choices?.[0];
-  loadJson(defaultWorkflow(typeof ckpt === 'string' ? ckpt : undefined), 'default workflow');
+  const choices = defs.CheckpointLoaderSimple?.inputs.find((i) => i.name === 'ckpt_name')?.choices;
+  loadJson(defaultWorkflow(defaultCheckpoint(choices)), 'default workflow');
 }
 
 export function clearGraph(): void {

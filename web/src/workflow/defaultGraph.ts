@@ -1,8 +1,37 @@
 /** The txt2img graph shown on first start (same shape as ComfyUI's default graph). */
 import type { UiWorkflow } from './types';
 
+/** The embedded model trained by the project (models/checkpoints/, see its model card). */
+export const DEMO_CHECKPOINT = 'latentgraph-demo.safetensors';
+
+/** Widget values that suit a checkpoint: the demo model was trained at 64x64 on captions such
+ * as "a large red star on a blue background, center" and measured with euler, 20 steps, CFG 6. */
+function presetFor(checkpoint: string) {
+  if (checkpoint === DEMO_CHECKPOINT) {
+    return {
+      positive: 'a large red star on a blue background, center',
+      negative: '',
+      latent: [64, 64, 1],
+      sampler: [42, 'randomize', 20, 6, 'euler', 'normal', 1],
+    };
+  }
+  return {
+    positive: 'beautiful scenery nature glass bottle landscape, purple galaxy bottle',
+    negative: 'text, watermark',
+    latent: [512, 512, 1],
+    sampler: [156680208700286, 'randomize', 20, 8, 'euler', 'normal', 1],
+  };
+}
+
+/** The checkpoint the default workflow should use: the demo model when installed, else the first. */
+export function defaultCheckpoint(choices: readonly unknown[] | undefined): string | undefined {
+  const names = (choices ?? []).filter((c): c is string => typeof c === 'string');
+  return names.includes(DEMO_CHECKPOINT) ? DEMO_CHECKPOINT : names[0];
+}
+
 /** A fresh copy of the default UI workflow; `checkpoint` fills CheckpointLoaderSimple's combo. */
 export function defaultWorkflow(checkpoint = 'model.safetensors'): UiWorkflow {
+  const preset = presetFor(checkpoint);
   const slot = (name: string, type: string, link: number | null) => ({ name, type, link });
   const out = (name: string, type: string, links: number[]) => ({ name, type, links });
   return {
@@ -27,7 +56,7 @@ export function defaultWorkflow(checkpoint = 'model.safetensors'): UiWorkflow {
         mode: 0,
         inputs: [slot('clip', 'CLIP', 3)],
         outputs: [out('CONDITIONING', 'CONDITIONING', [4])],
-        widgets_values: ['beautiful scenery nature glass bottle landscape, purple galaxy bottle'],
+        widgets_values: [preset.positive],
       },
       {
         id: 7,
@@ -37,7 +66,7 @@ export function defaultWorkflow(checkpoint = 'model.safetensors'): UiWorkflow {
         mode: 0,
         inputs: [slot('clip', 'CLIP', 5)],
         outputs: [out('CONDITIONING', 'CONDITIONING', [6])],
-        widgets_values: ['text, watermark'],
+        widgets_values: [preset.negative],
       },
       {
         id: 5,
@@ -47,7 +76,7 @@ export function defaultWorkflow(checkpoint = 'model.safetensors'): UiWorkflow {
         mode: 0,
         inputs: [],
         outputs: [out('LATENT', 'LATENT', [2])],
-        widgets_values: [512, 512, 1],
+        widgets_values: preset.latent,
       },
       {
         id: 3,
@@ -62,7 +91,7 @@ export function defaultWorkflow(checkpoint = 'model.safetensors'): UiWorkflow {
           slot('latent_image', 'LATENT', 2),
         ],
         outputs: [out('LATENT', 'LATENT', [7])],
-        widgets_values: [156680208700286, 'randomize', 20, 8, 'euler', 'normal', 1],
+        widgets_values: preset.sampler,
       },
       {
         id: 8,
