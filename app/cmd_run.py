@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
             print(line, file=err)
         return 1
     extra_data = {"extra_pnginfo": {"workflow": loaded.ui}} if loaded.ui is not None else {}
-    executor = Executor(engine.registry, runtime=engine.runtime)
+    executor = Executor(engine.registry, cache=engine.cache, runtime=engine.runtime)
     progress = TerminalProgress(prompt, enabled=not args.quiet, stream=err)
     try:
         result = executor.execute(

@@ -76,5 +76,9 @@ def run(args: argparse.Namespace) -> int:
                           preview_method=args.preview_method, web_root=web_root)
     database = args.database or Path(engine.folders.user_dir) / "latentgraph.db"
     engine.folders.ensure_dirs()
-    app = create_app(registry=engine.registry, runtime=engine.runtime, store_path=database, config=config)
+    from graph.executor import Executor
+
+    executor = Executor(engine.registry, cache=engine.cache, runtime=engine.runtime)
+    app = create_app(registry=engine.registry, runtime=engine.runtime, store_path=database, config=config,
+                     executor=executor)
     return run_server(app, hosts=hosts, port=args.port)

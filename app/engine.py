@@ -9,12 +9,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from app.folders import Folders, add_folder_arguments
 from app.runtime import Runtime
-from nodes.registry import build_registry
+from graph.cache import LRUPolicy, OutputCache
+from nodes.registry import build_registry, tensor_sizeof
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("latentgraph")
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
 
 
 def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,8 +48,30 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
         help="UNet precision: auto = bf16 on CPUs with native bf16 and fp16 on GPUs, else fp32",
     )
     parser.add_argument(
+        "--cache-lru",
+        type=positive_int,
+        default=256,
+        metavar="N",
+        help="keep at most N node outputs cached across prompts (least recently used go first; default 256)",
+    )
+    parser.add_argument(
+        "--cache-ram",
+        type=positive_float,
+        default=None,
+        metavar="GB",
+        help="keep cached node outputs (tensors and the models they hold) under GB (default: half the RAM)",
+    )
+    parser.add_argument(
         "--disable-metadata", action="store_true", help="save images without the prompt/workflow PNG text chunks"
     )
+
+
+def make_output_cache(args: argparse.Namespace) -> OutputCache:
+    """The executor's cache: LRU bounded by entry count and by bytes, sized by `tensor_sizeof`."""
+    max_entries = getattr(args, "cache_lru", 256)
+    ram_gb = getattr(args, "cache_ram", None)
+    max_bytes = psutil.virtual_memory().total // 2 if ram_gb is None else int(ram_gb * 1024**3)
+    return OutputCache(LRUPolicy(max_entries=max_entries, max_bytes=max_bytes), sizeof=tensor_sizeof)
 
 
 @dataclass
@@ -41,6 +80,7 @@ class Engine:
     runtime: Runtime
     registry: Any
     plugins: Any
+    cache: OutputCache
 
 
 def custom_node_dirs(folders: Folders) -> list[Path]:
@@ -54,6 +94,7 @@ def custom_node_dirs(folders: Folders) -> list[Path]:
 
 
 def build_engine(args: argparse.Namespace) -> Engine:
+    cache = make_output_cache(args)
     folders = Folders.from_args(args)
     runtime = Runtime.create(folders, cpu=getattr(args, "cpu", False), logger=log)
     runtime.disable_metadata = bool(getattr(args, "disable_metadata", False))
@@ -62,4 +103,4 @@ def build_engine(args: argparse.Namespace) -> Engine:
     registry, report = build_registry(runtime, dirs)
     for failure in getattr(report, "failed", []):
         log.warning("custom node pack %s failed to load: %s", failure.name, failure.error)
-    return Engine(folders=folders, runtime=runtime, registry=registry, plugins=report)
+    return Engine(folders=folders, runtime=runtime, registry=registry, plugins=report, cache=cache)

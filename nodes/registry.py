@@ -213,8 +213,9 @@ def tensor_sizeof(obj: Any) -> int:
     """Approximate bytes held by a node output, for the cache's byte bound.
 
     Duck-typed, no torch import: `nbytes`, or `element_size() * numel()`, or an object's
-    `get_ram_usage()`; tuples, lists and dicts are summed recursively (each object counted
-    once); anything else counts its sys.getsizeof.
+    `get_ram_usage()`, or a model handle's weights (see `_model_bytes`); tuples, lists and
+    dicts are summed recursively (each object counted once); anything else counts its
+    sys.getsizeof.
     """
     return _sizeof(obj, set())
 
@@ -227,7 +228,7 @@ def _sizeof(obj: Any, seen: set[int]) -> int:
         return sys.getsizeof(obj) + sum(_sizeof(item, seen) for item in obj)
     if isinstance(obj, dict):
         return sys.getsizeof(obj) + sum(_sizeof(k, seen) + _sizeof(v, seen) for k, v in obj.items())
-    for measure in (_nbytes, _element_bytes, _ram_usage):
+    for measure in (_nbytes, _element_bytes, _ram_usage, _model_bytes):
         size = measure(obj)
         if size is not None:
             return size
@@ -260,6 +261,36 @@ def _ram_usage(obj: Any) -> int | None:
         except Exception:
             return None
     return None
+
+
+def _module_bytes(module: Any) -> int | None:
+    parameters = getattr(module, "parameters", None)
+    if not callable(parameters):
+        return None
+    try:
+        return sum(int(p.numel()) * int(p.element_size()) for p in parameters())
+    except Exception:
+        return None
+
+
+def _model_bytes(obj: Any) -> int | None:
+    """Weights behind a MODEL / CLIP / VAE handle: `model_size_bytes()` (a ModelPatcher), the sum
+    over `patchers()` (a CLIP handle), or the parameters of its `model` module (a VAE handle).
+    Clones that share weights are each counted in full: an over-estimate, never an under-one."""
+    size = getattr(obj, "model_size_bytes", None)
+    if callable(size):
+        try:
+            return int(size())
+        except Exception:
+            return None
+    patchers = getattr(obj, "patchers", None)
+    if callable(patchers):
+        try:
+            return sum(_model_bytes(p) or 0 for p in patchers())
+        except Exception:
+            return None
+    model = getattr(obj, "model", None)
+    return _module_bytes(model) if model is not None else None
 
 
 # ---------------------------------------------------------------------------- building
