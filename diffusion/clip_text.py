@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import torch
@@ -141,28 +141,84 @@ class ClipTextEncoder(nn.Module):
         Returns the keys that were ignored (`logit_scale`, `position_ids`, ...). With strict,
         a missing weight or a shape mismatch raises TextEncoderError naming the key.
         """
-        own = self.state_dict()
-        ignored = []
-        to_load = {}
-        for key, value in state_dict.items():
-            if key not in own:
-                ignored.append(key)
-                continue
-            if tuple(own[key].shape) != tuple(value.shape):
-                raise TextEncoderError(
-                    f"text encoder weight {key}: shape {tuple(value.shape)} does not fit the model's {tuple(own[key].shape)}"
-                )
-            to_load[key] = value
-        missing = [k for k in own if k not in to_load and not k.endswith("position_ids")]
-        if strict and missing:
-            raise TextEncoderError(f"text encoder weights missing {len(missing)} keys, e.g. {missing[:3]}")
+        to_load, ignored = _select_weights(self.state_dict(), state_dict, strict=strict)
         self.load_state_dict(to_load, strict=False, assign=False)
         return ignored
+
+
+def _select_weights(
+    own: Mapping[str, torch.Tensor], state_dict: Mapping[str, torch.Tensor], *, strict: bool
+) -> tuple[dict[str, torch.Tensor], list[str]]:
+    """`(weights the model has, keys it has not)`; a wrong shape (or, with strict, a missing
+    weight other than the `position_ids` buffer) raises TextEncoderError naming the key."""
+    ignored = []
+    to_load = {}
+    for key, value in state_dict.items():
+        if key not in own:
+            ignored.append(key)
+            continue
+        if tuple(own[key].shape) != tuple(value.shape):
+            raise TextEncoderError(
+                f"text encoder weight {key}: shape {tuple(value.shape)} does not fit the model's {tuple(own[key].shape)}"
+            )
+        to_load[key] = value
+    missing = [k for k in own if k not in to_load and not k.endswith("position_ids")]
+    if strict and missing:
+        raise TextEncoderError(f"text encoder weights missing {len(missing)} keys, e.g. {missing[:3]}")
+    return to_load, ignored
 
 
 def build_text_encoder(config: TextEncoderConfig) -> ClipTextEncoder:
     """A randomly initialised CLIP text encoder of this shape (load weights with `load_weights`)."""
     return ClipTextEncoder(config)
+
+
+def text_encoder_from_weights(
+    config: TextEncoderConfig,
+    state_dict: Mapping[str, torch.Tensor],
+    *,
+    dtype: torch.dtype,
+    device: torch.device | str = "cpu",
+    on_converted: Callable[[str, torch.Tensor], None] | None = None,
+) -> ClipTextEncoder:
+    """A ClipTextEncoder whose parameters are `state_dict`'s tensors (HF layout), built without
+    ever allocating a model of its own.
+
+    The module is built on the meta device; each weight is converted to `dtype` on `device`
+    (one already there is used as is, so memory-mapped weights stay views of the file) and
+    assigned with `load_state_dict(assign=True)`. `on_converted(key, tensor)` is called after
+    each weight is converted, so a caller can drop the source's pages. The non-persistent
+    `position_ids` buffer is created afresh. Keys the model lacks are ignored; a missing,
+    misshapen or non-float weight raises TextEncoderError naming the key.
+    """
+    with torch.device("meta"):
+        encoder = ClipTextEncoder(config)
+    own = encoder.state_dict()
+    to_load, _ignored = _select_weights(own, state_dict, strict=True)
+    converted = {}
+    for key in own:
+        if key.endswith("position_ids"):
+            continue  # an index buffer, not a weight: made below whatever the file holds
+        tensor = to_load[key].detach()
+        if not tensor.is_floating_point():
+            raise TextEncoderError(f"text encoder weight {key} has non-float dtype {tensor.dtype}")
+        converted[key] = tensor.to(device=device, dtype=dtype)
+        if on_converted is not None:
+            on_converted(key, converted[key])
+    encoder.load_state_dict(converted, strict=False, assign=True)
+    _make_position_ids(encoder, device)
+    unset = [name for name, t in [*encoder.named_parameters(), *encoder.named_buffers()] if t.is_meta]
+    if unset:
+        raise TextEncoderError(f"text encoder tensors left without values: {unset[:3]}")
+    return encoder.requires_grad_(False).eval()
+
+
+def _make_position_ids(encoder: ClipTextEncoder, device: torch.device | str) -> None:
+    """Create the position-id buffer `[[0, 1, ..., positions-1]]` (int64), as transformers does."""
+    embeddings = encoder.text_model.embeddings
+    if hasattr(embeddings, "position_ids"):
+        count = embeddings.position_embedding.weight.shape[0]
+        embeddings.position_ids = torch.arange(count, device=device).unsqueeze(0)
 
 
 _LAYER_KEY = re.compile(r"^text_model\.encoder\.layers\.(\d+)\.")

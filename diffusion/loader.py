@@ -23,6 +23,7 @@ from diffusion.detect import (
     VAE_PREFIX,
     ModelDetectionError,
     ModelInfo,
+    TextEncoderSource,
     detect_file_kind,
     detect_model,
     detect_unet,
@@ -55,6 +56,16 @@ def _strip(sd: Mapping, prefix: str) -> dict[str, torch.Tensor]:
 def _releaser(sd: Mapping, prefix: str) -> Callable[[str], None] | None:
     release = getattr(sd, "release", None)
     return (lambda key: release(prefix + key)) if callable(release) else None
+
+
+def _text_encoder_releaser(sd: Mapping, source: TextEncoderSource) -> Callable[[str], None] | None:
+    """Page-dropping for one text encoder's extracted keys (undoing `source.extract`'s renaming)."""
+    release = getattr(sd, "release", None)
+    if not callable(release):
+        return None
+    if source.layout == "hf-old":
+        return lambda key: release(source.prefix + key.removeprefix("text_model."))
+    return lambda key: release(source.prefix + key)
 
 
 def build_module(factory: Callable[[], nn.Module], tensors: Mapping[str, torch.Tensor], *, dtype: torch.dtype | None,
@@ -126,9 +137,12 @@ def load_checkpoint(path: str | os.PathLike, *, embeddings_dirs: Iterable[str | 
             found = [s.kind for s in info.text_encoder_sources]
             raise CheckpointError(f"{path}: {info.family} needs text encoders {list(info.text_encoders)}, found {found}")
         weights = {source.kind.removeprefix("clip_"): source.extract(sd) for source in info.text_encoder_sources}
+        releases = {source.kind.removeprefix("clip_"): _text_encoder_releaser(sd, source)
+                    for source in info.text_encoder_sources}
         try:
             clip = clip_handle_from_state_dicts(info.family, weights, embeddings_dirs=embeddings_dirs,
-                                                dtype=clip_dtype or dtype, device=device, load_device=load_device)
+                                                dtype=clip_dtype or dtype, device=device, load_device=load_device,
+                                                release={k: r for k, r in releases.items() if r is not None})
         except ValueError as exc:
             raise CheckpointError(f"{path}: text encoder weights do not fit: {exc}") from None
     vae = None
@@ -189,6 +203,7 @@ def load_text_encoder(paths: Sequence[str | os.PathLike], *, embeddings_dirs: It
     )
 
     weights: dict[str, dict] = {}
+    releases: dict[str, Callable[[str], None]] = {}
     for path in paths:
         sd = load_state_dict(path)
         if detect_file_kind(sd) != "text_encoder":
@@ -202,11 +217,14 @@ def load_text_encoder(paths: Sequence[str | os.PathLike], *, embeddings_dirs: It
         if kind in weights:
             raise CheckpointError(f"{path}: a second {kind} text encoder was given")
         weights[kind] = tensors
+        if callable(getattr(sd, "release", None)):
+            releases[kind.removeprefix("clip_")] = sd.release
     family = _TE_FAMILIES.get(tuple(sorted(weights)))
     if family is None:
         raise CheckpointError(f"unsupported text encoder combination {sorted(weights)} from {[str(p) for p in paths]}")
     try:
         return clip_handle_from_state_dicts(family, {k.removeprefix("clip_"): v for k, v in weights.items()},
-                                            embeddings_dirs=embeddings_dirs, dtype=dtype, device=device)
+                                            embeddings_dirs=embeddings_dirs, dtype=dtype, device=device,
+                                            release=releases)
     except ValueError as exc:
         raise CheckpointError(f"{[str(p) for p in paths]}: text encoder weights do not fit: {exc}") from None

@@ -24,7 +24,7 @@ parameters are: a caller that wants them on the GPU asks the model manager to lo
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import torch
@@ -37,6 +37,7 @@ from diffusion.clip_text import (
     is_openclip_layout,
     openclip_to_hf,
     text_encoder_config_from_state_dict,
+    text_encoder_from_weights,
     with_kind,
 )
 from diffusion.patcher import ModelPatcher, swap_parameters
@@ -265,6 +266,9 @@ def _run_encoder(patcher, ids, extra_vectors, spec: EncoderSpec, layer: int | No
 # --- building handles from weights ------------------------------------------------------
 
 
+Release = Callable[[str], None]
+
+
 def build_encoder_patcher(
     state_dict: Mapping[str, torch.Tensor],
     *,
@@ -272,33 +276,72 @@ def build_encoder_patcher(
     dtype: torch.dtype | None = None,
     device: torch.device | str | None = None,
     load_device: torch.device | str | None = None,
+    release: Release | None = None,
 ) -> ModelPatcher:
     """A ModelPatcher around a text encoder built from its weights (HF or OpenCLIP layout, prefix stripped).
 
     `dtype` None keeps the dtype of the file's weights; `device` is where the weights live.
+    The encoder is built on the meta device and adopts the tensors: one already in `dtype` on
+    `device` becomes the parameter itself (a memory-mapped file is shared, not copied); others
+    are converted one at a time, and `release(key)` (a key of `state_dict`) is called once no
+    parameter uses that source tensor, so a memory-mapped source can drop its pages.
     """
-    sd = openclip_to_hf(state_dict) if is_openclip_layout(state_dict) else dict(state_dict)
+    sd, origins = _hf_layout_with_origins(state_dict)
     config: TextEncoderConfig = text_encoder_config_from_state_dict(sd)
     if dtype is None:
         dtype = sd[_TOKEN_EMBEDDING].dtype
     if kind is not None:
         config = with_kind(config, kind)
-    with torch.device("meta"):
-        encoder = ClipTextEncoder(config)
-    encoder = encoder.to_empty(device=device or "cpu").to(dtype)
-    encoder.load_weights(sd)
-    _reset_position_ids(encoder)
+    releaser = _SourceReleaser(origins, release) if release is not None else None
+    encoder = text_encoder_from_weights(config, sd, dtype=dtype, device=torch.device(device or "cpu"),
+                                        on_converted=releaser.converted if releaser else None)
     return ModelPatcher(encoder, model_info={"text_encoder": config}, load_device=load_device or device,
                         offload_device=device)
 
 
-def _reset_position_ids(encoder: ClipTextEncoder) -> None:
-    """Recreate the position-id buffer (not a weight; left uninitialised when built on the meta device)."""
-    embeddings = encoder.text_model.embeddings
-    if hasattr(embeddings, "position_ids"):
-        count = embeddings.position_embedding.weight.shape[0]
-        device = embeddings.position_embedding.weight.device
-        embeddings.position_ids = torch.arange(count, device=device).unsqueeze(0)
+Origins = dict[str, tuple[str, torch.Tensor]]
+
+
+def _hf_layout_with_origins(state_dict: Mapping[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], Origins]:
+    """The weights in the HF layout, and for each HF key the key and tensor of `state_dict` it was made from."""
+    if not is_openclip_layout(state_dict):
+        sd = dict(state_dict)
+        return sd, {key: (key, tensor) for key, tensor in sd.items()}
+    hf: dict[str, torch.Tensor] = {}
+    origins: Origins = {}
+    for key in state_dict:  # openclip_to_hf maps every key on its own, so converting one at a time is exact
+        source = state_dict[key]
+        for hf_key, tensor in openclip_to_hf({key: source}).items():
+            hf[hf_key] = tensor
+            origins[hf_key] = (key, source)
+    return hf, origins
+
+
+class _SourceReleaser:
+    """Calls `release(source_key)` once every weight made from that source tensor has been
+    converted, unless a parameter still uses the source's memory (a view such as OpenCLIP's
+    q/k/v slices of `in_proj_weight` kept in the file's dtype)."""
+
+    def __init__(self, origins: Origins, release: Release):
+        self._origins = origins
+        self._release = release
+        self._pending: dict[str, int] = {}
+        for origin, _ in origins.values():
+            self._pending[origin] = self._pending.get(origin, 0) + 1
+        self._still_used: set[str] = set()
+
+    def converted(self, key: str, tensor: torch.Tensor) -> None:
+        """Note that weight `key` now lives in `tensor`; release its source when nothing else needs it."""
+        origin, source = self._origins[key]
+        if _same_memory(tensor, source):
+            self._still_used.add(origin)
+        self._pending[origin] -= 1
+        if self._pending[origin] == 0 and origin not in self._still_used:
+            self._release(origin)
+
+
+def _same_memory(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return a.device == b.device and a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr()
 
 
 def clip_handle_from_state_dicts(
@@ -309,15 +352,20 @@ def clip_handle_from_state_dicts(
     dtype: torch.dtype | None = None,
     device: torch.device | str | None = None,
     load_device: torch.device | str | None = None,
+    release: Mapping[str, Release] | None = None,
 ) -> CLIPHandle:
-    """Build a CLIPHandle from per-encoder weights `{"l": sd, "g": sd}` (or `{"h": sd}`)."""
+    """Build a CLIPHandle from per-encoder weights `{"l": sd, "g": sd}` (or `{"h": sd}`).
+
+    `release` maps an encoder name to its source's page-dropping callable (see `build_encoder_patcher`).
+    """
     specs = FAMILY_ENCODERS[clip_family(family)]
     patchers = {}
     for spec in specs:
         if spec.name not in state_dicts:
             raise ValueError(f"{family} needs weights for {spec.kind}")
         patchers[spec.name] = build_encoder_patcher(
-            state_dicts[spec.name], kind=spec.kind, dtype=dtype, device=device, load_device=load_device
+            state_dicts[spec.name], kind=spec.kind, dtype=dtype, device=device, load_device=load_device,
+            release=(release or {}).get(spec.name),
         )
     library = EmbeddingLibrary(embeddings_dirs) if embeddings_dirs else None
     return CLIPHandle(family, patchers, embeddings=library)

@@ -9,7 +9,7 @@ import torch
 from safetensors.torch import save_file
 
 from app.cli import main as cli_main
-from diffusion.checkpoint import CheckpointError, load_state_dict, read_safetensors_header
+from diffusion.checkpoint import CheckpointError, SafetensorsStateDict, load_state_dict, read_safetensors_header
 from diffusion.detect import ModelDetectionError
 from diffusion.latent_formats import SDXL_FORMAT
 from diffusion.loader import load_checkpoint, load_text_encoder, load_unet, load_vae
@@ -288,3 +288,50 @@ def test_written_lora_applies_completely(tmp_path, tiny_checkpoints, family):
     with torch.no_grad():
         assert not torch.allclose(model(x, t, cond, y), loaded.model(x, t, cond, y))
     assert torch.equal(loaded.model.model.input_blocks[0][0].weight, before)
+
+
+def _record_releases(monkeypatch) -> list[str]:
+    released: list[str] = []
+    monkeypatch.setattr(SafetensorsStateDict, "release", lambda self, key: released.append(key))
+    return released
+
+
+def test_text_encoder_in_the_file_dtype_is_the_mapped_file(tiny_checkpoints, monkeypatch):
+    released = _record_releases(monkeypatch)
+    loaded = load_checkpoint(tiny_checkpoints["sd15"], output_vae=False)
+    header = read_safetensors_header(tiny_checkpoints["sd15"])
+    params = dict(loaded.clip.encoders["l"].model.named_parameters())
+    first = next(iter(params))
+
+    def offset(name):
+        return header["cond_stage_model.transformer." + name]["data_offsets"][0]
+
+    for name, param in params.items():  # views into the one mapped file: addresses differ as file offsets do
+        assert param.data_ptr() - params[first].data_ptr() == offset(name) - offset(first), name
+    assert not [key for key in released if key.startswith("cond_stage_model.")]
+
+
+def test_converted_text_encoders_release_their_file_pages(tiny_checkpoints, monkeypatch, tmp_path):
+    released = _record_releases(monkeypatch)
+    path = tiny_checkpoints["sdxl"]
+    loaded = load_checkpoint(path, dtype=torch.bfloat16, output_vae=False)
+    assert loaded.clip.encoders["g"].model.get_parameter("text_projection.weight").dtype == torch.bfloat16
+    clip_keys = {k for k in load_state_dict(path) if k.startswith("conditioner.") and not k.endswith("logit_scale")}
+    assert clip_keys <= set(released)  # both layouts, OpenCLIP's in_proj included, under the file's own keys
+    assert len(released) == len(set(released))
+
+
+def test_release_keys_follow_older_layouts_and_standalone_files(tiny_checkpoints, monkeypatch, tmp_path):
+    sd = load_state_dict(tiny_checkpoints["sd15"])
+    old = "cond_stage_model.transformer.text_model."
+    older = tmp_path / "older.safetensors"
+    save_file({("cond_stage_model.transformer." + k[len(old):] if k.startswith(old) else k): v.contiguous()
+               for k, v in sd.items()}, str(older))
+    clip_g = _subset(tiny_checkpoints["sdxl"], "conditioner.embedders.1.model.", tmp_path / "g.safetensors")
+    released = _record_releases(monkeypatch)
+    load_checkpoint(older, dtype=torch.bfloat16, output_vae=False)
+    older_keys = {k for k in load_state_dict(older) if k.startswith("cond_stage_model.")}
+    assert {k for k in released if k.startswith("cond_stage_model.")} == older_keys
+    released.clear()
+    load_text_encoder([clip_g], dtype=torch.bfloat16)
+    assert set(released) == {k for k in load_state_dict(clip_g) if k != "logit_scale"}

@@ -6,9 +6,10 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from diffusion.clip_text import TextEncoderConfig, build_text_encoder, hf_to_openclip
+from diffusion.checkpoint import load_state_dict
+from diffusion.clip_text import ClipTextEncoder, TextEncoderConfig, TextEncoderError, build_text_encoder, hf_to_openclip
 from diffusion.patcher import ModelPatcher
-from diffusion.text_encode import CLIPHandle, clip_family, clip_handle_from_state_dicts
+from diffusion.text_encode import CLIPHandle, build_encoder_patcher, clip_family, clip_handle_from_state_dicts
 from diffusion.textual_inversion import EmbeddingLibrary
 from diffusion.tokenizer import default_tokenizer
 
@@ -204,3 +205,114 @@ def test_wrong_weights_for_the_family_name_the_key(randomize):
     del broken["text_model.encoder.layers.1.mlp.fc2.weight"]
     with pytest.raises(ValueError, match="missing"):
         clip_handle_from_state_dicts("sd15", {"l": broken})
+
+
+# --- building on the meta device: the file's tensors are adopted, nothing allocated twice ---
+
+_SD15_CLIP = "cond_stage_model.transformer."
+_SDXL_G = "conditioner.embedders.1.model."
+
+
+def _file_tensors(path, prefix):
+    """This encoder's tensors as memory-mapped views of the checkpoint, prefix stripped."""
+    sd = load_state_dict(path)
+    return {k[len(prefix):]: sd[k] for k in sd if k.startswith(prefix)}
+
+
+def test_encoder_in_the_file_dtype_adopts_the_mapped_tensors(tiny_checkpoints):
+    tensors = _file_tensors(tiny_checkpoints["sd15"], _SD15_CLIP)
+    released = []
+    encoder = build_encoder_patcher(tensors, kind="clip_l", release=released.append).model
+    params = dict(encoder.named_parameters())
+    assert len(params) == len(tensors)
+    for name, param in params.items():
+        # the very bytes of the mapped file (a copy would live at another address)
+        assert param.data_ptr() == tensors[name].data_ptr(), name
+        assert not param.requires_grad
+    assert released == []  # nothing was converted, so the file's pages are the weights
+    position_ids = encoder.text_model.embeddings.position_ids
+    assert position_ids.dtype == torch.int64 and torch.equal(position_ids, torch.arange(77).unsqueeze(0))
+    assert not any(t.is_meta for t in [*encoder.parameters(), *encoder.buffers()])
+    assert not encoder.training
+
+
+def test_encoder_is_constructed_on_the_meta_device_only(tiny_checkpoints, monkeypatch):
+    built_on = []
+    original_init = ClipTextEncoder.__init__
+
+    def recording_init(self, config):
+        original_init(self, config)
+        built_on.append({p.device.type for p in self.parameters()})
+
+    monkeypatch.setattr(ClipTextEncoder, "__init__", recording_init)
+    tensors = _file_tensors(tiny_checkpoints["sd15"], _SD15_CLIP)
+    build_encoder_patcher(tensors, kind="clip_l", dtype=torch.bfloat16)
+    assert built_on == [{"meta"}]  # one construction, with no storage behind it
+
+
+def _bytes_allocated_while(build) -> int:
+    """CPU bytes torch allocated (frees not subtracted) while `build()` ran."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        build()
+    return sum(event.self_cpu_memory_usage for event in prof.events() if event.self_cpu_memory_usage > 0)
+
+
+def test_building_allocates_no_second_copy_of_the_weights(tiny_checkpoints):
+    tensors = _file_tensors(tiny_checkpoints["sd15"], _SD15_CLIP)
+    weight_bytes = sum(t.numel() * t.element_size() for t in tensors.values())
+    # in the file's dtype: only the position ids are new (an initialised model would cost weight_bytes)
+    assert _bytes_allocated_while(lambda: build_encoder_patcher(tensors, kind="clip_l")) < weight_bytes / 100
+    # converted: exactly one bf16 copy, no float32 model on the way
+    converted = _bytes_allocated_while(lambda: build_encoder_patcher(tensors, kind="clip_l", dtype=torch.bfloat16))
+    assert weight_bytes / 2 <= converted < weight_bytes / 2 * 1.01
+
+
+def test_converted_encoder_releases_each_source_once(tiny_checkpoints):
+    tensors = _file_tensors(tiny_checkpoints["sd15"], _SD15_CLIP)
+    released = []
+    encoder = build_encoder_patcher(tensors, kind="clip_l", dtype=torch.bfloat16, release=released.append).model
+    params = dict(encoder.named_parameters())
+    assert sorted(released) == sorted(params)  # each weight's source dropped exactly once, after its copy
+    for name, param in params.items():
+        assert param.dtype == torch.bfloat16 and torch.equal(param, tensors[name].to(torch.bfloat16)), name
+
+
+def test_openclip_sources_are_released_only_when_no_parameter_uses_them(tiny_checkpoints):
+    tensors = _file_tensors(tiny_checkpoints["sdxl"], _SDXL_G)
+    in_proj = "transformer.resblocks.0.attn.in_proj_weight"
+    converted = []
+    build_encoder_patcher(tensors, kind="clip_g", dtype=torch.bfloat16, release=converted.append)
+    # in_proj is released once, after all three of its q/k/v slices were copied; logit_scale is unused
+    assert sorted(converted) == sorted(k for k in tensors if k != "logit_scale")
+    kept = []
+    encoder = build_encoder_patcher(tensors, kind="clip_g", release=kept.append).model
+    # same dtype: q/k/v stay slices of the mapped in_proj; only the transposed projection is a copy
+    assert kept == ["text_projection"]
+    q_proj = encoder.get_parameter("text_model.encoder.layers.0.self_attn.q_proj.weight")
+    assert q_proj.data_ptr() == tensors[in_proj].data_ptr()
+
+
+def test_built_encoder_matches_one_loaded_the_classic_way(randomize):
+    model = _encoder("clip_g", randomize, 4)
+    built = build_encoder_patcher(hf_to_openclip(model.state_dict()), kind="clip_g").model
+    ids = torch.tensor([_padded("a red cube", 0)])
+    with torch.no_grad():
+        expected, got = model(ids), built(ids)
+    assert torch.equal(got.last_hidden_state, expected.last_hidden_state)
+    assert torch.equal(got["text_embeds"], expected["text_embeds"])
+
+
+def test_bad_weights_are_refused_naming_the_key(randomize):
+    model = _encoder("clip_l", randomize, 0)
+    ints = dict(model.state_dict())
+    ints["text_model.final_layer_norm.bias"] = torch.zeros(64, dtype=torch.int32)
+    with pytest.raises(TextEncoderError, match=r"final_layer_norm\.bias has non-float dtype torch\.int32"):
+        build_encoder_patcher(ints)
+    wrong = dict(model.state_dict())
+    wrong["text_model.encoder.layers.0.mlp.fc1.bias"] = torch.zeros(3)
+    with pytest.raises(TextEncoderError, match=r"layers\.0\.mlp\.fc1\.bias: shape \(3,\) does not fit"):
+        build_encoder_patcher(wrong)
+    with pytest.raises(ValueError, match="non-float"):
+        clip_handle_from_state_dicts("sd15", {"l": ints})
