@@ -33,6 +33,12 @@ class TerminalProgress:
         elif event == events.EXECUTING and data.get("node") is not None:
             self._close_bar()
             print(f"running {self._title(str(data['node']))}", file=self.stream)
+        elif event == events.PROGRESS_TEXT:
+            line = f"{self._title(str(data.get('node_id')))}: {data.get('text', '')}"
+            if self.bar is not None:
+                self.bar.write(line, file=self.stream)
+            else:
+                print(line, file=self.stream)
         elif event == events.PROGRESS:
             node = str(data.get("node"))
             if self.bar is None or self.bar_node != node:

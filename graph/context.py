@@ -57,6 +57,8 @@ class NodeContext:
     interrupt: InterruptToken = field(default_factory=InterruptToken)
     # Called as on_progress(node_id, value, total, preview_or_None); set by the executor.
     on_progress: Callable[[str, int, int, PreviewImage | None], None] | None = None
+    # Called as on_text(node_id, text); set by the executor (None: text is discarded).
+    on_text: Callable[[str, str], None] | None = None
 
     def check_interrupted(self) -> None:
         self.interrupt.check()
@@ -66,3 +68,11 @@ class NodeContext:
         if self.on_progress is not None:
             self.on_progress(self.node_id, int(value), int(total), preview)
         self.interrupt.check()
+
+    def progress_text(self, text: str) -> None:
+        """Show a line of text on the running node in the editor (ComfyUI's progress text).
+
+        Unlike `progress`, this never raises Interrupted; it is a notification only.
+        """
+        if self.on_text is not None:
+            self.on_text(self.node_id, str(text))

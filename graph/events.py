@@ -15,6 +15,9 @@ PROGRESS = "progress"
 # Not a ComfyUI text event: carries a graph.context.PreviewImage in data["image"]
 # (with node_id, prompt_id); the server turns it into a binary preview frame.
 PREVIEW = "preview"
+# Not a ComfyUI text event either: data {"node_id", "text", "prompt_id"} from NodeContext.progress_text;
+# the server turns it into a binary progress-text frame (ComfyUI's type 3).
+PROGRESS_TEXT = "progress_text"
 EXECUTED = "executed"
 EXECUTION_ERROR = "execution_error"
 EXECUTION_INTERRUPTED = "execution_interrupted"

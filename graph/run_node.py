@@ -2,7 +2,7 @@
 
 `NodeRunner` is used by the executor for every node that is not taken from the cache.
 It fills hidden inputs, builds the node's NodeContext, emits `executing`, `progress`,
-`preview` and `executed`, and remembers the current node and its formatted inputs for
+`preview`, `progress_text` and `executed`, and remembers the current node and its formatted inputs for
 the error report.
 """
 
@@ -68,6 +68,9 @@ class NodeRunner:
                 {"image": preview, "node_id": node_id, "display_node_id": node_id, "prompt_id": self.prompt_id},
             )
 
+    def _on_text(self, node_id: str, text: str) -> None:
+        self.emit(events.PROGRESS_TEXT, {"node_id": node_id, "text": text, "prompt_id": self.prompt_id})
+
     def _gather(self, node_id: str, schema: NodeSchema, links: list[Link], available: Mapping[str, CacheEntry]) -> dict[str, list]:
         literals = node_inputs(self.prompt[node_id])
         linked = {name: (src, index) for name, src, index in links}
@@ -104,6 +107,7 @@ class NodeRunner:
             runtime=self.runtime,
             interrupt=self.interrupt,
             on_progress=self._on_progress,
+            on_text=self._on_text,
         )
         return inputs, context
 

@@ -1,6 +1,7 @@
 """`create_app`: the aiohttp application with its middlewares, routes, worker and store.
 
-Every route of the route modules is registered twice, as-is and under `/api` (ComfyUI).
+Every route of the route modules is registered twice, as-is and under `/api` (ComfyUI), except
+the `/internal` routes, which ComfyUI does not mirror either.
 The worker thread starts with the application and stops (putting a running prompt back in
 the queue) when it shuts down.
 """
@@ -21,7 +22,9 @@ from . import (
     routes_frontend,
     routes_history,
     routes_info,
+    routes_internal,
     routes_jobs,
+    routes_metadata,
     routes_prompt,
     routes_queue,
     routes_static,
@@ -38,7 +41,9 @@ from .ws import Hub
 log = logging.getLogger("latentgraph.server")
 
 ROUTE_MODULES = (routes_prompt, routes_queue, routes_history, routes_info, routes_user, routes_userdata, routes_jobs,
-                 routes_files, routes_frontend, openapi)
+                 routes_files, routes_metadata, routes_frontend, openapi)
+# ComfyUI serves /internal/* from a sub-application: not mirrored under /api.
+UNPREFIXED_ROUTE_MODULES = (routes_internal,)
 # Paths (without /api) whose POST bodies are JSON: browser "simple" content types are refused there.
 JSON_ROUTES = frozenset({"/prompt", "/plan", "/queue", "/interrupt", "/free", "/history", "/settings", "/users"})
 
@@ -95,7 +100,7 @@ def create_app(*, registry: Any, runtime: Any, store_path: str | Path, config: S
     hub = Hub(queue_limit=config.ws_queue_limit, queue_remaining=store.queue_remaining,
               max_upload_bytes=config.max_upload_bytes, stall_seconds=config.ws_stall_seconds)
     worker = Worker(store, executor, publisher=hub, unload_models=default_unload_models(runtime),
-                    default_extra={"preview_method": config.preview_method})
+                    default_extra={"preview_method": config.preview_method}, registry=registry)
     state = ServerState(config=config, registry=registry, runtime=runtime, store=store, worker=worker, hub=hub,
                         validate=validator)
     loopback_only = all(is_loopback(addr) for addr in config.listen)
@@ -111,6 +116,9 @@ def create_app(*, registry: Any, runtime: Any, store_path: str | Path, config: S
         for method, path, handler in module.ROUTES:
             app.router.add_route(method, path, handler)
             app.router.add_route(method, "/api" + path, handler)
+    for module in UNPREFIXED_ROUTE_MODULES:
+        for method, path, handler in module.ROUTES:
+            app.router.add_route(method, path, handler)
     routes_static.add_static_routes(app, state)
     app.on_startup.append(_on_startup)
     app.on_shutdown.append(_on_shutdown)

@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 document of the HTTP API, served at /openapi.json.
 
-Every route is also reachable under /api (not repeated here). Schemas describe the JSON
-shapes clients rely on; tests check real responses against them.
+Every route except /internal/* is also reachable under /api (not repeated here). Schemas
+describe the JSON shapes clients rely on; tests check real responses against them.
 """
 
 from __future__ import annotations
@@ -142,6 +142,16 @@ PATHS = {
     "/experiment/models": {"get": _op("Model folders for the model browser.", {"200": _json({"type": "array"})})},
     "/experiment/models/{folder}": {"get": _op("Files of one model folder for the model browser.",
                                                {"200": _json({"type": "array"}), "404": {"description": "unknown"}})},
+    "/view_metadata/{folder_name}": {"get": _op(
+        "The __metadata__ of a .safetensors model file (?filename=, relative to the model folder).", {
+            "200": _json({"type": "object", "additionalProperties": True}), "400": _BAD, "403": _BAD,
+            "404": _json(_ref("ErrorBody"), "unknown folder, not .safetensors, no such file, or no metadata"),
+            "422": _json(_ref("ErrorBody"), "the file's header cannot be read")})},
+    "/internal/files/{directory_type}": {"get": _op(
+        "Top-level non-hidden file names of output, input or temp, newest first (not under /api).", {
+            "200": _json(_STR_LIST), "400": _BAD})},
+    "/internal/folder_paths": {"get": _op("The search paths of every model folder key (not under /api).", {
+        "200": _json({"type": "object", "additionalProperties": _STR_LIST})})},
     "/ws": {"get": _op("WebSocket of execution events (?clientId=).", {"101": {"description": "upgrade"}})},
     "/openapi.json": {"get": _op("This document.", {"200": _json({"type": "object"})})},
 }
@@ -150,7 +160,8 @@ PATHS = {
 def document() -> dict:
     return {"openapi": "3.1.0",
             "info": {"title": "latentgraph", "version": VERSION,
-                     "description": "ComfyUI-compatible API. Every path is also served under /api."},
+                     "description": "ComfyUI-compatible API. Every path except /internal/* is also served "
+                                    "under /api."},
             "paths": PATHS, "components": {"schemas": SCHEMAS}}
 
 

@@ -2,8 +2,10 @@
 
 One `Executor` is kept for the life of the server so its node cache persists across
 prompts. Events go to a `Publisher` (the WebSocket hub), which must be thread-safe: the
-hub hands them to the event loop with `call_soon_threadsafe`. Nothing that goes wrong in
-one prompt (a node, the executor itself, or writing the history) stops the worker.
+hub hands them to the event loop with `call_soon_threadsafe`. ComfyUI's `progress_state`
+messages are derived from the executor's events on the way (server/progress_state.py).
+Nothing that goes wrong in one prompt (a node, the executor itself, or writing the history)
+stops the worker.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any, Protocol
 from graph import events as ev
 from graph.context import InterruptToken
 
+from .progress_state import ProgressStateTracker, lazy_node_ids, registry_schema_getter
 from .store import ERROR, INTERRUPTED, SUCCESS, QueueItem, Store
 
 log = logging.getLogger("latentgraph.server.worker")
@@ -54,13 +57,15 @@ class Worker:
 
     def __init__(self, store: Store, executor: Any, *, publisher: Publisher | None = None,
                  unload_models: Callable[[], None] | None = None, default_extra: dict | None = None,
-                 interrupt: InterruptToken | None = None) -> None:
+                 interrupt: InterruptToken | None = None, registry: Any = None) -> None:
         self.store = store
         self.executor = executor
         self.publisher = publisher or NullPublisher()
         self.unload_models = unload_models
         self.default_extra = dict(default_extra or {})
         self.token = interrupt or InterruptToken()
+        # Node schemas (for lazy inputs) when deriving progress_state; the executor's registry by default.
+        self._schema_of = registry_schema_getter(registry if registry is not None else getattr(executor, "registry", None))
         self._lock = threading.Lock()
         self._current: QueueItem | None = None
         self._stopping = False
@@ -132,13 +137,20 @@ class Worker:
         self.token.clear()
         self.publisher.status()
         messages: list[list] = []
+        progress = ProgressStateTracker(item.prompt_id, item.prompt, self._lazy_nodes(item.prompt))
 
         def sink(event: str, data: dict) -> None:
             if event in HISTORY_EVENTS:
                 data = dict(data)
                 data.setdefault("timestamp", now_ms())
                 messages.append([event, data])
-            self.publisher.event(event, data, client_id)
+            try:
+                translated = progress.translate(event, data)
+            except Exception:  # progress display only: the event itself must still go out
+                log.exception("could not derive progress_state from %s", event)
+                translated = [(event, data)]
+            for name, payload in translated:
+                self.publisher.event(name, payload, client_id)
 
         extra = {**self.default_extra, **item.extra_data, **item.sensitive}
         try:
@@ -173,6 +185,13 @@ class Worker:
         self.prompts_done += 1
         self.publisher.status()
         self.publisher.event(ev.EXECUTING, {"node": None, "prompt_id": item.prompt_id}, client_id)
+
+    def _lazy_nodes(self, prompt: dict) -> set[str]:
+        try:
+            return lazy_node_ids(prompt, self._schema_of)
+        except Exception:  # progress display only: never let it stop a prompt
+            log.exception("could not read the lazy inputs of a prompt")
+            return set()
 
     def _store_result(self, item: QueueItem, status: str, entry: dict, client_id: str | None) -> None:
         """Write the history entry; if the disk refuses, record a short error entry instead,

@@ -6,6 +6,8 @@ full. A client is disconnected (close code 4008) when its queue holds `limit` me
 the oldest has waited more than `stall_seconds` (it is not reading), or when the queue
 reaches 4 x `limit` whatever the timing (hard memory bound). A disconnected client knows it
 missed events; it reconnects and gets `status` and the current `executing` node.
+Binary frames: previews (type 1, or 4 with metadata for clients that announced
+`supports_preview_metadata`) and node progress text (type 3).
 Reconnecting with a clientId whose previous socket is still open is refused (close 4009), so a
 second party that learns a clientId cannot take over a live client's events.
 """
@@ -31,13 +33,14 @@ from graph.context import PreviewImage
 log = logging.getLogger("latentgraph.server.ws")
 
 PREVIEW_IMAGE = 1
+PROGRESS_TEXT = 3
 PREVIEW_IMAGE_WITH_METADATA = 4
 _IMAGE_FORMATS = {"JPEG": 1, "PNG": 2}
 CLOSE_OVERFLOW = 4008
 CLOSE_ID_IN_USE = 4009
 
 # ComfyUI sends these to every socket when the prompt has no client_id; others are dropped.
-_BROADCAST_WITHOUT_CLIENT = {ev.PROGRESS, ev.EXECUTION_INTERRUPTED, ev.PREVIEW, "progress_state"}
+_BROADCAST_WITHOUT_CLIENT = {ev.PROGRESS, ev.EXECUTION_INTERRUPTED, ev.PREVIEW, ev.PROGRESS_TEXT, "progress_state"}
 
 
 class ClientConnection:
@@ -121,6 +124,8 @@ class Hub:
             return
         if event == ev.PREVIEW:
             self._send_preview(data, client_id)
+        elif event == ev.PROGRESS_TEXT:
+            self._send_text(data, client_id)
         else:
             self.send(event, data, client_id)
 
@@ -156,6 +161,13 @@ class Hub:
             else:
                 frame = struct.pack(">II", PREVIEW_IMAGE, _IMAGE_FORMATS.get(fmt, 1)) + image.data
             self._offer(client, frame, droppable=True)
+
+    def _send_text(self, data: dict, sid: str | None) -> None:
+        """A node's progress text as ComfyUI's binary type-3 frame (never dropped, like text events)."""
+        frame = progress_text_frame(str(data.get("node_id") or ""), str(data.get("text") or ""))
+        targets = list(self.clients.values()) if sid is None else [c for c in [self.clients.get(sid)] if c]
+        for client in targets:
+            self._offer(client, frame, droppable=False)
 
     def _offer(self, client: ClientConnection, message: str | bytes, *, droppable: bool) -> None:
         if not client.offer(message, droppable=droppable):
@@ -242,6 +254,12 @@ class Hub:
                 client.sent += 1
             except (ConnectionError, RuntimeError):
                 client.closed = True
+
+
+def progress_text_frame(node_id: str, text: str) -> bytes:
+    """`uint32 BE 3` + `uint32 BE len(node_id bytes)` + node_id + text, both UTF-8 (ComfyUI's type 3)."""
+    node = node_id.encode("utf-8", "replace")
+    return struct.pack(">II", PROGRESS_TEXT, len(node)) + node + text.encode("utf-8", "replace")
 
 
 def server_feature_flags(max_upload_bytes: int) -> dict[str, Any]:

@@ -196,3 +196,18 @@ def test_run_saves_png_with_or_without_metadata(tmp_path, flag, has_prompt):
         assert ("prompt" in img.text) is has_prompt
         if has_prompt:
             assert json.loads(img.text["prompt"])["2"]["class_type"] == "SaveImage"
+
+
+def test_progress_sink_prints_node_text(capsys):
+    import io
+
+    from app.progress import TerminalProgress
+
+    stream = io.StringIO()
+    sink = TerminalProgress({"7": {"class_type": "Talk", "_meta": {"title": "Talker"}}}, stream=stream)
+    sink("progress_text", {"node_id": "7", "text": "loading weights", "prompt_id": "p"})
+    sink("progress", {"node": "7", "value": 1, "max": 2, "prompt_id": "p"})
+    sink("progress_text", {"node_id": "7", "text": "half way", "prompt_id": "p"})
+    sink.close()
+    text = stream.getvalue()
+    assert "#7 Talker: loading weights" in text and "#7 Talker: half way" in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from server_harness import simple_prompt
@@ -88,17 +89,14 @@ def _check(live, method, path, body=None, status=200):
     doc = document()
     code, _, payload = live.request(method, path, body)
     assert code == status, payload
-    template = next((p for p in doc["paths"] if p == path.split("?")[0]), None)
-    if template is None:
-        template = "/" + path.strip("/").split("/")[0] + "/{" + _PARAM[path.strip("/").split("/")[0]] + "}"
+    bare = path.split("?")[0]
+    template = next((p for p in doc["paths"] if p == bare), None) or next(
+        p for p in doc["paths"] if re.fullmatch(re.sub(r"\{[^}]+\}", "[^/]+", p), bare))
     response = doc["paths"][template][method.lower()]["responses"][str(status)]
     schema = response.get("content", {}).get("application/json", {}).get("schema")
     if schema is not None:
         assert problems(json.loads(payload), schema, doc) == [], (path, payload[:300])
     return payload
-
-
-_PARAM = {"jobs": "job_id", "history": "prompt_id", "object_info": "node_class", "models": "folder", "settings": "setting_id"}
 
 
 def test_openapi_document_matches_real_responses(live):
@@ -120,12 +118,18 @@ def test_openapi_document_matches_real_responses(live):
     _check(live, "GET", "/models/nope", status=404)
     _check(live, "GET", "/jobs/nope", status=404)
     _check(live, "GET", "/jobs?limit=0", status=400)
+    for path in ("/internal/files/output", "/internal/folder_paths"):
+        _check(live, "GET", path)
+    _check(live, "GET", "/internal/files/models", status=400)
+    _check(live, "GET", "/view_metadata/checkpoints?filename=../x.safetensors", status=403)
+    _check(live, "GET", "/view_metadata/checkpoints?filename=x.safetensors", status=404)
 
 
 @pytest.mark.parametrize("path", sorted(document()["paths"]))
 def test_every_documented_path_exists(live, path):
     concrete = path.replace("{prompt_id}", "x").replace("{node_class}", "Const").replace("{folder}", "checkpoints") \
-        .replace("{setting_id}", "a").replace("{job_id}", "x").replace("{file}", "f.json").replace("{dest}", "g.json")
+        .replace("{setting_id}", "a").replace("{job_id}", "x").replace("{file}", "f.json").replace("{dest}", "g.json") \
+        .replace("{folder_name}", "checkpoints").replace("{directory_type}", "output")
     method = next(iter(document()["paths"][path]))
     status, headers, body = live.request(method.upper(), concrete, {} if method == "post" else None,
                                          headers={"Content-Type": "application/json"})

@@ -1,0 +1,79 @@
+"""ComfyUI's editor-only `/internal` routes: `/internal/files/{type}` and `/internal/folder_paths`.
+
+ComfyUI serves these from a separate sub-application, so they are NOT mirrored under `/api`;
+`create_app` registers `ROUTES` as they are. They are marked "do not depend" upstream, but
+its editor calls `/internal/folder_paths` (missing-models dialog) and may list files.
+The log routes (`/internal/logs*`) are not implemented.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from aiohttp import web
+
+from .paths import FILE_TYPES
+from .routes_info import model_keys
+from .state import state_of
+
+
+def _error(status: int, type_: str, message: str) -> web.Response:
+    return web.json_response({"error": {"type": type_, "message": message, "details": "", "extra_info": {}}},
+                             status=status)
+
+
+def newest_first(directory: Path) -> list[str]:
+    """Names of the non-hidden regular files directly in `directory`, newest modification first
+    (ties by name). A missing folder lists nothing."""
+    found: list[tuple[float, str]] = []
+    try:
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                try:
+                    if entry.is_file():
+                        found.append((entry.stat().st_mtime, entry.name))
+                except OSError:  # vanished or unreadable meanwhile: not listed
+                    continue
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    found.sort(key=lambda item: (-item[0], item[1]))
+    return [name for _, name in found]
+
+
+async def get_files(request: web.Request) -> web.Response:
+    """GET /internal/files/{directory_type}: output, input or temp; anything else is a 400."""
+    file_type = request.match_info["directory_type"]
+    if file_type not in FILE_TYPES:
+        return _error(400, "invalid_directory_type",
+                      f"The directory type must be one of {', '.join(FILE_TYPES)}, not {file_type[:40]!r}.")
+    directory = Path(getattr(state_of(request).folders, f"{file_type}_dir"))
+    names = await asyncio.get_running_loop().run_in_executor(None, newest_first, directory)
+    return web.json_response(names)
+
+
+def folder_paths(folders) -> dict[str, list[str]]:
+    """`{model folder key: [absolute search paths]}` for every model key the folders object knows."""
+    lister = getattr(folders, "model_paths", None)
+    result: dict[str, list[str]] = {}
+    if not callable(lister):
+        return result
+    for key in model_keys(folders):
+        try:
+            result[key] = [str(path) for path in lister(key)]
+        except (KeyError, ValueError):
+            continue
+    return result
+
+
+async def get_folder_paths(request: web.Request) -> web.Response:
+    """GET /internal/folder_paths: where each kind of model is looked for (ComfyUI's editor shows it
+    in the missing-models dialog)."""
+    return web.json_response(folder_paths(state_of(request).folders))
+
+
+ROUTES = [("GET", "/internal/files/{directory_type}", get_files),
+          ("GET", "/internal/folder_paths", get_folder_paths)]
