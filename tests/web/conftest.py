@@ -147,6 +147,18 @@ def server(web_dist: Path, tmp_path_factory: pytest.TempPathFactory):
         yield RunningServer(url=url, base=base)
 
 
+@pytest.fixture(scope="module")
+def demo_server(web_dist: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The server with only the committed demo checkpoint installed, as on a fresh clone."""
+    demo = ROOT / "models" / "checkpoints" / "latentgraph-demo.safetensors"
+    base = tmp_path_factory.mktemp("demo-base")
+    checkpoints = base / "models" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    os.symlink(demo, checkpoints / demo.name)
+    with running_server(web_dist, base) as url:
+        yield RunningServer(url=url, base=base)
+
+
 @pytest.fixture(scope="session")
 def server_url(server: RunningServer) -> str:
     return server.url

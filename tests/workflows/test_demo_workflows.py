@@ -1,0 +1,119 @@
+"""The demo workflows on the committed demo model, run by `main.py run` and checked for meaning:
+the measuring code of diffusion/demo reads colour, background, shape and position back."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from diffusion.demo.measure import PALETTE_NAMES, measure_image, palette_labels
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "models" / "checkpoints" / "latentgraph-demo.safetensors"
+INPUTS = ("demo_red_circle_on_blue.png", "demo_red_circle_hole.png")
+
+
+def pixels(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+
+
+def measured(path: Path):
+    return measure_image(pixels(path))
+
+
+# What these checks ask of the demo model is what it does reliably (its model card,
+# bench/demo_quality.py): the background colour (99.5 %), a shape drawn on it, the unmasked part
+# kept when inpainting (97 %). Its shape colour, class and position are not yet reliable (49 %,
+# 42 %, 16 %), so no fixed seed is chosen here to make them look right.
+MIN_SHAPE_PIXELS = 30
+
+
+def assert_shape_on(path_or_pixels, background: str):
+    m = measure_image(path_or_pixels if isinstance(path_or_pixels, np.ndarray) else pixels(path_or_pixels))
+    assert m.background == background, m
+    assert m.color is not None and m.area >= MIN_SHAPE_PIXELS, m
+    return m
+
+
+def check_txt2img(path: Path) -> None:
+    assert pixels(path).shape == (64, 64, 3)
+    assert_shape_on(path, "purple")
+
+
+def check_recolour(path: Path) -> None:
+    assert_shape_on(path, "blue")
+
+
+def check_inpaint(path: Path) -> None:
+    assert_shape_on(path, "blue")
+    # outside the repainted square the picture is the input's (a latent round trip away)
+    original = pixels(ROOT / "input" / INPUTS[0])
+    result = pixels(path)
+    corner = (slice(0, 8), slice(0, 8))
+    assert np.abs(result[corner] - original[corner]).mean() < 0.08
+
+
+def check_outpaint(path: Path) -> None:
+    result = pixels(path)
+    assert result.shape == (64, 96, 3)
+    extension = palette_labels(result[:, 64:])  # the 32 new columns continue the background
+    blue_share = float((extension == PALETTE_NAMES.index("blue")).mean())
+    assert blue_share >= 0.9, f"only {blue_share:.0%} of the outpainted area is the background blue"
+    assert_shape_on(result[:, :64], "blue")
+
+
+def check_upscale(path: Path) -> None:
+    result = pixels(path)
+    assert result.shape == (128, 128, 3)
+    small = np.asarray(Image.fromarray((result * 255).astype(np.uint8)).resize((64, 64), Image.BILINEAR),
+                       dtype=np.float32) / 255.0
+    assert_shape_on(small, "green")
+
+
+DEMO_WORKFLOWS = {
+    "demo_txt2img": check_txt2img,
+    "demo_img2img_recolour": check_recolour,
+    "demo_inpaint_replace_shape": check_inpaint,
+    "demo_outpaint": check_outpaint,
+    "demo_upscale": check_upscale,
+}
+
+
+@pytest.fixture(scope="module")
+def demo_base(tmp_path_factory) -> Path:
+    """A base directory holding only what a fresh clone has: the demo model and the demo inputs."""
+    base = tmp_path_factory.mktemp("demo")
+    (base / "models" / "checkpoints").mkdir(parents=True)
+    os.symlink(DEMO, base / "models" / "checkpoints" / DEMO.name)
+    (base / "input").mkdir()
+    for name in INPUTS:
+        shutil.copy(ROOT / "input" / name, base / "input" / name)
+    return base
+
+
+def test_the_demo_model_and_inputs_are_committed():
+    assert DEMO.is_file() and DEMO.stat().st_size <= 20 * 1024 * 1024
+    for name in INPUTS:
+        assert (ROOT / "input" / name).is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["api", "ui"])
+@pytest.mark.parametrize("name", sorted(DEMO_WORKFLOWS))
+def test_demo_workflow_makes_the_picture_it_asks_for(name, fmt, demo_base, tmp_path):
+    out = tmp_path / "out"
+    command = [sys.executable, str(ROOT / "main.py"), "run", str(ROOT / "workflows" / f"{name}_{fmt}.json"),
+               "--base-directory", str(demo_base), "--output-directory", str(out), "--quiet",
+               "--disable-all-custom-nodes"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (saved,) = [Path(line) for line in result.stdout.splitlines() if Path(line).parent == out]
+    DEMO_WORKFLOWS[name](saved)
