@@ -75,7 +75,20 @@ def image_fingerprint(image: Any, runtime: Any, node: str) -> str:
     return file_sha256(resolve_input_image(folders, image, node))
 
 
-class LoadImage(Node):
+class _InputImageNode(Node):
+    """What LoadImage and LoadImageMask share: the file's content hash as fingerprint (a changed
+    file re-runs the node), and a check at validation that the name is safe and the file exists."""
+
+    @classmethod
+    def fingerprint(cls, image: Any = None, runtime: Any = None) -> str:
+        return image_fingerprint(image, runtime, cls.node_id)
+
+    @classmethod
+    def validate(cls, image: Any = None, runtime: Any = None) -> Any:
+        return image_name_problem(image, runtime, cls.node_id) or True
+
+
+class LoadImage(_InputImageNode):
     node_id = "LoadImage"
     display_name = "Load Image"
     category = "image"
@@ -89,16 +102,8 @@ class LoadImage(Node):
         path = resolve_input_image(runtime_folders(ctx, cls.node_id), image, cls.node_id)
         return load_image_and_mask(path, cls.node_id)
 
-    @classmethod
-    def fingerprint(cls, image: Any = None, runtime: Any = None) -> str:
-        return image_fingerprint(image, runtime, cls.node_id)
 
-    @classmethod
-    def validate(cls, image: Any = None, runtime: Any = None) -> Any:
-        return image_name_problem(image, runtime, cls.node_id) or True
-
-
-class LoadImageMask(Node):
+class LoadImageMask(_InputImageNode):
     node_id = "LoadImageMask"
     display_name = "Load Image (as Mask)"
     category = "mask"
@@ -111,14 +116,6 @@ class LoadImageMask(Node):
     def run(cls, ctx: Any, *, image: str, channel: str) -> tuple:
         path = resolve_input_image(runtime_folders(ctx, cls.node_id), image, cls.node_id)
         return (load_mask_channel(path, channel, cls.node_id),)
-
-    @classmethod
-    def fingerprint(cls, image: Any = None, runtime: Any = None) -> str:
-        return image_fingerprint(image, runtime, cls.node_id)
-
-    @classmethod
-    def validate(cls, image: Any = None, runtime: Any = None) -> Any:
-        return image_name_problem(image, runtime, cls.node_id) or True
 
 
 class SaveImage(Node):
