@@ -70,3 +70,33 @@ def exported_prompt(page) -> dict:
     with page.expect_download() as info:
         page.get_by_role("button", name="Export API", exact=True).click()
     return json.loads(Path(info.value.path()).read_text())
+
+
+def count_workflow(steps: int, seconds: float) -> dict:
+    """A UI-format workflow: CountTo (steps, seconds per step) -> PreviewAny."""
+    return {
+        "last_node_id": 2,
+        "last_link_id": 1,
+        "version": 0.4,
+        "nodes": [
+            {
+                "id": 1,
+                "type": "CountTo",
+                "pos": [50, 100],
+                "mode": 0,
+                "inputs": [],
+                "outputs": [{"name": "count", "type": "INT", "links": [1]}],
+                "widgets_values": [steps, seconds],
+            },
+            {
+                "id": 2,
+                "type": "PreviewAny",
+                "pos": [450, 100],
+                "mode": 0,
+                "inputs": [{"name": "source", "type": "*", "link": 1}],
+                "outputs": [],
+                "widgets_values": [],
+            },
+        ],
+        "links": [[1, 1, 0, 2, 0, "INT"]],
+    }

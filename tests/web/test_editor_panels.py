@@ -9,13 +9,12 @@ import re
 
 from playwright.sync_api import expect
 
-from .editor_actions import add_node_by_search, clear_canvas, node, open_workflow_file
-from .test_editor_progress import _count_workflow
+from .editor_actions import add_node_by_search, clear_canvas, count_workflow, node, open_workflow_file
 
 
 def test_queue_panel_delete_clear_and_cancel(page, server_url, tmp_path):
     path = tmp_path / "slow.json"
-    path.write_text(json.dumps(_count_workflow(5000, 0.05)))
+    path.write_text(json.dumps(count_workflow(5000, 0.05)))
     open_workflow_file(page, path)
     page.get_by_label("batch count").fill("4")
     page.get_by_role("button", name="Queue", exact=True).click()

@@ -8,41 +8,12 @@ import re
 
 from playwright.sync_api import expect
 
-from .editor_actions import node, open_workflow_file
-
-
-def _count_workflow(steps: int, seconds: float) -> dict:
-    return {
-        "last_node_id": 2,
-        "last_link_id": 1,
-        "version": 0.4,
-        "nodes": [
-            {
-                "id": 1,
-                "type": "CountTo",
-                "pos": [50, 100],
-                "mode": 0,
-                "inputs": [],
-                "outputs": [{"name": "count", "type": "INT", "links": [1]}],
-                "widgets_values": [steps, seconds],
-            },
-            {
-                "id": 2,
-                "type": "PreviewAny",
-                "pos": [450, 100],
-                "mode": 0,
-                "inputs": [{"name": "source", "type": "*", "link": 1}],
-                "outputs": [],
-                "widgets_values": [],
-            },
-        ],
-        "links": [[1, 1, 0, 2, 0, "INT"]],
-    }
+from .editor_actions import count_workflow, node, open_workflow_file
 
 
 def test_progress_highlight_and_cancel(page, tmp_path):
     path = tmp_path / "count.json"
-    path.write_text(json.dumps(_count_workflow(2000, 0.05)))
+    path.write_text(json.dumps(count_workflow(2000, 0.05)))
     open_workflow_file(page, path)
     expect(page.locator(".react-flow__node")).to_have_count(2)
     page.get_by_role("button", name="Queue", exact=True).click()
@@ -57,7 +28,7 @@ def test_progress_highlight_and_cancel(page, tmp_path):
 def test_batch_count_queues_several_runs(page, server_url, tmp_path):
     page.request.post(server_url + "/history", data={"clear": True})
     path = tmp_path / "count.json"
-    path.write_text(json.dumps(_count_workflow(3, 0.0)))
+    path.write_text(json.dumps(count_workflow(3, 0.0)))
     open_workflow_file(page, path)
     page.get_by_label("batch count").fill("3")
     page.get_by_role("button", name="Queue", exact=True).click()

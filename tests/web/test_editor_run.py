@@ -12,6 +12,7 @@ from .editor_actions import (
     add_node_by_search,
     clear_canvas,
     connect,
+    count_workflow,
     drag,
     expect_edges,
     exported_prompt,
@@ -153,32 +154,7 @@ def test_drop_png_with_embedded_workflow(page, tmp_path):
 
 
 def test_server_validation_error_lands_on_node_and_input(page, tmp_path):
-    wf = {
-        "last_node_id": 2,
-        "last_link_id": 1,
-        "version": 0.4,
-        "nodes": [
-            {
-                "id": 1,
-                "type": "CountTo",
-                "pos": [50, 100],
-                "mode": 0,
-                "inputs": [],
-                "outputs": [{"name": "count", "type": "INT", "links": [1]}],
-                "widgets_values": [0, 0.0],
-            },
-            {
-                "id": 2,
-                "type": "PreviewAny",
-                "pos": [450, 100],
-                "mode": 0,
-                "inputs": [{"name": "source", "type": "*", "link": 1}],
-                "outputs": [],
-                "widgets_values": [],
-            },
-        ],
-        "links": [[1, 1, 0, 2, 0, "INT"]],
-    }
+    wf = count_workflow(0, 0.0)  # steps 0 is below the minimum of 1
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(wf))
     open_workflow_file(page, path)
