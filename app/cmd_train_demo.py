@@ -33,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default=DEFAULT_OUT, help=f"checkpoint to write (default {DEFAULT_OUT})")
     parser.add_argument("--minutes", type=_positive_float, default=40.0,
                         help="wall-clock budget for both phases (default 40)")
-    parser.add_argument("--device", choices=("cpu",), default="cpu", help="training device (cpu)")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                        help="training device (default cpu; cuda trains the same model on a GPU)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--threads", type=_positive_int, default=2, help="torch CPU threads (default 2)")
     parser.add_argument("--vae-steps", type=_positive_int, default=None,

@@ -24,7 +24,7 @@ def demo_state_dict(unet: UNetModel, vae: AutoencoderKL, encoder: ClipTextEncode
     out: dict[str, torch.Tensor] = {}
     for prefix, module in ((UNET_PREFIX, unet), (VAE_PREFIX, vae), (TEXT_PREFIX, encoder)):
         for name, param in module.named_parameters():
-            out[prefix + name] = param.detach().to(dtype).contiguous()
+            out[prefix + name] = param.detach().to("cpu", dtype).contiguous()
     return out
 
 

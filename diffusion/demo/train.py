@@ -67,6 +67,16 @@ def _runner(budget: Budget, desc: str, quiet: bool):
     return bar, on_step
 
 
+def check_training_device(device: str) -> None:
+    """ValueError unless `device` is "cpu", or "cuda" on a machine where CUDA works."""
+    if device == "cpu":
+        return
+    if device != "cuda":
+        raise ValueError(f"unknown training device {device!r}; expected cpu or cuda")
+    if not torch.cuda.is_available():
+        raise ValueError("device cuda was asked for, but this PyTorch build sees no CUDA GPU; use --device cpu")
+
+
 def train_demo(out: str | Path, *, minutes: float | None = 40.0, seed: int = 0, device: str = "cpu",
                vae_steps: int | None = None, unet_steps: int | None = None, threads: int | None = 2,
                quiet: bool = False) -> TrainingSummary:
@@ -75,21 +85,20 @@ def train_demo(out: str | Path, *, minutes: float | None = 40.0, seed: int = 0, 
         raise ValueError("give a time budget (minutes) or both step counts")
     if minutes is not None and minutes <= 0:
         raise ValueError(f"minutes must be > 0, got {minutes}")
-    if device != "cpu":
-        raise ValueError(f"device {device!r} is not supported by the demo trainer yet; use cpu")
+    check_training_device(device)
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(seed)
     out = Path(out)
     seconds = None if minutes is None else minutes * 60.0
-    vae = AutoencoderKL(DEMO_VAE)
-    unet = UNetModel(DEMO_UNET)
-    encoder = build_text_encoder(DEMO_TEXT_ENCODER)
+    vae = AutoencoderKL(DEMO_VAE).to(device)
+    unet = UNetModel(DEMO_UNET).to(device)
+    encoder = build_text_encoder(DEMO_TEXT_ENCODER).to(device)
 
     started = time.monotonic()
     vae_budget = Budget(None if seconds is None else seconds * VAE_SHARE, vae_steps)
     bar, on_step = _runner(vae_budget, "VAE", quiet)
-    vae_losses = train_vae(vae, vae_budget, seed=seed, on_step=on_step)
+    vae_losses = train_vae(vae, vae_budget, seed=seed, device=device, on_step=on_step)
     bar.close()
     rescale = normalise_latent_scale(vae, seed=seed)
     vae_seconds = time.monotonic() - started
@@ -97,7 +106,8 @@ def train_demo(out: str | Path, *, minutes: float | None = 40.0, seed: int = 0, 
     remaining = None if seconds is None else max(1.0, seconds - (time.monotonic() - started))
     unet_budget = Budget(remaining, unet_steps)
     bar, on_step = _runner(unet_budget, "UNet", quiet)
-    unet_losses, ema_unet = train_unet(unet, encoder, vae, unet_budget, seed=seed, on_step=on_step)
+    unet_losses, ema_unet = train_unet(unet, encoder, vae, unet_budget, seed=seed, device=device,
+                                       on_step=on_step)
     bar.close()
     unet_seconds = time.monotonic() - started - vae_seconds
 

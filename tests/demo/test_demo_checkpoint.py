@@ -7,10 +7,9 @@ import pytest
 import torch
 
 from diffusion.checkpoint import load_state_dict
-from diffusion.demo.generate import txt2img
+from diffusion.demo.generate import load_demo, txt2img
 from diffusion.demo.measure import measure_image
 from diffusion.detect import detect_model
-from diffusion.loader import load_checkpoint
 
 CHECKPOINT = Path(__file__).resolve().parents[2] / "models" / "checkpoints" / "latentgraph-demo.safetensors"
 pytestmark = pytest.mark.skipif(not CHECKPOINT.is_file(), reason="no committed demo checkpoint")
@@ -25,7 +24,7 @@ PROMPTS = [
 @pytest.fixture(scope="module")
 def checkpoint():
     torch.set_num_threads(2)
-    return load_checkpoint(CHECKPOINT)
+    return load_demo(CHECKPOINT)
 
 
 def test_the_file_is_small_and_detected_as_sd15():

@@ -147,5 +147,17 @@ def test_train_demo_function_refuses_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="step counts"):
         train_demo(tmp_path / "x.safetensors", minutes=None, vae_steps=3)
     with pytest.raises(ValueError, match="device"):
-        train_demo(tmp_path / "x.safetensors", minutes=1, device="cuda")
+        train_demo(tmp_path / "x.safetensors", minutes=1, device="tpu")
     assert not (tmp_path / "x.safetensors").exists()
+
+
+def test_cuda_without_a_gpu_is_refused_before_any_work(tmp_path, monkeypatch, capsys):
+    from app.cli import main
+    from diffusion.demo.train import train_demo
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="no CUDA GPU"):
+        train_demo(tmp_path / "x.safetensors", minutes=1, device="cuda")
+    assert main(["train-demo", "--device", "cuda", "--out", str(tmp_path / "y.safetensors")]) == 2
+    assert "no CUDA GPU" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
