@@ -23,6 +23,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from diffusion.demo.generate import load_demo  # noqa: E402
 from diffusion.demo.quality import (  # noqa: E402
     accuracy,
     inpaint_cases,
@@ -32,7 +33,6 @@ from diffusion.demo.quality import (  # noqa: E402
     run_txt2img,
     txt2img_cases,
 )
-from diffusion.loader import load_checkpoint  # noqa: E402
 
 DEFAULT_CHECKPOINT = "models/checkpoints/latentgraph-demo.safetensors"
 
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     torch.set_num_threads(args.threads)
     started = time.monotonic()
-    checkpoint = load_checkpoint(args.checkpoint)
+    checkpoint = load_demo(args.checkpoint)
     options = {"steps": args.steps, "cfg": args.cfg}
 
     cases = txt2img_cases(args.count, args.seed)
