@@ -1,5 +1,5 @@
 """The committed demo checkpoint (skipped when the file is absent): detected as SD1.x, loads
-through the ordinary loader, and a short fixed-seed generation shows the asked-for colours."""
+through the ordinary loader, and fixed-seed generations show the asked-for colours, shapes and sizes."""
 
 from pathlib import Path
 
@@ -15,9 +15,10 @@ CHECKPOINT = Path(__file__).resolve().parents[2] / "models" / "checkpoints" / "l
 pytestmark = pytest.mark.skipif(not CHECKPOINT.is_file(), reason="no committed demo checkpoint")
 
 PROMPTS = [
-    ("a large red circle on a blue background, center", "red", "blue"),
-    ("a large yellow square on a black background, center", "yellow", "black"),
-    ("a large white triangle on a green background, center", "white", "green"),
+    ("a large red circle on a blue background, center", "red", "circle", "blue"),
+    ("a small yellow square on a black background, top left", "yellow", "square", "black"),
+    ("a large white triangle on a green background, bottom", "white", "triangle", "green"),
+    ("a small purple star on an orange background, right", "purple", "star", "orange"),
 ]
 
 
@@ -40,9 +41,11 @@ def test_it_loads_with_all_three_parts(checkpoint):
     assert cond.shape[:2] == (1, 77)
 
 
-def test_a_short_generation_has_the_asked_for_colours(checkpoint):
-    images = txt2img(checkpoint, [p for p, _, _ in PROMPTS], seeds=[1, 2, 3], steps=10, cfg=6.0)
-    assert images.shape == (3, 64, 64, 3)
-    for image, (prompt, colour, background) in zip(images, PROMPTS, strict=True):
+def test_fixed_seed_generations_have_the_asked_for_colours_and_shapes(checkpoint):
+    prompts = [p for p, *_ in PROMPTS]
+    images = txt2img(checkpoint, prompts, seeds=list(range(1, len(PROMPTS) + 1)), steps=20, cfg=6.0)
+    assert images.shape == (len(PROMPTS), 64, 64, 3)
+    for image, (prompt, colour, shape, background) in zip(images, PROMPTS, strict=True):
         measured = measure_image(image)
-        assert (measured.color, measured.background) == (colour, background), prompt
+        assert (measured.color, measured.shape, measured.background) == (colour, shape, background), prompt
+        assert measured.size == prompt.split()[1], prompt
