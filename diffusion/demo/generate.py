@@ -22,8 +22,9 @@ DEFAULT_CFG = 6.0
 
 
 def load_demo(path) -> LoadedCheckpoint:
-    """Load a demo checkpoint as CheckpointLoaderSimple does on a CPU: fp32 weights (the file stores fp16,
-    and fp16 convolutions on a CPU are about 20x slower, a second per 64x64 VAE decode)."""
+    """Load a demo checkpoint in fp32, the CPU's default precision (`--precision fp32`; on CPUs with
+    native bf16 the app's default runs the UNet in bf16). The file stores fp16, and fp16
+    convolutions on a CPU are about 20x slower: a second per 64x64 VAE decode."""
     return load_checkpoint(path, dtype=torch.float32)
 
 

@@ -42,12 +42,12 @@ def shape_weights(pixels: torch.Tensor) -> torch.Tensor:
 
 def vae_loss(vae: AutoencoderKL, pixels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Weighted reconstruction + KL loss of one batch (latents sampled from the posterior)."""
-    moments = vae.quant_conv(vae.encoder(pixels)).float()
+    moments = vae.quant_conv(vae.encoder(pixels))
     mean, logvar = moments.chunk(2, dim=1)
     logvar = logvar.clamp(-30.0, 20.0)
     noise = torch.randn(mean.shape, generator=generator, device=generator.device)
     z = mean + torch.exp(0.5 * logvar) * noise
-    recon = vae.decoder(vae.post_quant_conv(z)).float()
+    recon = vae.decoder(vae.post_quant_conv(z))
     weights = shape_weights(pixels)
     error = (recon - pixels).abs() + (recon - pixels).pow(2)
     recon_loss = (error * weights).mean() / weights.mean()
