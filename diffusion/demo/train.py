@@ -106,8 +106,8 @@ def train_demo(out: str | Path, *, minutes: float | None = 40.0, seed: int = 0, 
     remaining = None if seconds is None else max(1.0, seconds - (time.monotonic() - started))
     unet_budget = Budget(remaining, unet_steps)
     bar, on_step = _runner(unet_budget, "UNet", quiet)
-    unet_losses, ema_unet = train_unet(unet, encoder, vae, unet_budget, seed=seed, device=device,
-                                       on_step=on_step)
+    unet_losses, ema_unet, attribute_losses = train_unet(unet, encoder, vae, unet_budget, seed=seed,
+                                                         device=device, on_step=on_step)
     bar.close()
     unet_seconds = time.monotonic() - started - vae_seconds
 
@@ -115,7 +115,8 @@ def train_demo(out: str | Path, *, minutes: float | None = 40.0, seed: int = 0, 
                 "latentgraph.unet_steps": str(unet_budget.step)}
     size = save_demo_checkpoint(out, ema_unet, vae, encoder, metadata)
     stem = out.with_suffix("")
-    save_loss_curves(f"{stem}.loss.png", {"VAE": vae_losses, "UNet": unet_losses})
+    save_loss_curves(f"{stem}.loss.png",
+                     {"VAE": vae_losses, "UNet": unet_losses, "Text attributes": attribute_losses})
     summary = TrainingSummary(
         out=str(out), seed=seed, device=device, vae_steps=vae_budget.step, unet_steps=unet_budget.step,
         vae_seconds=round(vae_seconds, 1), unet_seconds=round(unet_seconds, 1),

@@ -5,7 +5,9 @@ Conditions match inference exactly: captions are tokenized by the project's CLIP
 encoded to the text tower's last layer after its final layer norm; the noise schedule is SD's
 discrete one (scaled-linear betas 0.00085..0.012, 1000 steps), x_t = sqrt(abar) x0 + sqrt(1-abar) eps,
 which is what the sampler's c_in scaling feeds the UNet. 10 % of captions are dropped to the
-empty prompt, so classifier-free guidance with an empty negative prompt works.
+empty prompt, so classifier-free guidance with an empty negative prompt works. The text encoder
+is first pretrained on, and then keeps, an attribute loss (`text_attributes`) so that position
+words reach the UNet at all.
 
 Latents (VAE means times 0.18215) are computed once per scene and kept.
 """
@@ -21,6 +23,13 @@ from diffusion.clip_text import ClipTextEncoder
 from diffusion.demo.initialise import zero_residual_branches
 from diffusion.demo.schedule import Budget, learning_rate
 from diffusion.demo.shapes import Scene, render_batch, sample_scenes, training_scenes
+from diffusion.demo.text_attributes import (
+    ATTRIBUTE_LOSS_WEIGHT,
+    PRETRAIN_STEPS,
+    AttributeHeads,
+    pretrain_text_encoder,
+    scene_labels,
+)
 from diffusion.demo.train_vae import SD1_SCALE_FACTOR, encode_means
 from diffusion.prompt_weights import tokenize_prompt
 from diffusion.sampling.discrete import DiscreteSchedule
@@ -32,6 +41,7 @@ SD1_PAD_TOKEN = 49407
 CAPTION_DROPOUT = 0.1
 MIN_SNR_GAMMA = 5.0
 HIGH_NOISE_BOOST = 5.0
+PRETRAIN_MAX_SHARE = 0.05  # of a timed budget, at most, for the text encoder's attribute pretraining
 
 
 def caption_token_ids(captions: list[str]) -> torch.Tensor:
@@ -94,15 +104,15 @@ def loss_weights(snr: torch.Tensor) -> torch.Tensor:
     return torch.clamp(snr, max=MIN_SNR_GAMMA) / snr * torch.clamp(1.0 / snr, min=1.0, max=HIGH_NOISE_BOOST)
 
 
-def diffusion_loss(unet: UNetModel, encoder: ClipTextEncoder, x0: torch.Tensor, ids: torch.Tensor,
-                   schedule_abar: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Eps-prediction MSE of one batch, weighted by `loss_weights`."""
+def diffusion_loss(unet: UNetModel, context: torch.Tensor, x0: torch.Tensor, schedule_abar: torch.Tensor,
+                   generator: torch.Generator) -> torch.Tensor:
+    """Eps-prediction MSE of one batch conditioned on `context`, weighted by `loss_weights`."""
     batch = x0.shape[0]
     timesteps = torch.randint(0, len(schedule_abar), (batch,), generator=generator, device=generator.device)
     abar = schedule_abar[timesteps].reshape(batch, 1, 1, 1)
     noise = torch.randn(x0.shape, generator=generator, device=generator.device)
     noisy = abar.sqrt() * x0 + (1 - abar).sqrt() * noise
-    prediction = unet(noisy, timesteps.float(), encode_text(encoder, ids))
+    prediction = unet(noisy, timesteps.float(), context)
     weight = loss_weights((abar / (1 - abar)).reshape(batch))
     per_sample = (prediction - noise).pow(2).mean(dim=(1, 2, 3))
     return (weight * per_sample).mean()
@@ -115,19 +125,30 @@ def alphas_cumprod(schedule: DiscreteSchedule) -> torch.Tensor:
 
 def train_unet(unet: UNetModel, encoder: ClipTextEncoder, vae: AutoencoderKL, budget: Budget, *, seed: int,
                batch_size: int = 64, peak_lr: float = 1e-3, device: str = "cpu",
-               on_step: Callable[[int, float, float], None] | None = None) -> tuple[list[float], UNetModel]:
+               text_pretrain_steps: int = PRETRAIN_STEPS,
+               on_step: Callable[[int, float, float], None] | None = None
+               ) -> tuple[list[float], UNetModel, list[float]]:
     """Train UNet and text encoder (already on `device`, like the VAE) in place until the budget ends;
-    returns (losses, EMA UNet)."""
+    returns (diffusion losses, EMA UNet, attribute losses). The encoder's attribute pretraining (at
+    most `text_pretrain_steps` batches and PRETRAIN_MAX_SHARE of the time) runs first, inside the budget."""
     pool = training_scenes()
     empty_ids = caption_token_ids([""])[0].to(device)
-    caption_ids = dict(zip(pool, caption_token_ids([s.caption for s in pool]).to(device), strict=True))
+    pool_ids = caption_token_ids([s.caption for s in pool]).to(device)
+    pool_labels = scene_labels(pool).to(device)
+    caption_ids = dict(zip(pool, pool_ids, strict=True))
+    labels_of = dict(zip(pool, pool_labels, strict=True))
     abar = alphas_cumprod(DiscreteSchedule()).float().to(device)
     generator = torch.Generator(device=device).manual_seed(seed + 1)
     cache = LatentCache(vae)
     zero_residual_branches(unet)
     unet.train().requires_grad_(True)
     encoder.train().requires_grad_(True)
-    params = list(unet.parameters()) + list(encoder.parameters())
+    heads = AttributeHeads(encoder.config.hidden_size).to(device)
+    attribute_losses = pretrain_text_encoder(
+        lambda ids: encode_text(encoder, ids), heads, list(encoder.parameters()) + list(heads.parameters()),
+        pool_ids, pool_labels, steps=text_pretrain_steps, generator=generator,
+        stop=lambda: budget.progress() >= PRETRAIN_MAX_SHARE)
+    params = list(unet.parameters()) + list(encoder.parameters()) + list(heads.parameters())
     optimizer = torch.optim.AdamW(params, lr=peak_lr, weight_decay=0.0, betas=(0.9, 0.99))
     ema = EMA(unet)
     losses: list[float] = []
@@ -138,16 +159,20 @@ def train_unet(unet: UNetModel, encoder: ClipTextEncoder, vae: AutoencoderKL, bu
         scenes = sample_scenes(batch_size, seed * 1_000_003 + 500_000 + budget.step, pool)
         dropped = (torch.rand(batch_size, generator=generator, device=generator.device) < CAPTION_DROPOUT).tolist()
         ids = torch.stack([empty_ids if drop else caption_ids[s] for s, drop in zip(scenes, dropped, strict=True)])
-        loss = diffusion_loss(unet, encoder, cache.get(scenes), ids, abar, generator)
+        context = encode_text(encoder, ids)
+        loss = diffusion_loss(unet, context, cache.get(scenes), abar, generator)
+        kept = ~torch.tensor(dropped, device=context.device)
+        attribute_loss = heads.loss(context[kept], torch.stack([labels_of[s] for s in scenes])[kept])
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        (loss + ATTRIBUTE_LOSS_WEIGHT * attribute_loss).backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
         ema.update(unet)
         budget.step += 1
         losses.append(loss.item())
+        attribute_losses.append(attribute_loss.item())
         if on_step is not None:
             on_step(budget.step, losses[-1], lr)
     unet.eval().requires_grad_(False)
     encoder.eval().requires_grad_(False)
-    return losses, ema.shadow.eval()
+    return losses, ema.shadow.eval(), attribute_losses

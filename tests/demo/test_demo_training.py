@@ -110,10 +110,11 @@ def test_training_batches_never_contain_heldout_triples(monkeypatch):
     vae = AutoencoderKL(DEMO_VAE)
     losses = train_vae(vae, Budget(None, 2), seed=3, batch_size=4)
     assert len(losses) == 2 and all(math.isfinite(v) for v in losses)
-    unet_losses, ema = train_unet(UNetModel(DEMO_UNET), build_text_encoder(DEMO_TEXT_ENCODER), vae, Budget(None, 2),
-                                  seed=3, batch_size=8)
+    unet_losses, ema, attribute_losses = train_unet(UNetModel(DEMO_UNET), build_text_encoder(DEMO_TEXT_ENCODER), vae,
+                                                    Budget(None, 2), seed=3, batch_size=8, text_pretrain_steps=3)
     assert len(unet_losses) == 2 and all(math.isfinite(v) for v in unet_losses)
     assert isinstance(ema, UNetModel)
+    assert len(attribute_losses) == 3 + 2 and all(math.isfinite(v) for v in attribute_losses)
     assert len(seen) >= 8 and not any(s.triple in held for s in seen)
 
 
