@@ -1,5 +1,5 @@
 """The committed demo checkpoint (skipped when the file is absent): detected as SD1.x, loads
-through the ordinary loader, and fixed-seed generations show the asked-for colours, shapes and sizes."""
+through the ordinary loader, and fixed-seed generations show the asked-for colours, shapes, sizes and positions."""
 
 from pathlib import Path
 
@@ -49,3 +49,4 @@ def test_fixed_seed_generations_have_the_asked_for_colours_and_shapes(checkpoint
         measured = measure_image(image)
         assert (measured.color, measured.shape, measured.background) == (colour, shape, background), prompt
         assert measured.size == prompt.split()[1], prompt
+        assert measured.position == prompt.split(", ")[1], prompt

@@ -46,10 +46,9 @@ def test_default_workflow_draws_what_the_prompt_asks(browser, demo_server):
     with Image.open(io.BytesIO(png)) as picture:
         pixels = np.asarray(picture.convert("RGB"), dtype=np.float32) / 255.0
     measured = measure_image(pixels)
-    # The first Queue uses the default seed 42; the demo model draws colour, class and background
-    # right in 95-100 % of held-out prompts (its model card) but ignores position words, so "center"
-    # is not checked.
+    # The first Queue uses the default seed 42: "a large red star on a blue background, center".
     assert pixels.shape == (64, 64, 3)
-    assert (measured.background, measured.color, measured.shape) == ("blue", "red", "star"), measured
+    assert (measured.background, measured.color, measured.shape, measured.position) == \
+        ("blue", "red", "star", "center"), measured
     assert measured.area >= 30, measured
 
