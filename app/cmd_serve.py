@@ -57,6 +57,10 @@ def front_end_root(args: argparse.Namespace) -> Path | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from server.console_log import ConsoleLog, capture_console
+
+    console = ConsoleLog()
+    capture_console(console)  # before logging binds its handler to sys.stderr: log records are kept too
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from server.app import create_app
     from server.config import ServerConfig
@@ -80,5 +84,5 @@ def run(args: argparse.Namespace) -> int:
 
     executor = Executor(engine.registry, cache=engine.cache, runtime=engine.runtime)
     app = create_app(registry=engine.registry, runtime=engine.runtime, store_path=database, config=config,
-                     executor=executor)
+                     executor=executor, console=console)
     return run_server(app, hosts=hosts, port=args.port)

@@ -32,6 +32,8 @@ from . import (
     routes_userdata,
 )
 from .config import ServerConfig
+from .console_log import ConsoleLog
+from .log_relay import LogRelay
 from .security import error_response, is_loopback, make_security_middleware
 from .state import STATE, ServerState
 from .store import Store
@@ -45,7 +47,8 @@ ROUTE_MODULES = (routes_prompt, routes_queue, routes_history, routes_info, route
 # ComfyUI serves /internal/* from a sub-application: not mirrored under /api.
 UNPREFIXED_ROUTE_MODULES = (routes_internal,)
 # Paths (without /api) whose POST bodies are JSON: browser "simple" content types are refused there.
-JSON_ROUTES = frozenset({"/prompt", "/plan", "/queue", "/interrupt", "/free", "/history", "/settings", "/users"})
+JSON_ROUTES = frozenset({"/prompt", "/plan", "/queue", "/interrupt", "/free", "/history", "/settings", "/users",
+                         "/internal/logs/subscribe"})
 
 
 @web.middleware
@@ -82,9 +85,11 @@ def default_unload_models(runtime: Any) -> Callable[[], None]:
 
 
 def create_app(*, registry: Any, runtime: Any, store_path: str | Path, config: ServerConfig | None = None,
-               executor: Any = None, validator: Callable[..., Any] | None = None) -> web.Application:
+               executor: Any = None, validator: Callable[..., Any] | None = None,
+               console: ConsoleLog | None = None) -> web.Application:
     """Build the application. `executor` defaults to graph.executor.Executor(registry, runtime=runtime),
-    `validator` to graph.validate.validate_prompt(prompt, registry, partial_targets)."""
+    `validator` to graph.validate.validate_prompt(prompt, registry, partial_targets), `console` (what
+    /internal/logs serves) to an empty log that only records what is written to it."""
     config = config or ServerConfig()
     if executor is None:
         from graph.executor import Executor
@@ -102,7 +107,7 @@ def create_app(*, registry: Any, runtime: Any, store_path: str | Path, config: S
     worker = Worker(store, executor, publisher=hub, unload_models=default_unload_models(runtime),
                     default_extra={"preview_method": config.preview_method}, registry=registry)
     state = ServerState(config=config, registry=registry, runtime=runtime, store=store, worker=worker, hub=hub,
-                        validate=validator)
+                        validate=validator, logs=LogRelay(console or ConsoleLog(), hub))
     loopback_only = all(is_loopback(addr) for addr in config.listen)
     app = web.Application(
         client_max_size=config.max_upload_bytes,
@@ -129,12 +134,14 @@ def create_app(*, registry: Any, runtime: Any, store_path: str | Path, config: S
 async def _on_startup(app: web.Application) -> None:
     state = app[STATE]
     state.hub.loop = asyncio.get_running_loop()
+    state.logs.start(state.hub.loop)
     state.worker.start()
 
 
 async def _on_shutdown(app: web.Application) -> None:
     state = app[STATE]
     state.accepting = False
+    state.logs.stop()
     await state.hub.close_all()
 
 

@@ -152,6 +152,20 @@ PATHS = {
             "200": _json(_STR_LIST), "400": _BAD})},
     "/internal/folder_paths": {"get": _op("The search paths of every model folder key (not under /api).", {
         "200": _json({"type": "object", "additionalProperties": _STR_LIST})})},
+    "/internal/logs": {"get": _op("The server's recent console output as one string (not under /api).", {
+        "200": _json({"type": "string"})})},
+    "/internal/logs/raw": {"get": _op("Recent console writes and the terminal size (not under /api).", {
+        "200": _json({"type": "object", "required": ["entries", "size"], "properties": {
+            "entries": {"type": "array", "items": {"type": "object", "required": ["t", "m"], "properties": {
+                "t": {"type": "string"}, "m": {"type": "string"}}}},
+            "size": {"type": "object", "properties": {"cols": {"type": "integer"}, "rows": {"type": "integer"}}}}})})},
+    "/internal/logs/subscribe": {"patch": _op(
+        "Start or stop WS `logs` events for a client (not under /api).", {
+            "200": {"description": "done"}, "400": _BAD, "413": _BAD, "415": _BAD,
+            "429": _json(_ref("ErrorBody"), "too many subscribed clients")},
+        requestBody={"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["clientId", "enabled"],
+            "properties": {"clientId": {"type": "string"}, "enabled": {"type": "boolean"}}}}}})},
     "/ws": {"get": _op("WebSocket of execution events (?clientId=).", {"101": {"description": "upgrade"}})},
     "/openapi.json": {"get": _op("This document.", {"200": _json({"type": "object"})})},
 }

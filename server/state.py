@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from .config import ServerConfig
+from .log_relay import LogRelay
 from .store import Store
 from .worker import Worker
 from .ws import Hub
@@ -23,6 +24,7 @@ class ServerState:
     worker: Worker
     hub: Hub
     validate: Callable[..., Any]
+    logs: LogRelay
     # False once shutdown began: POST /prompt then answers 503.
     accepting: bool = True
 

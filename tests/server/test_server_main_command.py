@@ -142,6 +142,9 @@ def test_f18_broken_custom_node_packs_are_skipped_and_the_server_starts(tmp_path
         assert conn.getresponse().read() == b"// good"
         text = log.read_text()
         assert all(name in text for name in BROKEN_PACKS), text[-3000:]
+        # the editor's log panel (GET /internal/logs) shows the same console, pack errors included
+        status, served = call(port, "GET", "/internal/logs")
+        assert status == 200 and "listening on" in served and all(name in served for name in BROKEN_PACKS)
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
