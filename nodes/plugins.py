@@ -6,6 +6,8 @@ A pack is a `.py` file or a package (a directory with `__init__.py`) exporting
 `/extensions/<pack name>/`). Names ending `.disabled`, `__pycache__` and hidden entries
 are skipped. A pack that fails to import is reported by name with its error and skipped;
 the others load. A node id that is already registered is refused (built-ins win).
+Packs can `import folder_paths` (ComfyUI's module, `nodes/compat_folder_paths.py`), bound to the
+runtime's folders before the first pack is imported.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nodes import compat_folder_paths
 from nodes.registry import DuplicateNodeError, NodeRegistry
 
 log = logging.getLogger("latentgraph.plugins")
@@ -85,6 +88,9 @@ def discover_packs(directory: Path) -> list[tuple[str, Path]]:
 def load_custom_nodes(registry: NodeRegistry, directories: list[Path], runtime: Any = None) -> PluginReport:
     """Imports every pack found in `directories` and registers its nodes in `registry`."""
     report = PluginReport()
+    folders = getattr(runtime, "folders", None)
+    if folders is not None:
+        compat_folder_paths.bind(folders)
     for directory in directories:
         for name, path in discover_packs(Path(directory)):
             if report.pack(name) is not None or any(f.name == name for f in report.failed):
