@@ -126,7 +126,7 @@ def get_save_image_path(filename_prefix: str, output_dir: str, image_width: int 
     prefix = expand_prefix(filename_prefix, image_width, image_height)
     path, subfolder, filename = next_counter_path(output_dir, prefix)
     stem = Path(prefix).name
-    counter = int(filename[len(stem) + 1:len(stem) + 6])
+    counter = int(filename[len(stem) + 1:].split("_", 1)[0])  # <stem>_<counter>_.png, 5+ digits
     return str(path.parent), stem, counter, subfolder, prefix
 
 

@@ -109,6 +109,8 @@ def test_save_image_path_counts_on_from_existing_files(folders):
     assert (folder, stem, counter, subfolder, prefix) == (str(folders.output_dir / "shots"), "cat", 8, "shots",
                                                           "shots/cat")
     assert fp.get_save_image_path("size_%width%x%height%", out, 512, 768)[1] == "size_512x768"
+    (folders.output_dir / "many_99999_.png").write_bytes(b"x")
+    assert fp.get_save_image_path("many", out)[2] == 100000
     with pytest.raises(UnsafePathError):
         fp.get_save_image_path("../escape", out)
 
