@@ -50,8 +50,8 @@ def format_summary(summary: dict) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from diffusion.checkpoint import CheckpointError
-    from diffusion.model_summary import describe_model_file
+    from diffusion.checkpoints.checkpoint import CheckpointError
+    from diffusion.checkpoints.summary import describe_model_file
 
     try:
         summary = describe_model_file(args.path)

@@ -28,8 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from diffusion.make_checkpoint import write_checkpoint, write_vae
-    from diffusion.make_lora import write_lora
+    from diffusion.checkpoints.make_checkpoint import write_checkpoint, write_vae
+    from diffusion.models.lora.make_lora import write_lora
 
     dtype = {"fp16": torch.float16, "fp32": torch.float32, "bf16": torch.bfloat16}[args.dtype]
     if not args.out.endswith((".safetensors", ".sft")):

@@ -24,9 +24,9 @@ def add_arguments(parser) -> None:
 
 def tokenize_report(text: str, family: str) -> dict:
     """The windows of `text` as plain data: per window the used count, ids (77) and tokens."""
-    from diffusion.prompt_weights import tokenize_prompt
-    from diffusion.text_encode import FAMILY_ENCODERS
-    from diffusion.tokenizer import default_tokenizer
+    from diffusion.models.text.prompt_weights import tokenize_prompt
+    from diffusion.models.text.text_encode import FAMILY_ENCODERS
+    from diffusion.models.text.tokenizer import default_tokenizer
 
     tokenizer = default_tokenizer()
     pad = FAMILY_ENCODERS[FAMILIES[family]][0].pad_token

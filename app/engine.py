@@ -11,10 +11,10 @@ from typing import Any
 
 import psutil
 
-from app.folders import Folders, add_folder_arguments
 from app.runtime import Runtime
+from folders.layout import Folders, add_folder_arguments
 from graph.cache import LRUPolicy, OutputCache
-from nodes.registry import build_registry, tensor_sizeof
+from nodes.api.registry import build_registry, tensor_sizeof
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("latentgraph")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.folders import Folders
+from folders.layout import Folders
 
 
 def default_device(cpu: bool = False) -> str:

@@ -54,7 +54,7 @@ def ensure_checkpoint(cache_dir: Path) -> Path:
     """The cached full-size SD1.5 fp16 file, written on first use."""
     import torch
 
-    from diffusion.make_checkpoint import write_checkpoint
+    from diffusion.checkpoints.make_checkpoint import write_checkpoint
 
     path = cache_dir / "sd15-full-fp16-seed0.safetensors"
     if not path.exists():
@@ -73,7 +73,7 @@ def measure_load(path: str) -> dict:
 
     import torch
 
-    from diffusion.loader import load_checkpoint
+    from diffusion.checkpoints.loader import load_checkpoint
 
     first = load_checkpoint(path, dtype=torch.float16)
     del first
@@ -104,7 +104,7 @@ def unet_forward_seconds(path: Path, dtype_name: str, repeats: int) -> float:
     (the minimum, because a shared machine only ever adds noise upwards)."""
     import torch
 
-    from diffusion.loader import load_unet
+    from diffusion.checkpoints.loader import load_unet
 
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[dtype_name]
     patcher = load_unet(path, dtype=dtype)

@@ -72,12 +72,12 @@ def runtime_for(checkpoint: Path, base: Path, precision: str | None):
 def run_job(runtime, checkpoint_name: str, *, steps: int, size: int, seed: int, cfg: float) -> dict:
     """Load, encode, sample (warm-up then timed) and decode through the nodes; returns timings and the image."""
     from graph.context import NodeContext
-    from nodes.clip_nodes import CLIPTextEncode
-    from nodes.declare import DeclaredNodeType
-    from nodes.latent import EmptyLatentImage
-    from nodes.loaders import CheckpointLoaderSimple
-    from nodes.sampling import KSampler
-    from nodes.vae_nodes import VAEDecode
+    from nodes.api.declare import DeclaredNodeType
+    from nodes.library.conditioning.clip_text import CLIPTextEncode
+    from nodes.library.latent.latent_ops import EmptyLatentImage
+    from nodes.library.latent.vae_codec import VAEDecode
+    from nodes.library.loaders.model_loaders import CheckpointLoaderSimple
+    from nodes.library.sampling.ksampler import KSampler
 
     ctx = NodeContext(node_id="bench", prompt_id="bench", runtime=runtime)
 

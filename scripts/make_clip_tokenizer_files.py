@@ -30,7 +30,7 @@ BPE_MEMBER = "open_clip/bpe_simple_vocab_16e6.txt.gz"
 # CLIP keeps the merges on lines 1 .. 49152-256-2 of the file (line 0 is a header).
 MERGE_COUNT = 49152 - 256 - 2
 VOCAB_SIZE = 49408
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "diffusion" / "data"
+DEFAULT_OUT = Path(__file__).resolve().parent.parent / "diffusion" / "models" / "text" / "data"
 
 
 def byte_characters() -> list[str]:

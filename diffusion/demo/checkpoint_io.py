@@ -1,6 +1,6 @@
 """Write the demo model as one SD1.x single-file checkpoint (UNet under `model.diffusion_model.`,
 VAE under `first_stage_model.`, text encoder under `cond_stage_model.transformer.` in the HF
-`text_model.` layout), so `diffusion.loader.load_checkpoint` detects it as "sd15" and loads it."""
+`text_model.` layout), so `diffusion.checkpoints.loader.load_checkpoint` detects it as "sd15" and loads it."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from diffusion.clip_text import ClipTextEncoder
-from diffusion.unet import UNetModel
-from diffusion.vae import AutoencoderKL
+from diffusion.models.text.clip_text import ClipTextEncoder
+from diffusion.models.unet.unet import UNetModel
+from diffusion.models.vae.vae import AutoencoderKL
 
 UNET_PREFIX = "model.diffusion_model."
 VAE_PREFIX = "first_stage_model."

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import torch
 
-from diffusion.loader import LoadedCheckpoint, load_checkpoint
+from diffusion.checkpoints.loader import LoadedCheckpoint, load_checkpoint
 from diffusion.sampling.noise import prepare_noise
 from diffusion.sampling.sample import sample
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from diffusion.unet import UNetModel
-from diffusion.unet_blocks import ResBlock, SpatialTransformer
-from diffusion.vae import AttnBlock, ResnetBlock
+from diffusion.models.unet.blocks import ResBlock, SpatialTransformer
+from diffusion.models.unet.unet import UNetModel
+from diffusion.models.vae.vae import AttnBlock, ResnetBlock
 
 
 def _zero(layer: nn.Module) -> None:

@@ -12,9 +12,9 @@
 
 from __future__ import annotations
 
-from diffusion.clip_text import TextEncoderConfig
-from diffusion.unet import UNetConfig
-from diffusion.vae import VAEConfig
+from diffusion.models.text.clip_text import TextEncoderConfig
+from diffusion.models.unet.unet import UNetConfig
+from diffusion.models.vae.vae import VAEConfig
 
 DEMO_VAE = VAEConfig(ch=64, ch_mult=(1, 1, 1, 1), num_res_blocks=1)
 

@@ -17,10 +17,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
+from diffusion.checkpoints.loader import LoadedCheckpoint
 from diffusion.demo.generate import img2img, txt2img
 from diffusion.demo.measure import Measurement, matches, measure_image
 from diffusion.demo.shapes import COLORS, IMAGE_SIZE, SHAPES, SIZES, Scene, heldout_scenes, render_batch, scene_centre
-from diffusion.loader import LoadedCheckpoint
 
 INPAINT_MARGIN = 3.0
 

@@ -17,15 +17,15 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from diffusion.clip_text import build_text_encoder
 from diffusion.demo.checkpoint_io import save_demo_checkpoint
 from diffusion.demo.loss_plot import save_loss_curves
 from diffusion.demo.model_config import DEMO_TEXT_ENCODER, DEMO_UNET, DEMO_VAE
 from diffusion.demo.schedule import Budget
 from diffusion.demo.train_unet import train_unet
 from diffusion.demo.train_vae import normalise_latent_scale, train_vae
-from diffusion.unet import UNetModel
-from diffusion.vae import AutoencoderKL
+from diffusion.models.text.clip_text import build_text_encoder
+from diffusion.models.unet.unet import UNetModel
+from diffusion.models.vae.vae import AutoencoderKL
 
 VAE_SHARE = 0.5
 

@@ -19,7 +19,6 @@ from collections.abc import Callable
 
 import torch
 
-from diffusion.clip_text import ClipTextEncoder
 from diffusion.demo.initialise import zero_residual_branches
 from diffusion.demo.schedule import Budget, learning_rate
 from diffusion.demo.shapes import Scene, render_batch, sample_scenes, training_scenes
@@ -31,11 +30,12 @@ from diffusion.demo.text_attributes import (
     scene_labels,
 )
 from diffusion.demo.train_vae import SD1_SCALE_FACTOR, encode_means
-from diffusion.prompt_weights import tokenize_prompt
+from diffusion.models.text.clip_text import ClipTextEncoder
+from diffusion.models.text.prompt_weights import tokenize_prompt
+from diffusion.models.text.tokenizer import default_tokenizer
+from diffusion.models.unet.unet import UNetModel
+from diffusion.models.vae.vae import AutoencoderKL
 from diffusion.sampling.discrete import DiscreteSchedule
-from diffusion.tokenizer import default_tokenizer
-from diffusion.unet import UNetModel
-from diffusion.vae import AutoencoderKL
 
 SD1_PAD_TOKEN = 49407
 CAPTION_DROPOUT = 0.1

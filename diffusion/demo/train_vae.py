@@ -19,7 +19,7 @@ import torch
 from diffusion.demo.initialise import zero_residual_branches
 from diffusion.demo.schedule import Budget, learning_rate
 from diffusion.demo.shapes import render_batch, sample_scenes, training_scenes
-from diffusion.vae import AutoencoderKL
+from diffusion.models.vae.vae import AutoencoderKL
 
 KL_WEIGHT = 1e-5
 SHAPE_WEIGHT = 4.0

@@ -131,7 +131,7 @@ def _number(options: dict, key: str, default: float, where: str) -> float:
 
 def default_adm_builder() -> AdmBuilder:
     """SDXL's vector-conditioning builder (imported when an SDXL model samples)."""
-    from diffusion.sdxl_conditioning import adm_vector
+    from diffusion.models.unet.sdxl_conditioning import adm_vector
 
     return adm_vector
 

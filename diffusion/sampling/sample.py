@@ -11,7 +11,7 @@
 - `model`: has `.model_info.prediction` ("eps" | "v"), `.model_info.latent_format`
   (`scale_factor`, `channels`), `.model_info.family`, and runs the UNet as
   `.apply(x, timesteps, context=, y=)` or, lacking `apply`, by being called that way (as
-  `diffusion.patcher.ModelPatcher` is). Sampling happens where the weights are
+  `diffusion.memory.patcher.ModelPatcher` is). Sampling happens where the weights are
   (`current_device()`, else `.device`, else the latent's device); the caller loads the model
   there first (model manager).
 - `noise`: from `prepare_noise(latent, seed, batch_index)` (zeros for add_noise=disable), shaped

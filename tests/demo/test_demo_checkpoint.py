@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from diffusion.checkpoint import load_state_dict
+from diffusion.checkpoints.checkpoint import load_state_dict
+from diffusion.checkpoints.detect import detect_model
 from diffusion.demo.generate import load_demo, txt2img
 from diffusion.demo.measure import measure_image
-from diffusion.detect import detect_model
 
 CHECKPOINT = Path(__file__).resolve().parents[2] / "models" / "checkpoints" / "latentgraph-demo.safetensors"
 pytestmark = pytest.mark.skipif(not CHECKPOINT.is_file(), reason="no committed demo checkpoint")

@@ -6,8 +6,8 @@ import torch
 from diffusion.demo.initialise import zero_residual_branches
 from diffusion.demo.model_config import DEMO_UNET, DEMO_VAE
 from diffusion.demo.train_unet import HIGH_NOISE_BOOST, MIN_SNR_GAMMA, loss_weights
-from diffusion.unet import UNetModel
-from diffusion.vae import AttnBlock, AutoencoderKL, ResnetBlock
+from diffusion.models.unet.unet import UNetModel
+from diffusion.models.vae.vae import AttnBlock, AutoencoderKL, ResnetBlock
 
 
 def test_vae_blocks_start_as_identities():

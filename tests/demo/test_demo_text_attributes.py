@@ -7,10 +7,10 @@ import math
 import pytest
 import torch
 
-from diffusion.clip_text import TextEncoderConfig, build_text_encoder
 from diffusion.demo.shapes import COLORS, POSITIONS, SHAPES, Scene
 from diffusion.demo.text_attributes import ATTRIBUTES, AttributeHeads, pretrain_text_encoder, scene_labels
 from diffusion.demo.train_unet import caption_token_ids, encode_text
+from diffusion.models.text.clip_text import TextEncoderConfig, build_text_encoder
 
 SMALL_TEXT_ENCODER = TextEncoderConfig(kind="clip_l", hidden_size=32, num_layers=1, num_heads=1,
                                        intermediate_size=64, hidden_act="quick_gelu")

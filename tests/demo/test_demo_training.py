@@ -6,8 +6,9 @@ import math
 import pytest
 import torch
 
-from diffusion.checkpoint import load_state_dict
-from diffusion.clip_text import build_text_encoder
+from diffusion.checkpoints.checkpoint import load_state_dict
+from diffusion.checkpoints.detect import detect_model
+from diffusion.checkpoints.loader import load_checkpoint
 from diffusion.demo import train_unet as train_unet_module
 from diffusion.demo import train_vae as train_vae_module
 from diffusion.demo.checkpoint_io import save_demo_checkpoint
@@ -16,11 +17,10 @@ from diffusion.demo.schedule import Budget, learning_rate
 from diffusion.demo.shapes import heldout_triples, render_batch, sample_scenes
 from diffusion.demo.train_unet import alphas_cumprod, caption_token_ids, encode_text, train_unet
 from diffusion.demo.train_vae import SD1_SCALE_FACTOR, encode_means, normalise_latent_scale, train_vae
-from diffusion.detect import detect_model
-from diffusion.loader import load_checkpoint
+from diffusion.models.text.clip_text import build_text_encoder
+from diffusion.models.unet.unet import UNetModel
+from diffusion.models.vae.vae import AutoencoderKL
 from diffusion.sampling.discrete import DiscreteSchedule
-from diffusion.unet import UNetModel
-from diffusion.vae import AutoencoderKL
 
 
 def test_budget_by_steps_and_by_time():

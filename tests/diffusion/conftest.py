@@ -36,7 +36,7 @@ TINY_FAMILIES = ("sd15", "sd15-inpaint", "sd21", "sd21-v", "sdxl", "sdxl-refiner
 @pytest.fixture(scope="session")
 def tiny_checkpoints(tmp_path_factory):
     """Tiny fp32 checkpoints of every family, written once per session: family -> path."""
-    from diffusion.make_checkpoint import write_checkpoint
+    from diffusion.checkpoints.make_checkpoint import write_checkpoint
 
     folder = tmp_path_factory.mktemp("tiny_checkpoints")
     paths = {}

@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from graph.schema import NodeOutput
-from nodes.declare import DeclaredNodeType
+from nodes.api.declare import DeclaredNodeType
 
 
 def execute(node_cls, ctx, **inputs) -> NodeOutput:

@@ -1,7 +1,7 @@
 """Helpers for the model-backed node tests: tiny checkpoints in a runtime's model folders, a context
 that records progress and previews, and calling declared nodes.
 
-Checkpoint files are written once per session (`diffusion.make_checkpoint`) and linked into
+Checkpoint files are written once per session (`diffusion.checkpoints.make_checkpoint`) and linked into
 each test's own base directory, so a test that changes or deletes one touches only its copy.
 """
 
@@ -15,7 +15,7 @@ import torch
 
 from app.runtime import Runtime
 from graph.context import NodeContext
-from nodes.declare import DeclaredNodeType
+from nodes.api.declare import DeclaredNodeType
 
 FAMILIES = ("sd15", "sd21-v", "sdxl", "sdxl-refiner")
 
@@ -42,8 +42,8 @@ def context(runtime: Runtime, *, extra_data: dict | None = None, node_id: str = 
 
 def write_tiny_files(folder: Path) -> dict[str, Path]:
     """Tiny fp32 checkpoints per family and an SD1.5 LoRA in `folder` (kept if already there)."""
-    from diffusion.make_checkpoint import write_checkpoint
-    from diffusion.make_lora import write_lora
+    from diffusion.checkpoints.make_checkpoint import write_checkpoint
+    from diffusion.models.lora.make_lora import write_lora
 
     folder.mkdir(parents=True, exist_ok=True)
     files = {family: folder / f"{family}.safetensors" for family in FAMILIES}
@@ -95,7 +95,7 @@ def copy_checkpoint(runtime: Runtime, tiny_files: dict[str, Path], family: str, 
 @pytest.fixture(scope="session")
 def tiny_models(tiny_files) -> dict:
     """family -> LoadedCheckpoint (fp32, CPU) of the tiny checkpoints, loaded once per session."""
-    from diffusion.loader import load_checkpoint
+    from diffusion.checkpoints.loader import load_checkpoint
 
     key = tiny_files["sd15"].parent
     if key not in _LOADED:

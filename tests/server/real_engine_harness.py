@@ -1,4 +1,4 @@
-"""A live server over the real engine (app.runtime, nodes.registry, graph.executor and
+"""A live server over the real engine (app.runtime, nodes.api.registry, graph.executor and
 graph.validate), optionally with extra declared test nodes such as SayLines; plus WS helpers."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from server_harness import LiveServer, collect_ws, done_for
 import app.runtime as runtime_module
 import graph.executor as executor_module
 import graph.validate as validate
-import nodes.registry as registry_module
-from nodes.declare import DeclaredNodeType, Node, Out, String
+import nodes.api.registry as registry_module
+from nodes.api.declare import DeclaredNodeType, Node, Out, String
 
 
 class SayLines(Node):

@@ -172,7 +172,7 @@ class StubRegistry:
 
 
 class StubFolders:
-    """The parts of app.folders.Folders the server uses, rooted in a temporary folder."""
+    """The parts of folders.layout.Folders the server uses, rooted in a temporary folder."""
 
     MODEL_KEYS = ("checkpoints", "loras", "embeddings", "vae")
 

@@ -14,7 +14,7 @@ from server_harness import LiveServer
 import app.runtime as runtime_module
 import graph.executor as executor_module
 import graph.validate as validate
-import nodes.registry as registry_module
+import nodes.api.registry as registry_module
 from server.config import ServerConfig
 
 frontend = pytest.importorskip("comfyui_frontend_package")

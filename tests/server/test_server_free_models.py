@@ -1,7 +1,7 @@
 """/free reaches the model manager the SD nodes create (wiring between server/ and nodes/)."""
 
 from app.runtime import Runtime
-from nodes.model_services import SERVICE_NAME, model_services
+from nodes.api.model_services import SERVICE_NAME, model_services
 from server.app import default_unload_models
 
 

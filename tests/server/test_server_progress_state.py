@@ -13,7 +13,7 @@ from real_engine_harness import real_server, run_and_collect
 from server_harness import collect_ws, done_for, simple_prompt
 
 import server.worker as worker_module
-from nodes.declare import Boolean, Node, Out, Socket
+from nodes.api.declare import Boolean, Node, Out, Socket
 from server.progress_state import MAX_FINISHED_LISTED, ProgressStateTracker, depends_on, lazy_node_ids
 
 FIELDS = {"value", "max", "state", "node_id", "prompt_id", "display_node_id", "parent_node_id", "real_node_id"}

@@ -1,4 +1,4 @@
-"""The server over the real engine (graph.validate, graph.executor, nodes.utility): the flow
+"""The server over the real engine (graph.validate, graph.executor, nodes.library.utility.basics): the flow
 and the validation rows of the matrix (B4-B11) through POST /prompt."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from server_harness import LiveServer, collect_ws, done_for
 import app.runtime as runtime_module
 import graph.executor as executor_module
 import graph.validate as validate
-import nodes.registry as registry_module
+import nodes.api.registry as registry_module
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from app.cli import main as cli_main
 from app.runtime import Runtime
 from graph.executor import Executor
 from graph.validate import validate_prompt
-from nodes.registry import build_registry
+from nodes.api.registry import build_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZE = 64

@@ -14,7 +14,7 @@ from app.runtime import Runtime
 from graph.events import ListSink
 from graph.executor import Executor
 from graph.validate import validate_prompt
-from nodes.registry import build_registry
+from nodes.api.registry import build_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 

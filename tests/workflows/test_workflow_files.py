@@ -9,7 +9,7 @@ import pytest
 
 from app.runtime import Runtime
 from graph.ui_to_api import ui_to_api
-from nodes.registry import build_registry
+from nodes.api.registry import build_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / "workflows"

@@ -6,10 +6,10 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from diffusion.latent_formats import latent_format_for
-from diffusion.patcher import ModelPatcher
+from diffusion.memory.patcher import ModelPatcher
+from diffusion.models.latent_formats import latent_format_for
+from diffusion.models.unet.unet import UNetConfig, UNetModel
 from diffusion.sampling import prepare_noise, sample
-from diffusion.unet import UNetConfig, UNetModel
 
 
 def _patcher(family: str) -> tuple[ModelPatcher, UNetConfig]:

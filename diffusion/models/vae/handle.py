@@ -1,0 +1,79 @@
+"""VAEHandle: what the VAE socket carries. Converts between IMAGE tensors ([B,H,W,C], 0..1,
+channels-last as ComfyUI) and unscaled latents, plainly or in overlapping tiles."""
+
+from __future__ import annotations
+
+import torch
+
+from diffusion.models.latent_formats import SD15_FORMAT, LatentFormat
+from diffusion.models.vae.tiling import decode_tiled, encode_tiled
+from diffusion.models.vae.vae import AutoencoderKL
+
+
+class VAEHandle:
+    """An AutoencoderKL plus the latent format of the model it belongs to.
+
+    `encode` crops the image to a multiple of the downscale factor (centred, as ComfyUI's
+    VAEEncode), maps 0..1 to -1..1 and returns the latent mean; `decode` maps back and clamps
+    to 0..1. Work runs on the VAE's device and dtype; results come back as float32 on the CPU.
+    """
+
+    def __init__(self, model: AutoencoderKL, latent_format: LatentFormat = SD15_FORMAT, *, source: str = ""):
+        self.model = model.eval().requires_grad_(False)
+        self.latent_format = latent_format
+        self.source = source
+
+    @property
+    def downscale(self) -> int:
+        return self.model.config.downscale
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.encoder.conv_in.weight.device
+
+    def _pixels(self, image: torch.Tensor) -> torch.Tensor:
+        if image.ndim != 4 or image.shape[-1] < 3:
+            raise ValueError(f"IMAGE must be [batch, height, width, 3+], got shape {tuple(image.shape)}")
+        factor = self.downscale
+        height, width = image.shape[1] // factor * factor, image.shape[2] // factor * factor
+        if height == 0 or width == 0:
+            raise ValueError(f"image of {image.shape[2]}x{image.shape[1]} is smaller than {factor}x{factor} pixels")
+        top, left = (image.shape[1] - height) // 2, (image.shape[2] - width) // 2
+        image = image[:, top:top + height, left:left + width, :3]
+        return (image.movedim(-1, 1).float() * 2.0 - 1.0).to(self.device)
+
+    def _image(self, pixels: torch.Tensor) -> torch.Tensor:
+        return ((pixels.float() + 1.0) / 2.0).clamp(0.0, 1.0).movedim(1, -1).cpu()
+
+    def _latent(self, latent: torch.Tensor) -> torch.Tensor:
+        if latent.ndim != 4 or latent.shape[1] != self.model.config.embed_dim:
+            raise ValueError(
+                f"latent must be [batch, {self.model.config.embed_dim}, h, w], got shape {tuple(latent.shape)}"
+            )
+        return latent.to(self.device)
+
+    @torch.inference_mode()
+    def encode(self, image: torch.Tensor) -> torch.Tensor:
+        """IMAGE [B,H,W,C] 0..1 -> latent [B,4,H/8,W/8] (unscaled)."""
+        return self.model.encode(self._pixels(image)).float().cpu()
+
+    @torch.inference_mode()
+    def decode(self, latent: torch.Tensor) -> torch.Tensor:
+        """Latent [B,4,h,w] -> IMAGE [B,8h,8w,3] 0..1."""
+        return self._image(self.model.decode(self._latent(latent)))
+
+    @torch.inference_mode()
+    def encode_tiled(self, image: torch.Tensor, tile_size: int = 512, overlap: int = 64) -> torch.Tensor:
+        """Like `encode`, over overlapping tiles of `tile_size` pixels (rounded down to the downscale)."""
+        factor = self.downscale
+        tile = max(factor, tile_size // factor * factor)
+        overlap = min(overlap // factor * factor, tile - factor)
+        return encode_tiled(self.model, self._pixels(image), tile, overlap).cpu()
+
+    @torch.inference_mode()
+    def decode_tiled(self, latent: torch.Tensor, tile_size: int = 512, overlap: int = 64) -> torch.Tensor:
+        """Like `decode`, over overlapping tiles of `tile_size` pixels (ComfyUI's VAEDecodeTiled units)."""
+        factor = self.downscale
+        tile = max(1, tile_size // factor)
+        overlap = min(overlap // factor, tile - 1)
+        return self._image(decode_tiled(self.model, self._latent(latent), tile, overlap))

@@ -1,0 +1,262 @@
+"""Loader nodes: checkpoints, VAEs, LoRAs, text encoders and bare diffusion models (ComfyUI's ids).
+
+Each file combo lists its model folder at validation time (`FileList`). The change
+fingerprint of a loader is the (size, mtime_ns) of the file it names, so replacing a file
+re-runs the loader and everything downstream. A file deleted after validation gives a
+FileNotFoundError naming the node input and the file. Weights are loaded in the dtypes of
+the runtime's device choice (nodes/api/model_services.py) and shared through its file cache.
+
+LoRA loaders return new handles (clones sharing the weights); their inputs are never
+changed, as the graph cache shares node outputs.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from diffusion.checkpoints.checkpoint import load_state_dict
+from diffusion.checkpoints.loader import load_checkpoint, load_text_encoder, load_unet, load_vae
+from diffusion.models.lora.lora import LoraError, apply_lora
+from nodes.api.declare import Combo, FileList, Float, Node, Out, Socket
+from nodes.api.model_services import file_identity, model_services, prepare_unet
+
+CLIP_TYPES = ("stable_diffusion", "stable_cascade", "sd3", "stable_audio", "mochi", "ltxv", "pixart", "cosmos",
+              "lumina2", "wan", "hidream", "chroma", "ace", "omnigen2", "qwen_image", "hunyuan_image", "flux2",
+              "ovis")
+SUPPORTED_CLIP_TYPES = ("stable_diffusion",)
+UNET_WEIGHT_DTYPES = ("default", "fp8_e4m3fn", "fp8_e4m3fn_fast", "fp8_e5m2")
+LORA_STRENGTH = {"default": 1.0, "min": -100.0, "max": 100.0, "step": 0.01}
+
+
+def model_file(ctx: Any, key: str, name: Any, node: str, input_name: str) -> Path:
+    """The file `name` in the `key` model folders; errors name the node input and the file."""
+    folders = getattr(getattr(ctx, "runtime", None), "folders", None)
+    if folders is None:
+        raise RuntimeError(f"{node} needs a runtime with folders (ctx.runtime.folders) to find {name!r}")
+    try:
+        return folders.resolve(key, name)
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(f"{node}: input '{input_name}': {exc}") from None
+    except ValueError as exc:
+        raise ValueError(f"{node}: input '{input_name}': {exc}") from None
+
+
+def file_fingerprint(runtime: Any, key: str, name: Any) -> list:
+    """[size, mtime_ns] of the named model file. Raises when it cannot tell (the node then always re-runs)."""
+    folders = getattr(runtime, "folders", None)
+    if folders is None:
+        raise RuntimeError(f"no runtime folders to look up {name!r}; the loader re-runs every time")
+    _, size, mtime_ns = file_identity(folders.resolve(key, name))
+    return [size, mtime_ns]
+
+
+def embeddings_dirs(ctx: Any) -> list[Path]:
+    folders = getattr(getattr(ctx, "runtime", None), "folders", None)
+    return [Path(p) for p in folders.model_paths("embeddings")] if folders is not None else []
+
+
+def _place_vae(vae, choice) -> Any:
+    """A freshly loaded VAE moved to the compute device (VAEs are small: they stay there)."""
+    if vae is not None and choice.device.type != "cpu":
+        vae.model.to(choice.device)
+    return vae
+
+
+class CheckpointLoaderSimple(Node):
+    node_id = "CheckpointLoaderSimple"
+    display_name = "Load Checkpoint"
+    category = "loaders"
+    description = "Loads a diffusion model checkpoint; diffusion models are used to denoise latents."
+    inputs = [Combo("ckpt_name", FileList("checkpoints"), tooltip="The name of the checkpoint (model) to load.")]
+    outputs = [
+        Out("MODEL", tooltip="The model used for denoising latents."),
+        Out("CLIP", tooltip="The CLIP model used for encoding text prompts."),
+        Out("VAE", tooltip="The VAE model used for encoding and decoding images to and from latent space."),
+    ]
+
+    @classmethod
+    def run(cls, ctx: Any, *, ckpt_name: str) -> tuple:
+        path = model_file(ctx, "checkpoints", ckpt_name, cls.node_id, "ckpt_name")
+        services = model_services(ctx)
+        choice = services.choice
+
+        def load() -> tuple:
+            loaded = load_checkpoint(path, embeddings_dirs=embeddings_dirs(ctx), dtype=choice.unet_dtype,
+                                     clip_dtype=choice.text_encoder_dtype, vae_dtype=choice.vae_dtype,
+                                     load_device=choice.device)
+            return prepare_unet(loaded.model, choice), loaded.clip, _place_vae(loaded.vae, choice)
+
+        key = ("checkpoint", *file_identity(path), str(choice.unet_dtype))
+        return services.files.handles(key, load)
+
+    @classmethod
+    def fingerprint(cls, ckpt_name: Any = None, runtime: Any = None) -> list:
+        return file_fingerprint(runtime, "checkpoints", ckpt_name)
+
+
+class VAELoader(Node):
+    node_id = "VAELoader"
+    display_name = "Load VAE"
+    category = "loaders"
+    inputs = [Combo("vae_name", FileList("vae"))]
+    outputs = [Out("VAE")]
+
+    @classmethod
+    def run(cls, ctx: Any, *, vae_name: str) -> tuple:
+        path = model_file(ctx, "vae", vae_name, cls.node_id, "vae_name")
+        services = model_services(ctx)
+        choice = services.choice
+        key = ("vae", *file_identity(path), str(choice.vae_dtype))
+        (vae,) = services.files.handles(key, lambda: (_place_vae(load_vae(path, dtype=choice.vae_dtype), choice),))
+        return (vae,)
+
+    @classmethod
+    def fingerprint(cls, vae_name: Any = None, runtime: Any = None) -> list:
+        return file_fingerprint(runtime, "vae", vae_name)
+
+
+def _lora_weights(ctx: Any, lora_name: str, node: str) -> tuple[dict, str]:
+    """The LoRA file's state dict (cached) and a source label naming the file."""
+    path = model_file(ctx, "loras", lora_name, node, "lora_name")
+    identity = file_identity(path)
+    weights = model_services(ctx).files.raw(("lora", *identity), lambda: dict(load_state_dict(path)))
+    return weights, f"{lora_name}@{identity[1]}:{identity[2]}"
+
+
+def _apply(node: str, lora_name: str, model, clip, weights, strength_model: float, strength_clip: float, source: str):
+    try:
+        new_model, new_clip, report = apply_lora(model, clip, weights, strength_model, strength_clip, source=source)
+    except LoraError as exc:
+        raise type(exc)(f"{node}: LoRA {lora_name!r}: {exc}") from None
+    return new_model, new_clip, report
+
+
+class LoraLoader(Node):
+    node_id = "LoraLoader"
+    display_name = "Load LoRA"
+    category = "loaders"
+    description = ("LoRAs modify diffusion and CLIP models, altering the way in which latents are denoised "
+                   "such as applying styles. Multiple LoRA nodes can be linked together.")
+    inputs = [
+        Socket("MODEL", "model", tooltip="The diffusion model the LoRA will be applied to."),
+        Socket("CLIP", "clip", tooltip="The CLIP model the LoRA will be applied to."),
+        Combo("lora_name", FileList("loras"), tooltip="The name of the LoRA."),
+        Float("strength_model", **LORA_STRENGTH,
+              tooltip="How strongly to modify the diffusion model. This value can be negative."),
+        Float("strength_clip", **LORA_STRENGTH, tooltip="How strongly to modify the CLIP model. This value can be negative."),
+    ]
+    outputs = [Out("MODEL", tooltip="The modified diffusion model."), Out("CLIP", tooltip="The modified CLIP model.")]
+
+    @classmethod
+    def run(cls, ctx: Any, *, model: Any, clip: Any, lora_name: str, strength_model: float,
+            strength_clip: float) -> tuple:
+        if strength_model == 0 and strength_clip == 0:
+            return model, clip
+        weights, source = _lora_weights(ctx, lora_name, cls.node_id)
+        new_model, new_clip, report = _apply(cls.node_id, lora_name, model, clip, weights, strength_model,
+                                             strength_clip, source)
+        if report.not_loaded:
+            _log(ctx).warning("%s %s: %s", cls.node_id, lora_name, report.summary())
+        return new_model, new_clip
+
+    @classmethod
+    def fingerprint(cls, lora_name: Any = None, runtime: Any = None) -> list:
+        return file_fingerprint(runtime, "loras", lora_name)
+
+
+class LoraLoaderModelOnly(Node):
+    node_id = "LoraLoaderModelOnly"
+    display_name = "LoraLoaderModelOnly"
+    category = "loaders"
+    description = "Applies a LoRA to the diffusion model only."
+    inputs = [
+        Socket("MODEL", "model"),
+        Combo("lora_name", FileList("loras")),
+        Float("strength_model", **LORA_STRENGTH),
+    ]
+    outputs = [Out("MODEL")]
+
+    @classmethod
+    def run(cls, ctx: Any, *, model: Any, lora_name: str, strength_model: float) -> tuple:
+        if strength_model == 0:
+            return (model,)
+        weights, source = _lora_weights(ctx, lora_name, cls.node_id)
+        new_model, _, report = _apply(cls.node_id, lora_name, model, None, weights, strength_model, 0.0, source)
+        if report.not_loaded:
+            _log(ctx).warning("%s %s: %s", cls.node_id, lora_name, report.summary())
+        return (new_model,)
+
+    @classmethod
+    def fingerprint(cls, lora_name: Any = None, runtime: Any = None) -> list:
+        return file_fingerprint(runtime, "loras", lora_name)
+
+
+class CLIPLoader(Node):
+    node_id = "CLIPLoader"
+    display_name = "Load CLIP"
+    category = "advanced/loaders"
+    description = ("Loads a text encoder file. Of the types, stable_diffusion is supported: a CLIP-L file gives "
+                   "an SD1.x text encoder, CLIP-H an SD2.x one, CLIP-G the SDXL refiner's.")
+    inputs = [
+        Combo("clip_name", FileList("text_encoders")),
+        Combo("type", CLIP_TYPES),
+        Combo("device", ("default", "cpu"), optional=True, advanced=True),
+    ]
+    outputs = [Out("CLIP")]
+
+    @classmethod
+    def run(cls, ctx: Any, *, clip_name: str, type: str = "stable_diffusion", device: str = "default") -> tuple:
+        if type not in SUPPORTED_CLIP_TYPES:
+            raise ValueError(f"{cls.node_id}: input 'type': {type!r} text encoders are not supported; "
+                             f"supported: {', '.join(SUPPORTED_CLIP_TYPES)}")
+        path = model_file(ctx, "text_encoders", clip_name, cls.node_id, "clip_name")
+        services = model_services(ctx)
+        dtype = services.choice.text_encoder_dtype
+        key = ("text_encoder", *file_identity(path), str(dtype), device)
+
+        def load() -> tuple:
+            clip = load_text_encoder([path], embeddings_dirs=embeddings_dirs(ctx), dtype=dtype)
+            if device == "default":
+                for patcher in clip.patchers():
+                    patcher.load_device = services.choice.device
+            return (clip,)
+
+        return services.files.handles(key, load)
+
+    @classmethod
+    def fingerprint(cls, clip_name: Any = None, runtime: Any = None) -> list:
+        return file_fingerprint(runtime, "text_encoders", clip_name)
+
+
+class UNETLoader(Node):
+    node_id = "UNETLoader"
+    display_name = "Load Diffusion Model"
+    category = "advanced/loaders"
+    description = "Loads a bare diffusion model (UNet) file; only the default weight dtype is supported."
+    inputs = [Combo("unet_name", FileList("diffusion_models")), Combo("weight_dtype", UNET_WEIGHT_DTYPES)]
+    outputs = [Out("MODEL")]
+
+    @classmethod
+    def run(cls, ctx: Any, *, unet_name: str, weight_dtype: str = "default") -> tuple:
+        if weight_dtype != "default":
+            raise ValueError(f"{cls.node_id}: input 'weight_dtype': {weight_dtype!r} weights are not supported; "
+                             "use 'default'")
+        path = model_file(ctx, "diffusion_models", unet_name, cls.node_id, "unet_name")
+        services = model_services(ctx)
+        choice = services.choice
+        key = ("unet", *file_identity(path), str(choice.unet_dtype))
+        return services.files.handles(
+            key, lambda: (prepare_unet(load_unet(path, dtype=choice.unet_dtype, load_device=choice.device), choice),))
+
+    @classmethod
+    def fingerprint(cls, unet_name: Any = None, runtime: Any = None) -> list:
+        return file_fingerprint(runtime, "diffusion_models", unet_name)
+
+
+def _log(ctx: Any) -> logging.Logger:
+    return getattr(getattr(ctx, "runtime", None), "logger", None) or logging.getLogger("latentgraph.nodes")
+
+
+NODES = [CheckpointLoaderSimple, VAELoader, LoraLoader, LoraLoaderModelOnly, CLIPLoader, UNETLoader]

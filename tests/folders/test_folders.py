@@ -1,0 +1,377 @@
+"""Folder layout, ComfyUI's folder flags, extra_model_paths.yaml, safe names and counter naming."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import textwrap
+
+import pytest
+
+from app.runtime import Runtime, default_device
+from folders.layout import (
+    MODEL_EXTENSIONS,
+    FolderConfigError,
+    Folders,
+    UnsafePathError,
+    add_folder_arguments,
+    check_relative_name,
+    next_counter_path,
+    read_extra_model_paths,
+    safe_join,
+)
+
+
+def parse(*argv):
+    parser = argparse.ArgumentParser()
+    add_folder_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+def touch(path, data=b"x"):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+# -------------------------------------------------------------------------- layout and flags
+
+
+def test_default_layout_under_the_base(tmp_path):
+    folders = Folders(tmp_path)
+    assert folders.input_dir == tmp_path.resolve() / "input"
+    assert folders.output_dir == tmp_path.resolve() / "output"
+    assert folders.temp_dir == tmp_path.resolve() / "temp"
+    assert folders.user_dir == tmp_path.resolve() / "user"
+    models = tmp_path.resolve() / "models"
+    assert folders.model_paths("checkpoints") == [models / "checkpoints"]
+    assert folders.model_paths("text_encoders") == [models / "text_encoders", models / "clip"]
+    assert folders.model_paths("clip") == folders.model_paths("text_encoders")
+    assert folders.model_paths("diffusion_models") == [models / "unet", models / "diffusion_models"]
+    assert folders.model_paths("unet") == folders.model_paths("diffusion_models")
+    assert folders.model_paths("custom_nodes") == [tmp_path.resolve() / "custom_nodes"]
+    assert folders.model_paths("output") == [folders.output_dir]
+    for key in ("loras", "vae", "embeddings", "upscale_models", "configs"):
+        assert folders.model_paths(key) == [models / key]
+
+
+def test_ensure_dirs_creates_the_layout(tmp_path):
+    folders = Folders(tmp_path / "b")
+    folders.ensure_dirs()
+    for sub in ("input", "output", "temp", "user", "models/checkpoints", "models/loras", "models/vae",
+                "models/embeddings", "models/upscale_models", "models/text_encoders", "models/unet",
+                "models/configs"):
+        assert (tmp_path / "b" / sub).is_dir(), sub
+    folders.ensure_dirs()  # idempotent
+
+
+def test_unknown_model_key_names_the_known_ones(tmp_path):
+    with pytest.raises(KeyError) as err:
+        Folders(tmp_path).model_paths("chekpoints")
+    assert "chekpoints" in str(err.value) and "checkpoints" in str(err.value)
+    with pytest.raises(KeyError, match="unknown folder type 'models'"):
+        Folders(tmp_path).directory("models")
+
+
+def test_flags_move_each_directory(tmp_path):
+    args = parse("--base-directory", str(tmp_path / "base"), "--input-directory", str(tmp_path / "in"),
+                 "--output-directory", str(tmp_path / "out"), "--temp-directory", str(tmp_path / "tmpparent"),
+                 "--user-directory", str(tmp_path / "usr"))
+    folders = Folders.from_args(args)
+    assert folders.base_dir == (tmp_path / "base").resolve()
+    assert folders.input_dir == (tmp_path / "in").resolve()
+    assert folders.output_dir == (tmp_path / "out").resolve()
+    assert folders.temp_dir == (tmp_path / "tmpparent" / "temp").resolve()  # ComfyUI appends temp/
+    assert folders.user_dir == (tmp_path / "usr").resolve()
+    assert folders.model_paths("vae") == [(tmp_path / "base" / "models" / "vae").resolve()]
+
+
+def test_flags_default_to_the_project_root():
+    folders = Folders.from_args(parse())
+    assert (folders.base_dir / "folders" / "layout.py").is_file()
+    assert folders.output_dir == folders.base_dir / "output"
+
+
+def test_from_args_tolerates_a_namespace_without_flags(tmp_path):
+    folders = Folders.from_args(argparse.Namespace(base_directory=str(tmp_path)))
+    assert folders.input_dir == tmp_path.resolve() / "input"
+
+
+# -------------------------------------------------------------------------- extra_model_paths.yaml
+
+
+def write_yaml(path, text):
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_extra_model_paths_yaml(tmp_path):
+    config = write_yaml(tmp_path / "extra.yaml", """
+        comfyui:
+            base_path: other_install/
+            is_default: true
+            checkpoints: models/checkpoints/
+            clip: models/clip/
+            loras: |
+                models/loras
+                more_loras
+            custom_nodes: custom_nodes/
+        a1111:
+            base_path: /opt/webui
+            checkpoints: models/Stable-diffusion
+            embeddings: embeddings
+        no_base:
+            vae: relative_vae
+        empty_section:
+    """)
+    args = parse("--base-directory", str(tmp_path / "base"), "--extra-model-paths-config", str(config))
+    folders = Folders.from_args(args)
+    other = tmp_path.resolve() / "other_install"
+    builtin = (tmp_path / "base" / "models").resolve()
+    assert folders.model_paths("checkpoints") == [other / "models/checkpoints", builtin / "checkpoints",
+                                                  __import__("pathlib").Path("/opt/webui/models/Stable-diffusion")]
+    assert folders.model_paths("text_encoders")[0] == other / "models/clip"
+    assert folders.model_paths("loras") == [other / "models/loras", other / "more_loras", builtin / "loras"]
+    assert folders.model_paths("vae")[-1] == tmp_path.resolve() / "relative_vae"
+    assert folders.model_paths("custom_nodes")[0] == other / "custom_nodes"
+
+
+def test_extra_paths_flag_is_repeatable_and_takes_several(tmp_path):
+    a = write_yaml(tmp_path / "a.yaml", "one:\n    loras: /x/loras\n")
+    b = write_yaml(tmp_path / "b.yaml", "two:\n    loras: /y/loras\n")
+    c = write_yaml(tmp_path / "c.yaml", "three:\n    new_kind: /z/stuff\n")
+    args = parse("--base-directory", str(tmp_path), "--extra-model-paths-config", str(a), str(b),
+                  "--extra-model-paths-config", str(c))
+    folders = Folders.from_args(args)
+    assert [str(p) for p in folders.model_paths("loras")[1:]] == ["/x/loras", "/y/loras"]
+    assert [str(p) for p in folders.model_paths("new_kind")] == ["/z/stuff"]
+
+
+def test_extra_model_paths_yaml_in_the_base_is_read(tmp_path):
+    write_yaml(tmp_path / "extra_model_paths.yaml", "mine:\n    vae: /srv/vae\n")
+    folders = Folders.from_args(parse("--base-directory", str(tmp_path)))
+    assert str(folders.model_paths("vae")[-1]) == "/srv/vae"
+
+
+def test_environment_variables_and_home_are_expanded(tmp_path, monkeypatch):
+    monkeypatch.setenv("LG_MODELS", str(tmp_path / "envmodels"))
+    config = write_yaml(tmp_path / "env.yaml", "s:\n    base_path: $LG_MODELS\n    loras: loras\n")
+    assert read_extra_model_paths(config) == [("loras", tmp_path / "envmodels" / "loras", False)]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("a:\n  b: [unclosed\n", "line 2"),
+        ("a:\n\tb: tab\n", "line 2"),
+        ("- just\n- a list\n", "top level must be a mapping"),
+        ("section: 5\n", "section 'section' must be a mapping"),
+        ("s:\n    loras: 5\n", "key 'loras': expected a path"),
+        ("s:\n    base_path: [1]\n", "base_path must be a string"),
+    ],
+)
+def test_bad_yaml_names_the_file_and_what_is_wrong(tmp_path, text, message):
+    config = tmp_path / "bad.yaml"
+    config.write_text(text)
+    with pytest.raises(FolderConfigError) as err:
+        Folders(tmp_path).add_extra_model_paths(config)
+    assert str(config) in str(err.value) and message in str(err.value)
+
+
+def test_missing_or_unreadable_yaml(tmp_path):
+    with pytest.raises(FolderConfigError, match="does not exist"):
+        read_extra_model_paths(tmp_path / "nope.yaml")
+    binary = tmp_path / "bin.yaml"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(FolderConfigError, match="bin.yaml"):
+        read_extra_model_paths(binary)
+
+
+def test_empty_yaml_adds_nothing(tmp_path):
+    assert read_extra_model_paths(write_yaml(tmp_path / "e.yaml", "")) == []
+
+
+# -------------------------------------------------------------------------- listing and resolving
+
+
+def test_list_files_is_recursive_sorted_filtered_and_merged(tmp_path):
+    folders = Folders(tmp_path)
+    ckpts = folders.model_paths("checkpoints")[0]
+    touch(ckpts / "b.safetensors")
+    touch(ckpts / "A.ckpt")
+    touch(ckpts / "sd15" / "deep" / "c.SFT")
+    touch(ckpts / "readme.txt")
+    touch(ckpts / ".hidden.safetensors")
+    touch(ckpts / ".cache" / "d.safetensors")
+    extra = tmp_path / "extra_ckpts"
+    touch(extra / "e.pth")
+    touch(extra / "b.safetensors")  # same name as in the first folder: listed once
+    folders.add_model_path("checkpoints", extra)
+    assert folders.list_files("checkpoints") == ["A.ckpt", "b.safetensors", "e.pth", "sd15/deep/c.SFT"]
+    assert folders.list_files("unet") == []
+
+
+def test_all_model_extensions_are_listed(tmp_path):
+    folders = Folders(tmp_path)
+    for ext in MODEL_EXTENSIONS:
+        touch(folders.model_paths("loras")[0] / f"m{ext}")
+    assert len(folders.list_files("loras")) == len(MODEL_EXTENSIONS) == 8
+
+
+def test_configs_list_yaml_and_input_lists_everything(tmp_path):
+    folders = Folders(tmp_path)
+    touch(folders.model_paths("configs")[0] / "v1-inference.yaml")
+    touch(folders.model_paths("configs")[0] / "model.safetensors")
+    touch(folders.input_dir / "photo.png")
+    touch(folders.input_dir / "sub" / "mask.webp")
+    assert folders.list_files("configs") == ["v1-inference.yaml"]
+    assert folders.list_files("input") == ["photo.png", "sub/mask.webp"]
+    assert folders.list_files("input", recursive=False) == ["photo.png"]
+    assert folders.list_files("input", extensions={".webp"}) == ["sub/mask.webp"]
+
+
+def test_list_files_follows_symlinked_folders(tmp_path):
+    folders = Folders(tmp_path / "base")
+    touch(tmp_path / "elsewhere" / "linked.safetensors")
+    ckpts = folders.model_paths("checkpoints")[0]
+    ckpts.mkdir(parents=True)
+    os.symlink(tmp_path / "elsewhere", ckpts / "shared")
+    assert folders.list_files("checkpoints") == ["shared/linked.safetensors"]
+
+
+def test_resolve_finds_files_in_any_folder(tmp_path):
+    folders = Folders(tmp_path)
+    first = touch(folders.model_paths("diffusion_models")[1] / "sub" / "u.safetensors")
+    assert folders.resolve("unet", "sub/u.safetensors") == first.resolve()
+    extra = touch(tmp_path / "more" / "x.safetensors")
+    folders.add_model_path("diffusion_models", tmp_path / "more")
+    assert folders.resolve("diffusion_models", "x.safetensors") == extra.resolve()
+
+
+def test_resolve_missing_file_names_the_folder(tmp_path):
+    with pytest.raises(FileNotFoundError) as err:
+        Folders(tmp_path).resolve("checkpoints", "gone.safetensors")
+    assert "'gone.safetensors'" in str(err.value) and "'checkpoints' folder" in str(err.value)
+    assert str(tmp_path.resolve() / "models" / "checkpoints") in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [("../secret.safetensors", "'..'"), ("a/../../b", "'..'"), ("/etc/passwd", "absolute"), ("C:/x", "absolute"),
+     ("a\\b.ckpt", "backslash"), ("a\x00b", "NUL"), ("", "non-empty"), (None, "non-empty"), (5, "non-empty")],
+)
+def test_resolve_refuses_unsafe_names(tmp_path, name, message):
+    touch(tmp_path / "secret.safetensors")
+    with pytest.raises(UnsafePathError, match=message):
+        Folders(tmp_path).resolve("checkpoints", name)
+
+
+def test_symlinks_placed_in_model_folders_are_followed(tmp_path):
+    folders = Folders(tmp_path / "base")
+    shared = touch(tmp_path / "library" / "shared.safetensors")
+    touch(tmp_path / "library_dir" / "deep.safetensors")
+    ckpts = folders.model_paths("checkpoints")[0]
+    ckpts.mkdir(parents=True)
+    os.symlink(shared, ckpts / "link.safetensors")
+    os.symlink(tmp_path / "library_dir", ckpts / "lib")
+    assert folders.list_files("checkpoints") == ["lib/deep.safetensors", "link.safetensors"]
+    assert folders.resolve("checkpoints", "link.safetensors").resolve() == shared.resolve()
+    assert folders.resolve("checkpoints", "lib/deep.safetensors").is_file()
+
+
+def test_safe_join(tmp_path):
+    assert safe_join(tmp_path, "a", "b.png") == tmp_path.resolve() / "a" / "b.png"
+    assert safe_join(tmp_path, "") == tmp_path.resolve()
+    for parts in (("..", "x"), ("a/../../x",), ("/etc",)):
+        with pytest.raises(UnsafePathError, match="outside the folder"):
+            safe_join(tmp_path, *parts)
+    with pytest.raises(UnsafePathError, match="NUL"):
+        safe_join(tmp_path, "a\x00")
+    with pytest.raises(UnsafePathError, match="must be a string"):
+        safe_join(tmp_path, 5)
+    os.symlink("/", tmp_path / "root_link")
+    with pytest.raises(UnsafePathError):
+        safe_join(tmp_path, "root_link", "etc")
+
+
+def test_check_relative_name_accepts_ordinary_names():
+    assert check_relative_name("sub/dir/file name (1).png") == "sub/dir/file name (1).png"
+    assert check_relative_name("..hidden..name") == "..hidden..name"
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [("x.png [output]", ("output", "x.png")), ("sub/x.png [temp]", ("temp", "sub/x.png")),
+     ("x.png[input]", ("input", "x.png")), ("x.png", ("input", "x.png")), ("x.png [other]", ("input", "x.png [other]"))],
+)
+def test_annotated_names(name, expected):
+    assert Folders.annotated(name) == expected
+
+
+def test_annotated_default_and_path(tmp_path):
+    folders = Folders(tmp_path)
+    assert Folders.annotated("a.png", default="output") == ("output", "a.png")
+    assert folders.annotated_path("sub/a.png [output]") == folders.output_dir / "sub" / "a.png"
+    assert folders.annotated_path("a.png") == folders.input_dir / "a.png"
+    with pytest.raises(UnsafePathError):
+        folders.annotated_path("../a.png [output]")
+
+
+# -------------------------------------------------------------------------- counter naming
+
+
+def test_counter_naming_follows_comfyui(tmp_path):
+    path, subfolder, filename = next_counter_path(tmp_path, "ComfyUI")
+    assert (subfolder, filename) == ("", "ComfyUI_00001_.png")
+    assert path == tmp_path.resolve() / "ComfyUI_00001_.png"
+    path.write_bytes(b"")
+    (tmp_path / "ComfyUI_00007_.png").write_bytes(b"")
+    (tmp_path / "ComfyUI_00003_.webp").write_bytes(b"")
+    (tmp_path / "ComfyUIx_00050_.png").write_bytes(b"")  # another prefix
+    (tmp_path / "ComfyUI_notanumber_.png").write_bytes(b"")
+    assert next_counter_path(tmp_path, "ComfyUI")[2] == "ComfyUI_00008_.png"
+    assert next_counter_path(tmp_path, "comfyui")[2] == "comfyui_00008_.png"  # case-insensitive like ComfyUI
+    assert next_counter_path(tmp_path, "ComfyUI", "txt")[2] == "ComfyUI_00008_.txt"
+
+
+def test_counter_naming_with_subfolder_and_large_counters(tmp_path):
+    path, subfolder, filename = next_counter_path(tmp_path, "portraits/me")
+    assert subfolder == "portraits" and filename == "me_00001_.png"
+    assert path.parent.is_dir()
+    (path.parent / "me_123456_.png").write_bytes(b"")
+    assert next_counter_path(tmp_path, "portraits/me")[2] == "me_123457_.png"
+    assert next_counter_path(tmp_path, "a/b/c")[1] == "a/b"
+
+
+@pytest.mark.parametrize("prefix", ["../escape", "a/../../escape", "/abs", "a\\b", "", "   ", None, ".", "sub/.."])
+def test_counter_naming_refuses_escaping(tmp_path, prefix):
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(UnsafePathError):
+        next_counter_path(out, prefix)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_folders_next_output_path(tmp_path):
+    folders = Folders(tmp_path)
+    assert folders.next_output_path("x", "txt")[0] == folders.output_dir / "x_00001_.txt"
+
+
+# -------------------------------------------------------------------------- runtime
+
+
+def test_runtime_carries_folders_and_services(tmp_path):
+    runtime = Runtime.for_directory(tmp_path)
+    assert runtime.folders.base_dir == tmp_path.resolve()
+    assert runtime.device == "cpu"
+    assert runtime.logger.name == "latentgraph"
+    runtime.services["models"] = "manager"
+    assert runtime.service("models") == "manager"
+    with pytest.raises(KeyError, match="'vae_cache' is not available .registered: models"):
+        runtime.service("vae_cache")
+
+
+def test_runtime_create_picks_a_device(tmp_path):
+    assert Runtime.create(Folders(tmp_path), cpu=True).device == "cpu"
+    assert default_device(cpu=True) == "cpu"
+    assert default_device() in ("cpu", "cuda", "mps")
