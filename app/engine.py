@@ -7,14 +7,16 @@ import argparse
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import psutil
 
-from app.runtime import Runtime
 from folders.layout import Folders, add_folder_arguments
 from graph.cache import LRUPolicy, OutputCache
-from nodes.api.registry import build_registry, tensor_sizeof
+from nodes.api.output_sizes import tensor_sizeof
+from nodes.api.plugins import PluginReport
+from nodes.api.registry import NodeRegistry
+from nodes.api.runtime import DeviceRequest, NodeRuntime
+from nodes.build import build_registry
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("latentgraph")
@@ -77,9 +79,9 @@ def make_output_cache(args: argparse.Namespace) -> OutputCache:
 @dataclass
 class Engine:
     folders: Folders
-    runtime: Runtime
-    registry: Any
-    plugins: Any
+    runtime: NodeRuntime
+    registry: NodeRegistry
+    plugins: PluginReport
     cache: OutputCache
 
 
@@ -96,9 +98,10 @@ def custom_node_dirs(folders: Folders) -> list[Path]:
 def build_engine(args: argparse.Namespace) -> Engine:
     cache = make_output_cache(args)
     folders = Folders.from_args(args)
-    runtime = Runtime.create(folders, cpu=getattr(args, "cpu", False), logger=log)
-    runtime.disable_metadata = bool(getattr(args, "disable_metadata", False))
-    runtime.services["precision"] = getattr(args, "precision", "auto")
+    devices = DeviceRequest(cpu=bool(getattr(args, "cpu", False)), precision=getattr(args, "precision", "auto"))
+    runtime = NodeRuntime(folders=folders, devices=devices, logger=log,
+                          preview_method=getattr(args, "preview_method", None) or "auto",
+                          disable_metadata=bool(getattr(args, "disable_metadata", False)))
     dirs = [] if getattr(args, "disable_all_custom_nodes", False) else custom_node_dirs(folders)
     registry, report = build_registry(runtime, dirs)
     for failure in getattr(report, "failed", []):

@@ -55,17 +55,16 @@ def ensure_checkpoint(cache_dir: Path) -> Path:
 
 def runtime_for(checkpoint: Path, base: Path, precision: str | None):
     """A runtime over `base` whose checkpoints folder links to the cached file."""
-    from app.runtime import Runtime
+    from nodes.api.runtime import DeviceRequest, NodeRuntime
 
-    runtime = Runtime.for_directory(base)
+    devices = DeviceRequest(cpu=True, precision=precision or "auto")
+    runtime = NodeRuntime.for_directory(base, devices=devices)
     runtime.folders.ensure_dirs()
     folder = runtime.folders.models_dir / "checkpoints"
     folder.mkdir(parents=True, exist_ok=True)
     link = folder / checkpoint.name
     if not link.exists():
         link.symlink_to(checkpoint)
-    if precision is not None:
-        runtime.services["precision"] = precision
     return runtime
 
 

@@ -1,20 +1,13 @@
-"""What the model-backed nodes share through `ctx.runtime.services`: device choice, model manager, file cache.
+"""The model services of one process, reached as `ctx.runtime.models` (nodes/api/runtime.py).
 
-Nothing has to be wired by the CLI or the server: the first node that needs these calls
-`model_services(ctx)`, which builds a `ModelServices` from the runtime and stores it as
-`runtime.services["models"]`; later calls (and other nodes) get the same object.
-
-Runtime options read from `runtime.services` (all optional):
-- `"precision"`: "auto" (default), "fp32", "bf16" or "fp16" — the UNet's dtype. "auto" is
-  bf16 weights in channels-last layout on a CPU with native bf16 instructions (AVX512-BF16
-  or AMX), else what `diffusion.memory.devices.choose_devices` picks (bf16/fp16 on GPUs, fp32
-  elsewhere). On such a CPU bench/sampling.py measured the bf16 path 1.75x faster per step
-  than fp32 (a busy machine; ~3.5x for one quiet UNet call) at 45 dB PSNR of the decoded
-  image against fp32. Text encoders and VAE stay fp32 on the CPU: they run once per prompt
-  and the VAE is sensitive to rounding. "fp32" keeps everything in fp32.
-- `"preview_method"`: default for prompts that do not set `extra_data["preview_method"]`
-  ("auto" when absent: previews on).
-- `"model_budget_bytes"`: memory budget of the model manager (default: 90% of the device).
+Created on first use from the runtime's `DeviceRequest`: the device and dtypes are decided
+then, once. The UNet's precision: "auto" is bf16 weights in channels-last layout on a CPU
+with native bf16 instructions (AVX512-BF16 or AMX), else what
+`diffusion.memory.devices.choose_devices` picks (bf16/fp16 on GPUs, fp32 elsewhere). On such
+a CPU bench/sampling.py measured the bf16 path 1.75x faster per step than fp32 (a busy
+machine; ~3.5x for one quiet UNet call) at 45 dB PSNR of the decoded image against fp32.
+Text encoders and VAE stay fp32 on the CPU: they run once per prompt and the VAE is
+sensitive to rounding. "fp32" keeps everything in fp32.
 
 `LoadedFiles` keeps what was loaded from a file, keyed by path, size and mtime, for as long
 as some handle from that load is still alive (weak references): two loader nodes naming the
@@ -38,9 +31,6 @@ import torch
 from diffusion.memory.devices import DeviceChoice, choose_devices
 from diffusion.memory.model_manager import ModelManager
 
-SERVICE_NAME = "models"
-PREVIEW_METHODS = ("none", "auto", "latent2rgb", "taesd")
-
 
 def cpu_has_fast_bf16() -> bool:
     """True when this CPU runs bf16 matrix products natively (AVX512-BF16 or AMX), read from /proc/cpuinfo."""
@@ -55,9 +45,9 @@ def cpu_has_fast_bf16() -> bool:
     return False
 
 
-def resolve_device_choice(device: str = "cpu", precision: str = "auto") -> DeviceChoice:
-    """The device and dtypes for a runtime device string ("cpu", "cuda", "mps") and a precision option."""
-    choice = choose_devices(cpu=(str(device) == "cpu"), precision=precision)
+def resolve_device_choice(cpu: bool = False, precision: str = "auto") -> DeviceChoice:
+    """The device and dtypes for the `--cpu` flag and a precision option: the process's one device decision."""
+    choice = choose_devices(cpu=cpu, precision=precision)
     if precision == "auto" and choice.device.type == "cpu" and cpu_has_fast_bf16():
         return DeviceChoice(choice.device, torch.bfloat16, choice.text_encoder_dtype, choice.vae_dtype,
                             choice.offload_device)
@@ -136,12 +126,10 @@ class ModelServices:
     files: LoadedFiles
 
     @classmethod
-    def for_runtime(cls, runtime: Any) -> ModelServices:
-        services = _services_dict(runtime)
-        precision = services.get("precision", "auto")
-        choice = resolve_device_choice(getattr(runtime, "device", "cpu"), precision)
-        manager = ModelManager(choice.device, offload_device=choice.offload_device,
-                               budget_bytes=services.get("model_budget_bytes"))
+    def create(cls, request: Any, *, budget_bytes: int | None = None) -> ModelServices:
+        """Services for a `DeviceRequest` (its `cpu` and `precision`): decides the device, once."""
+        choice = resolve_device_choice(bool(request.cpu), request.precision)
+        manager = ModelManager(choice.device, offload_device=choice.offload_device, budget_bytes=budget_bytes)
         return cls(choice=choice, manager=manager, files=LoadedFiles())
 
     def load(self, patchers) -> None:
@@ -152,48 +140,3 @@ class ModelServices:
         """Send every loaded model back to its offload device and forget the file cache (/free)."""
         self.manager.unload_all()
         self.files.clear()
-
-
-def _services_dict(runtime: Any) -> dict:
-    services = getattr(runtime, "services", None)
-    if not isinstance(services, dict):
-        raise RuntimeError("model nodes need a runtime with a `services` dict (ctx.runtime.services); "
-                           f"got runtime {type(runtime).__name__}")
-    return services
-
-
-def model_services(ctx: Any) -> ModelServices:
-    """The process's ModelServices, created on first use and kept in `ctx.runtime.services["models"]`."""
-    runtime = getattr(ctx, "runtime", None)
-    services = _services_dict(runtime)
-    existing = services.get(SERVICE_NAME)
-    if isinstance(existing, ModelServices):
-        return existing
-    return services.setdefault(SERVICE_NAME, ModelServices.for_runtime(runtime))
-
-
-def free_models(runtime: Any) -> bool:
-    """Send every loaded model back to its offload device and forget the file cache (the /free route).
-
-    Returns False when no model node has run in this runtime yet (nothing to free).
-    """
-    existing = (getattr(runtime, "services", None) or {}).get(SERVICE_NAME)
-    if not isinstance(existing, ModelServices):
-        return False
-    existing.unload_all()
-    return True
-
-
-def preview_method(ctx: Any) -> str:
-    """The prompt's preview method (extra_data, then the runtime option, then "auto"), normalised."""
-    extra = getattr(ctx, "extra_data", None) or {}
-    method = extra.get("preview_method")
-    if method is None:
-        services = getattr(getattr(ctx, "runtime", None), "services", None) or {}
-        method = services.get("preview_method", "auto")
-    return method if method in PREVIEW_METHODS else "auto"
-
-
-def previews_enabled(ctx: Any) -> bool:
-    """True unless the preview method is "none" (auto, latent2rgb and taesd all give latent2rgb previews)."""
-    return preview_method(ctx) != "none"

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from folders.layout import MODEL_EXTENSIONS, UnsafePathError, next_counter_path
+from folders.output_names import expand_prefix
 
 supported_pt_extensions: set[str] = set(MODEL_EXTENSIONS)
 _folders: Any = None
@@ -121,8 +122,6 @@ def get_save_image_path(filename_prefix: str, output_dir: str, image_width: int 
                         image_height: int = 0) -> tuple[str, str, int, str, str]:
     """(folder, file name stem, next counter, subfolder, expanded prefix), as SaveImage uses them.
     A prefix that would leave `output_dir` raises (UnsafePathError, a ValueError)."""
-    from nodes.library.image.save_paths import expand_prefix  # here: image_save imports torch, node loading must not
-
     prefix = expand_prefix(filename_prefix, image_width, image_height)
     path, subfolder, filename = next_counter_path(output_dir, prefix)
     stem = Path(prefix).name

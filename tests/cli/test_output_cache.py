@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from app.engine import add_engine_arguments, make_output_cache
-from nodes.api.registry import tensor_sizeof
+from nodes.api.output_sizes import tensor_sizeof
 
 
 def parse(*argv: str) -> argparse.Namespace:

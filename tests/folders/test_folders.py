@@ -8,7 +8,6 @@ import textwrap
 
 import pytest
 
-from app.runtime import Runtime, default_device
 from folders.layout import (
     MODEL_EXTENSIONS,
     FolderConfigError,
@@ -20,6 +19,7 @@ from folders.layout import (
     read_extra_model_paths,
     safe_join,
 )
+from nodes.api.runtime import DeviceRequest, NodeRuntime
 
 
 def parse(*argv):
@@ -360,18 +360,24 @@ def test_folders_next_output_path(tmp_path):
 # -------------------------------------------------------------------------- runtime
 
 
-def test_runtime_carries_folders_and_services(tmp_path):
-    runtime = Runtime.for_directory(tmp_path)
+def test_runtime_carries_folders_and_options(tmp_path):
+    runtime = NodeRuntime.for_directory(tmp_path)
     assert runtime.folders.base_dir == tmp_path.resolve()
-    assert runtime.device == "cpu"
+    assert runtime.devices == DeviceRequest(cpu=False, precision="auto")
     assert runtime.logger.name == "latentgraph"
-    runtime.services["models"] = "manager"
-    assert runtime.service("models") == "manager"
-    with pytest.raises(KeyError, match="'vae_cache' is not available .registered: models"):
-        runtime.service("vae_cache")
+    assert runtime.preview_method == "auto" and not runtime.disable_metadata
+    assert not runtime.models_loaded and runtime.unload_models() is False  # nothing loaded: nothing to free
 
 
-def test_runtime_create_picks_a_device(tmp_path):
-    assert Runtime.create(Folders(tmp_path), cpu=True).device == "cpu"
-    assert default_device(cpu=True) == "cpu"
-    assert default_device() in ("cpu", "cuda", "mps")
+def test_runtime_refuses_unknown_options(tmp_path):
+    with pytest.raises(ValueError, match="unknown precision 'fp8'; expected one of auto, fp32, bf16, fp16"):
+        DeviceRequest(precision="fp8")
+    with pytest.raises(ValueError, match="unknown preview method 'gif'"):
+        NodeRuntime(folders=Folders(tmp_path), preview_method="gif")
+
+
+def test_runtime_decides_the_device_once_on_first_use(tmp_path):
+    runtime = NodeRuntime.for_directory(tmp_path, devices=DeviceRequest(cpu=True, precision="fp32"))
+    models = runtime.models
+    assert runtime.models_loaded and runtime.models is models
+    assert str(models.choice.device) == "cpu" and str(models.choice.unet_dtype) == "torch.float32"

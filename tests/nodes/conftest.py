@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.runtime import Runtime
 from graph.context import NodeContext
+from nodes.api.runtime import NodeRuntime
 
 
 class ProgressRecorder:
@@ -20,7 +20,7 @@ class ProgressRecorder:
 
 @pytest.fixture
 def runtime(tmp_path):
-    rt = Runtime.for_directory(tmp_path / "base")
+    rt = NodeRuntime.for_directory(tmp_path / "base")
     rt.folders.ensure_dirs()
     return rt
 

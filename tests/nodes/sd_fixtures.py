@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from app.runtime import Runtime
 from graph.context import NodeContext
 from nodes.api.declare import DeclaredNodeType
+from nodes.api.runtime import DeviceRequest, NodeRuntime
 
 FAMILIES = ("sd15", "sd21-v", "sdxl", "sdxl-refiner")
 
@@ -35,7 +35,7 @@ def call(node_cls, ctx, **inputs) -> tuple:
     return DeclaredNodeType(node_cls, ctx.runtime).execute(ctx, inputs).values
 
 
-def context(runtime: Runtime, *, extra_data: dict | None = None, node_id: str = "1") -> NodeContext:
+def context(runtime: NodeRuntime, *, extra_data: dict | None = None, node_id: str = "1") -> NodeContext:
     return NodeContext(node_id=node_id, prompt_id="p1", runtime=runtime, extra_data=extra_data or {},
                        on_progress=Recorder())
 
@@ -69,12 +69,10 @@ def tiny_files(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture
-def sd_runtime(tmp_path, tiny_files) -> Runtime:
+def sd_runtime(tmp_path, tiny_files) -> NodeRuntime:
     """A CPU fp32 runtime over tmp_path/base with the tiny checkpoints and LoRAs in its model folders."""
-    runtime = Runtime.for_directory(tmp_path / "base")
+    runtime = NodeRuntime.for_directory(tmp_path / "base", devices=DeviceRequest(cpu=True, precision="fp32"))
     runtime.folders.ensure_dirs()
-    runtime.services["precision"] = "fp32"
-    runtime.services["preview_method"] = "auto"
     checkpoints = runtime.folders.models_dir / "checkpoints"
     loras = runtime.folders.models_dir / "loras"
     checkpoints.mkdir(parents=True, exist_ok=True)
@@ -85,7 +83,7 @@ def sd_runtime(tmp_path, tiny_files) -> Runtime:
     return runtime
 
 
-def copy_checkpoint(runtime: Runtime, tiny_files: dict[str, Path], family: str, name: str) -> Path:
+def copy_checkpoint(runtime: NodeRuntime, tiny_files: dict[str, Path], family: str, name: str) -> Path:
     """A real (not linked) copy of a tiny checkpoint under `name`, for tests that change or delete it."""
     target = runtime.folders.models_dir / "checkpoints" / name
     shutil.copyfile(tiny_files[family], target)

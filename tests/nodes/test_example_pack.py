@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from graph.context import NodeContext
-from nodes.api.registry import build_registry
+from nodes.build import build_registry
 
 CUSTOM_NODES = Path(__file__).resolve().parents[2] / "custom_nodes"
 EXAMPLE_IDS = ["ExampleRepeatText", "ExampleSplitWords", "ExampleJoinWords", "ExampleShowText"]

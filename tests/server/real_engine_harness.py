@@ -11,10 +11,10 @@ from typing import Any
 
 from server_harness import LiveServer, collect_ws, done_for
 
-import app.runtime as runtime_module
 import graph.executor as executor_module
 import graph.validate as validate
-import nodes.api.registry as registry_module
+import nodes.api.runtime as runtime_module
+import nodes.build as registry_module
 from nodes.api.declare import DeclaredNodeType, Node, Out, String
 
 
@@ -34,7 +34,7 @@ class SayLines(Node):
 
 def real_server(root: Path, extra_nodes=(), config=None) -> LiveServer:
     """The server of `python main.py` on a free port, its folders under `root`."""
-    runtime = runtime_module.Runtime.for_directory(root)
+    runtime = runtime_module.NodeRuntime.for_directory(root)
     runtime.folders.ensure_dirs()
     registry, _ = registry_module.build_registry(runtime, [])
     for node_cls in extra_nodes:

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from server_harness import LiveServer
 
-import app.runtime as runtime_module
 import graph.executor as executor_module
 import graph.validate as validate
-import nodes.api.registry as registry_module
+import nodes.api.runtime as runtime_module
+import nodes.build as registry_module
 from server.config import ServerConfig
 
 frontend = pytest.importorskip("comfyui_frontend_package")
@@ -30,7 +30,7 @@ API_PROMPT = {"1": {"class_type": "IntMath", "inputs": {"a": 6, "b": 7, "operati
 @pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium package")
 def test_comfyui_editor_loads_renders_our_nodes_and_queues(tmp_path):
-    runtime = runtime_module.Runtime.for_directory(tmp_path)
+    runtime = runtime_module.NodeRuntime.for_directory(tmp_path)
     runtime.folders.ensure_dirs()
     registry, _ = registry_module.build_registry(runtime, [])
     static = Path(frontend.__file__).parent / "static"

@@ -71,11 +71,11 @@ def test_cached_node_sends_no_text_again(real):
 
 # ---------------------------------------------------------------------------------------- graph level
 def test_executor_emits_progress_text_events_from_the_node_context(tmp_path):
-    import app.runtime as runtime_module
-    import nodes.api.registry as registry_module
+    import nodes.api.runtime as runtime_module
+    import nodes.build as registry_module
     from nodes.api.declare import DeclaredNodeType
 
-    runtime = runtime_module.Runtime.for_directory(tmp_path)
+    runtime = runtime_module.NodeRuntime.for_directory(tmp_path)
     registry, _ = registry_module.build_registry(runtime, [])
     registry.register(DeclaredNodeType(SayLines, runtime), source="tests")
     sink = ListSink()

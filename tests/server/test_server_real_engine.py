@@ -11,15 +11,15 @@ import uuid
 import pytest
 from server_harness import LiveServer, collect_ws, done_for
 
-import app.runtime as runtime_module
 import graph.executor as executor_module
 import graph.validate as validate
-import nodes.api.registry as registry_module
+import nodes.api.runtime as runtime_module
+import nodes.build as registry_module
 
 
 @pytest.fixture
 def real(tmp_path):
-    runtime = runtime_module.Runtime.for_directory(tmp_path)
+    runtime = runtime_module.NodeRuntime.for_directory(tmp_path)
     runtime.folders.ensure_dirs()
     registry, _ = registry_module.build_registry(runtime, [])
     server = LiveServer(tmp_path, registry=registry, runtime=runtime,

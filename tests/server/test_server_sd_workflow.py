@@ -16,10 +16,10 @@ from PIL import Image
 from server_harness import LiveServer, collect_ws, done_for
 
 from app.cli import main as cli_main
-from app.runtime import Runtime
 from graph.executor import Executor
 from graph.validate import validate_prompt
-from nodes.api.registry import build_registry
+from nodes.api.runtime import NodeRuntime
+from nodes.build import build_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZE = 64
@@ -37,7 +37,7 @@ def sd_base(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def sd_server(sd_base):
-    runtime = Runtime.for_directory(sd_base)
+    runtime = NodeRuntime.for_directory(sd_base)
     runtime.folders.ensure_dirs()
     registry, _ = build_registry(runtime, [])
     server = LiveServer(sd_base, registry=registry, runtime=runtime,

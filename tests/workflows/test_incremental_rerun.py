@@ -10,18 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from app.runtime import Runtime
 from graph.events import ListSink
 from graph.executor import Executor
 from graph.validate import validate_prompt
-from nodes.api.registry import build_registry
+from nodes.api.runtime import NodeRuntime
+from nodes.build import build_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture()
 def txt2img(workflow_base, tmp_path):
-    runtime = Runtime.for_directory(workflow_base)
+    runtime = NodeRuntime.for_directory(workflow_base)
     runtime.folders.output_dir = tmp_path / "out"
     registry, _ = build_registry(runtime, [])
     prompt = json.loads((ROOT / "workflows" / "txt2img_sd15_api.json").read_text())

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from app.runtime import Runtime
 from graph.ui_to_api import ui_to_api
-from nodes.api.registry import build_registry
+from nodes.api.runtime import NodeRuntime
+from nodes.build import build_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / "workflows"
@@ -25,7 +25,7 @@ RUN_BY = {
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory):
-    registry, _ = build_registry(Runtime.for_directory(tmp_path_factory.mktemp("files")), [])
+    registry, _ = build_registry(NodeRuntime.for_directory(tmp_path_factory.mktemp("files")), [])
     return registry
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from nodes.api.declare import Float, Int, Node, Out, Socket, String
-from nodes.api.model_services import model_services
 
 MAX_RESOLUTION = 16384
 
@@ -28,7 +27,7 @@ def require_clip(clip: Any, node: str, input_name: str = "clip") -> Any:
 
 
 def _encode(ctx: Any, clip: Any, encode) -> tuple:
-    model_services(ctx).load(clip.patchers())
+    ctx.runtime.models.load(clip.patchers())
     return encode()
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from folders.layout import Folders, UnsafePathError, check_relative_name
 from nodes.api.declare import Combo, FileList, Node, Out, Socket, String
+from nodes.api.runtime import runtime_of
 from nodes.library.image.image_io import (
     IMAGE_EXTENSIONS,
     MASK_CHANNELS,
@@ -37,15 +38,12 @@ PREVIEW_COMPRESS_LEVEL = 1
 
 def runtime_folders(ctx: Any, node: str) -> Folders:
     """The folders of the node's runtime, or a clear error when the context has none."""
-    folders = getattr(getattr(ctx, "runtime", None), "folders", None)
-    if folders is None:
-        raise RuntimeError(f"{node} needs a runtime with folders (ctx.runtime.folders)")
-    return folders
+    return runtime_of(ctx, node).folders
 
 
 def metadata_enabled(ctx: Any) -> bool:
     """False when the runtime says `disable_metadata` (ComfyUI's --disable-metadata)."""
-    return not bool(getattr(getattr(ctx, "runtime", None), "disable_metadata", False))
+    return ctx.runtime is None or not ctx.runtime.disable_metadata
 
 
 def image_name_problem(image: Any, runtime: Any, node: str) -> str | None:

@@ -14,11 +14,11 @@ than the highest used by any of the batch's names, so nothing is overwritten.
 from __future__ import annotations
 
 import random
-import time
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from folders.layout import UnsafePathError, next_counter_path
+from folders.output_names import expand_prefix
 from nodes.library.image.image_io import check_image_batch, png_metadata, write_png
 
 BATCH_NUM = "%batch_num%"
@@ -28,21 +28,6 @@ PREVIEW_LETTERS = "abcdefghijklmnopqrstupvxyz"
 
 class SavePathError(ValueError):
     """A filename prefix that is empty or would leave the output folder."""
-
-
-def expand_prefix(prefix: str, width: int, height: int, now: time.struct_time | None = None) -> str:
-    """Replaces %width% %height% %year% %month% %day% %hour% %minute% %second% in `prefix`."""
-    if "%" not in prefix:
-        return prefix
-    now = now or time.localtime()
-    values = {
-        "%width%": str(width), "%height%": str(height), "%year%": str(now.tm_year),
-        "%month%": f"{now.tm_mon:02}", "%day%": f"{now.tm_mday:02}", "%hour%": f"{now.tm_hour:02}",
-        "%minute%": f"{now.tm_min:02}", "%second%": f"{now.tm_sec:02}",
-    }
-    for name, value in values.items():
-        prefix = prefix.replace(name, value)
-    return prefix
 
 
 def preview_suffix(rng: random.Random | None = None) -> str:

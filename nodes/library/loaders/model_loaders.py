@@ -20,7 +20,8 @@ from diffusion.checkpoints.checkpoint import load_state_dict
 from diffusion.checkpoints.loader import load_checkpoint, load_text_encoder, load_unet, load_vae
 from diffusion.models.lora.lora import LoraError, apply_lora
 from nodes.api.declare import Combo, FileList, Float, Node, Out, Socket
-from nodes.api.model_services import file_identity, model_services, prepare_unet
+from nodes.api.model_services import file_identity, prepare_unet
+from nodes.api.runtime import NodeRuntime, runtime_of
 
 CLIP_TYPES = ("stable_diffusion", "stable_cascade", "sd3", "stable_audio", "mochi", "ltxv", "pixart", "cosmos",
               "lumina2", "wan", "hidream", "chroma", "ace", "omnigen2", "qwen_image", "hunyuan_image", "flux2",
@@ -32,9 +33,7 @@ LORA_STRENGTH = {"default": 1.0, "min": -100.0, "max": 100.0, "step": 0.01}
 
 def model_file(ctx: Any, key: str, name: Any, node: str, input_name: str) -> Path:
     """The file `name` in the `key` model folders; errors name the node input and the file."""
-    folders = getattr(getattr(ctx, "runtime", None), "folders", None)
-    if folders is None:
-        raise RuntimeError(f"{node} needs a runtime with folders (ctx.runtime.folders) to find {name!r}")
+    folders = runtime_of(ctx, node).folders
     try:
         return folders.resolve(key, name)
     except FileNotFoundError as exc:
@@ -43,18 +42,16 @@ def model_file(ctx: Any, key: str, name: Any, node: str, input_name: str) -> Pat
         raise ValueError(f"{node}: input '{input_name}': {exc}") from None
 
 
-def file_fingerprint(runtime: Any, key: str, name: Any) -> list:
+def file_fingerprint(runtime: NodeRuntime | None, key: str, name: Any) -> list:
     """[size, mtime_ns] of the named model file. Raises when it cannot tell (the node then always re-runs)."""
-    folders = getattr(runtime, "folders", None)
-    if folders is None:
+    if runtime is None:
         raise RuntimeError(f"no runtime folders to look up {name!r}; the loader re-runs every time")
-    _, size, mtime_ns = file_identity(folders.resolve(key, name))
+    _, size, mtime_ns = file_identity(runtime.folders.resolve(key, name))
     return [size, mtime_ns]
 
 
 def embeddings_dirs(ctx: Any) -> list[Path]:
-    folders = getattr(getattr(ctx, "runtime", None), "folders", None)
-    return [Path(p) for p in folders.model_paths("embeddings")] if folders is not None else []
+    return [Path(p) for p in ctx.runtime.folders.model_paths("embeddings")] if ctx.runtime is not None else []
 
 
 def _place_vae(vae, choice) -> Any:
@@ -79,7 +76,7 @@ class CheckpointLoaderSimple(Node):
     @classmethod
     def run(cls, ctx: Any, *, ckpt_name: str) -> tuple:
         path = model_file(ctx, "checkpoints", ckpt_name, cls.node_id, "ckpt_name")
-        services = model_services(ctx)
+        services = ctx.runtime.models
         choice = services.choice
 
         def load() -> tuple:
@@ -106,7 +103,7 @@ class VAELoader(Node):
     @classmethod
     def run(cls, ctx: Any, *, vae_name: str) -> tuple:
         path = model_file(ctx, "vae", vae_name, cls.node_id, "vae_name")
-        services = model_services(ctx)
+        services = ctx.runtime.models
         choice = services.choice
         key = ("vae", *file_identity(path), str(choice.vae_dtype))
         (vae,) = services.files.handles(key, lambda: (_place_vae(load_vae(path, dtype=choice.vae_dtype), choice),))
@@ -121,7 +118,7 @@ def _lora_weights(ctx: Any, lora_name: str, node: str) -> tuple[dict, str]:
     """The LoRA file's state dict (cached) and a source label naming the file."""
     path = model_file(ctx, "loras", lora_name, node, "lora_name")
     identity = file_identity(path)
-    weights = model_services(ctx).files.raw(("lora", *identity), lambda: dict(load_state_dict(path)))
+    weights = ctx.runtime.models.files.raw(("lora", *identity), lambda: dict(load_state_dict(path)))
     return weights, f"{lora_name}@{identity[1]}:{identity[2]}"
 
 
@@ -212,7 +209,7 @@ class CLIPLoader(Node):
             raise ValueError(f"{cls.node_id}: input 'type': {type!r} text encoders are not supported; "
                              f"supported: {', '.join(SUPPORTED_CLIP_TYPES)}")
         path = model_file(ctx, "text_encoders", clip_name, cls.node_id, "clip_name")
-        services = model_services(ctx)
+        services = ctx.runtime.models
         dtype = services.choice.text_encoder_dtype
         key = ("text_encoder", *file_identity(path), str(dtype), device)
 
@@ -244,7 +241,7 @@ class UNETLoader(Node):
             raise ValueError(f"{cls.node_id}: input 'weight_dtype': {weight_dtype!r} weights are not supported; "
                              "use 'default'")
         path = model_file(ctx, "diffusion_models", unet_name, cls.node_id, "unet_name")
-        services = model_services(ctx)
+        services = ctx.runtime.models
         choice = services.choice
         key = ("unet", *file_identity(path), str(choice.unet_dtype))
         return services.files.handles(
@@ -256,7 +253,7 @@ class UNETLoader(Node):
 
 
 def _log(ctx: Any) -> logging.Logger:
-    return getattr(getattr(ctx, "runtime", None), "logger", None) or logging.getLogger("latentgraph.nodes")
+    return ctx.runtime.logger if ctx.runtime is not None else logging.getLogger("latentgraph.nodes")
 
 
 NODES = [CheckpointLoaderSimple, VAELoader, LoraLoader, LoraLoaderModelOnly, CLIPLoader, UNETLoader]

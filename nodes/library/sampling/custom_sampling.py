@@ -15,7 +15,6 @@ import torch
 from diffusion.sampling import SAMPLER_NAMES, SCHEDULER_NAMES, basic_scheduler_sigmas, karras_sigmas, schedule_of
 from diffusion.sampling import sample_with_sigmas as run_with_sigmas
 from nodes.api.declare import Boolean, Combo, Float, Int, Node, Out, Socket
-from nodes.api.model_services import model_services
 from nodes.library.sampling.ksampler import (
     MAX_SEED,
     check_noise_mask,
@@ -150,7 +149,7 @@ class SamplerCustom(Node):
         samples = fitted_latent(model, latent, node)
         noise_mask = check_noise_mask(latent, node)
         noise = noise_for(latent, samples, noise_seed, bool(add_noise), node, "noise_seed")
-        model_services(ctx).load([model])
+        ctx.runtime.models.load([model])
         out, denoised = run_with_sigmas(
             model, noise, require_conditioning(positive, node, "positive"),
             require_conditioning(negative, node, "negative"), cfg=cfg, sampler_name=name, sigmas=sigmas,

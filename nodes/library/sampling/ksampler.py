@@ -20,7 +20,7 @@ from diffusion.sampling import prepare_noise as draw_noise
 from diffusion.sampling import sample as run_sample
 from graph.context import PreviewImage
 from nodes.api.declare import Combo, Float, Int, Node, Out, Socket
-from nodes.api.model_services import model_services, previews_enabled
+from nodes.api.runtime import previews_enabled
 
 MAX_SEED = 0xFFFFFFFFFFFFFFFF
 SEED_TOOLTIP = "The random seed used for creating the noise."
@@ -114,7 +114,7 @@ def sample_latent(ctx: Any, node: str, *, model, seed, steps, cfg, sampler_name,
             report(step, x0, x, total)
     else:
         callback = report
-    model_services(ctx).load([model])
+    ctx.runtime.models.load([model])
     out = run_sample(model, noise, positive, negative, cfg=cfg, sampler_name=sampler_name, scheduler=scheduler,
                      steps=steps, latent=samples, denoise=denoise, start_step=start_step, last_step=last_step,
                      force_full_denoise=force_full_denoise, noise_mask=noise_mask, seed=seed,

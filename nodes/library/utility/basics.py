@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from nodes.api.declare import Boolean, Combo, Float, Int, Node, Out, Socket, String
+from nodes.api.runtime import runtime_of
 
 # ------------------------------------------------------------------ primitives (ComfyUI ids)
 
@@ -256,9 +257,7 @@ class SaveText(Node):
 
     @classmethod
     def run(cls, ctx: Any, *, text: str, filename_prefix: str) -> dict:
-        folders = getattr(getattr(ctx, "runtime", None), "folders", None)
-        if folders is None:
-            raise RuntimeError("SaveText needs a runtime with folders (ctx.runtime.folders) to know the output folder")
+        folders = runtime_of(ctx, "SaveText").folders
         path, subfolder, filename = folders.next_output_path(filename_prefix, "txt")
         path.write_text(str(text), encoding="utf-8")
         return {"ui": {"text": [str(text)], "files": [{"filename": filename, "subfolder": subfolder,

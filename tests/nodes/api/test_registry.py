@@ -10,14 +10,10 @@ import pytest
 from graph.schema import Registry
 from nodes.api.classic import ClassicNodeType
 from nodes.api.declare import Combo, DeclaredNodeType, FileList, Int, Node, Out, Socket, String
-from nodes.api.registry import (
-    BUILTIN_NODE_MODULES,
-    DuplicateNodeError,
-    NodeRegistry,
-    build_registry,
-    node_info,
-    tensor_sizeof,
-)
+from nodes.api.object_info import node_info
+from nodes.api.output_sizes import tensor_sizeof
+from nodes.api.registry import DuplicateNodeError, NodeRegistry
+from nodes.build import BUILTIN_NODE_MODULES, build_registry
 from tests.nodes.classic_samples import BatchToList, ComboStyle, HiddenAware, KSampler
 
 

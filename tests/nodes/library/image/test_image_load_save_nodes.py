@@ -9,9 +9,10 @@ import pytest
 import torch
 from PIL import Image
 
+from folders.output_names import expand_prefix
 from nodes.library.image.image_io import ImageLoadError
 from nodes.library.image.load_save import LoadImage, LoadImageMask, PreviewImage, SaveImage
-from nodes.library.image.save_paths import SavePathError, expand_prefix
+from nodes.library.image.save_paths import SavePathError
 from tests.nodes.sd_fakes import execute, gradient, schema, values, write_image
 
 
@@ -283,7 +284,7 @@ def test_schemas_match_comfyui(runtime):
 def test_a_small_image_graph_runs_through_validation_and_the_executor(runtime, folders):
     from graph.executor import Executor
     from graph.validate import validate_prompt
-    from nodes.api.registry import build_registry
+    from nodes.build import build_registry
 
     pixels = gradient(16, 24, 4, seed=5)
     write_image(folders.input_dir / "photo.png", pixels)
@@ -315,7 +316,7 @@ def test_a_small_image_graph_runs_through_validation_and_the_executor(runtime, f
 
 def test_validation_reports_a_refused_image_name_on_the_node(runtime):
     from graph.validate import validate_prompt
-    from nodes.api.registry import build_registry
+    from nodes.build import build_registry
 
     registry, _ = build_registry(runtime)
     prompt = {

@@ -18,7 +18,8 @@ from diffusion.models.latent_formats import SD15_FORMAT
 from diffusion.models.unet.unet import UNetConfig, UNetModel
 from diffusion.sampling import basic_scheduler_sigmas, prepare_noise, sample, schedule_of
 from graph.context import Interrupted
-from nodes.api.registry import build_registry
+from nodes.api.runtime import DeviceRequest
+from nodes.build import build_registry
 from nodes.library.inspect.filmstrip import DenoiseFilmstrip, StripLayout, frame_label, parse_frames
 from nodes.library.inspect.inspect_nodes import (
     LatentChannelsPreview,
@@ -52,7 +53,7 @@ def tiny_model():
 
 @pytest.fixture
 def ctx(make_ctx, runtime):
-    runtime.services["precision"] = "fp32"
+    runtime.devices = DeviceRequest(cpu=True, precision="fp32")
     return make_ctx("7")
 
 

@@ -14,7 +14,8 @@ from safetensors.torch import load_file, save_file
 from diffusion.checkpoints.checkpoint import CheckpointError
 from diffusion.models.lora.lora import LoraMismatchError
 from nodes.api.declare import DeclaredNodeType
-from nodes.api.model_services import model_services, resolve_device_choice
+from nodes.api.model_services import resolve_device_choice
+from nodes.api.runtime import DeviceRequest
 from nodes.library.loaders.model_loaders import (
     CLIP_TYPES,
     CheckpointLoaderSimple,
@@ -61,11 +62,11 @@ def test_checkpoint_loader_gives_model_clip_vae(sd_runtime):
 
 
 def test_default_precision_uses_the_device_choice(sd_runtime):
-    del sd_runtime.services["precision"]
+    sd_runtime.devices = DeviceRequest(cpu=True)
     model, _, _ = load(sd_runtime)
-    expected = resolve_device_choice("cpu", "auto").unet_dtype
+    expected = resolve_device_choice(True, "auto").unet_dtype
     assert next(model.model.parameters()).dtype == expected
-    assert model_services(context(sd_runtime)).choice.unet_dtype == expected
+    assert sd_runtime.models.choice.unet_dtype == expected
 
 
 def test_same_file_loaded_twice_shares_the_handles(sd_runtime):
@@ -197,7 +198,7 @@ def test_checkpoint_deleted_between_validation_and_execution(sd_runtime, tiny_fi
     """Through the executor: the prompt fails with an error naming the file; the next valid prompt runs."""
     from graph.executor import Executor
     from graph.validate import validate_prompt
-    from nodes.api.registry import build_registry
+    from nodes.build import build_registry
 
     path = copy_checkpoint(sd_runtime, tiny_files, "sd15", "doomed.safetensors")
     registry, _ = build_registry(sd_runtime)

@@ -211,15 +211,14 @@ def test_malformed_noise_mask_names_the_input(sd_runtime, sd15):
 
 
 def test_free_models_unloads_and_forgets(sd_runtime):
-    from nodes.api.model_services import free_models, model_services
     from nodes.library.loaders.model_loaders import CheckpointLoaderSimple
 
-    assert free_models(sd_runtime) is False
+    assert sd_runtime.unload_models() is False
     first = call(CheckpointLoaderSimple, context(sd_runtime), ckpt_name="sd15.safetensors")[0]
-    model_services(context(sd_runtime)).load([first])
-    assert model_services(context(sd_runtime)).manager.is_loaded(first)
-    assert free_models(sd_runtime) is True
-    assert not model_services(context(sd_runtime)).manager.is_loaded(first)
+    sd_runtime.models.load([first])
+    assert sd_runtime.models.manager.is_loaded(first)
+    assert sd_runtime.unload_models() is True
+    assert not sd_runtime.models.manager.is_loaded(first)
     assert call(CheckpointLoaderSimple, context(sd_runtime), ckpt_name="sd15.safetensors")[0] is not first
 
 
@@ -232,7 +231,7 @@ def test_executor_interrupt_stops_the_prompt_and_the_next_one_runs(sd_runtime):
     from graph.events import ListSink
     from graph.executor import Executor
     from graph.validate import validate_prompt
-    from nodes.api.registry import build_registry
+    from nodes.build import build_registry
 
     registry, _ = build_registry(sd_runtime)
     prompt = json.loads((Path(__file__).resolve().parents[4] / "workflows" / "txt2img_sd15_api.json").read_text())

@@ -163,7 +163,7 @@ def test_save_text_refuses_escaping_prefixes(make_ctx, runtime):
 def test_save_text_without_runtime_is_a_clear_error():
     from graph.context import NodeContext
 
-    with pytest.raises(RuntimeError, match="needs a runtime with folders"):
+    with pytest.raises(RuntimeError, match="needs a runtime"):
         call(SaveText, NodeContext(node_id="1", prompt_id="p"), text="x", filename_prefix="x")
 
 
