@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from graph.document import WorkflowError
 from graph.layout import estimate_node_size, layered_layout
 from graph.prompt import is_link, link_index
 from graph.schema import NodeSchema
 from graph.widget_layout import has_control_widget, widget_inputs, write_widget_values
+from graph.workflow_error import WorkflowError
 
 
 def _ordered_inputs(schema: NodeSchema):

@@ -205,11 +205,6 @@ class OutputCache:
             self._drop(victim)
             self.evictions += 1
 
-    def remove(self, key: Hashable) -> None:
-        """Forget `key` if cached."""
-        if key in self._entries:
-            self._drop(key)
-
     def _drop(self, key: Hashable) -> None:
         self._entries.pop(key, None)
         self._sizes.pop(key, None)

@@ -4,12 +4,14 @@ A workflow arrives as text (a file, an HTTP body, a PNG text chunk) in one of Co
 two formats: the **API format** (``{node_id: {class_type, inputs, _meta}}``) that the
 backend runs, or the **UI format** the editor saves (``nodes``, ``links``,
 ``widgets_values``; version 0.4 with link arrays or version 1 with link objects).
-`load_workflow` turns either into an API prompt.
+`load_workflow` turns either into an API prompt, handing the UI format to the converter
+(`graph.ui_to_api`); the converters never import this module.
 
 Reading is defensive: a size cap, a nesting-depth cap checked before the JSON parser
 recurses, strict UTF-8, no trailing garbage, and no ``NaN``/``Infinity`` literals
 (they are not JSON, JavaScript cannot write them, and a NaN widget value would only
-fail later and less clearly). Every problem is a `WorkflowError` naming where it is.
+fail later and less clearly). Every problem is a `WorkflowError` (defined in
+`graph.workflow_error`, importable from here too) naming where it is.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ import json
 import re
 from itertools import accumulate
 from typing import Any
+
+from graph.ui_to_api import ui_to_api
+from graph.workflow_error import WorkflowError
 
 # Large enough for a 100,000-node workflow, small enough to refuse abuse quickly.
 MAX_WORKFLOW_BYTES = 64 * 1024 * 1024
@@ -29,20 +34,6 @@ _NOT_BRACKET_RE = re.compile(r"[^\[\]{}]+")
 _BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 _NON_FINITE_RE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|(-?Infinity|NaN)', re.DOTALL)
 _DEPTH_CHUNK = 1 << 16
-
-
-class WorkflowError(ValueError):
-    """A workflow document that cannot be read or converted.
-
-    The message is a plain sentence naming what is wrong and where (node id, input
-    name, JSON position). `node_id` and `input_name` carry the same facts for callers
-    that render errors themselves (the server's ``node_errors``, the CLI).
-    """
-
-    def __init__(self, message: str, *, node_id: str | None = None, input_name: str | None = None) -> None:
-        super().__init__(message)
-        self.node_id = node_id
-        self.input_name = input_name
 
 
 def _line_col(text: str, pos: int) -> str:
@@ -186,8 +177,6 @@ def load_workflow(text: str | bytes, registry: Any) -> dict:
     """
     doc = parse_workflow_text(text)
     if detect_format(doc) == "ui":
-        from graph.ui_to_api import ui_to_api
-
         return ui_to_api(doc, registry)
     return doc
 

@@ -34,8 +34,9 @@ from graph.context import InterruptToken
 from graph.events import EventSink, null_sink
 from graph.plan import DependencyCycleError, Plan, build_plan
 from graph.run_node import NodeRunner
-from graph.schema import NodeSchema, NodeType, Registry
+from graph.schema import NodeSchema, Registry
 from graph.signature import compute_signatures
+from graph.type_table import TypeTable
 from graph.validate_node import exception_info
 
 log = logging.getLogger(__name__)
@@ -44,10 +45,6 @@ log = logging.getLogger(__name__)
 def now_ms() -> int:
     """Wall-clock time in milliseconds, as ComfyUI stamps its events."""
     return int(time.time() * 1000)
-
-
-class UnknownNodeTypeError(Exception):
-    """The prompt names a class type the registry does not have (it was not validated)."""
 
 
 @dataclass
@@ -62,26 +59,6 @@ class ExecutionResult:
     error: dict | None = None
 
 
-class _TypeTable:
-    """Node types and schemas by class name, each read once per prompt."""
-
-    def __init__(self, registry: Registry):
-        self.registry = registry
-        self.types: dict[str, tuple[NodeType, NodeSchema]] = {}
-
-    def __call__(self, class_type: str) -> tuple[NodeType, NodeSchema]:
-        found = self.types.get(class_type)
-        if found is None:
-            node_type = self.registry.get(class_type)
-            if node_type is None:
-                raise UnknownNodeTypeError(f"node type {class_type} does not exist")
-            found = self.types[class_type] = (node_type, node_type.schema())
-        return found
-
-    def schema(self, class_type: str) -> NodeSchema:
-        return self(class_type)[1]
-
-
 class Executor:
     """Runs prompts against a registry, reusing cached outputs across prompts."""
 
@@ -94,8 +71,8 @@ class Executor:
         """Drop every cached output."""
         self.cache.clear()
 
-    def _prepare(self, prompt: dict, outputs: list[str]) -> tuple[_TypeTable, Plan, dict[str, str]]:
-        types = _TypeTable(self.registry)
+    def _prepare(self, prompt: dict, outputs: list[str]) -> tuple[TypeTable, Plan, dict[str, str]]:
+        types = TypeTable(self.registry)
         plan = build_plan(prompt, outputs, types.schema)
         signatures = compute_signatures(prompt, plan.order, plan.links, types)
         return types, plan, signatures
@@ -104,7 +81,7 @@ class Executor:
         """``{"run": [ids], "cached": [ids]}``: what `execute` would run and take from the cache.
 
         Lazy inputs are assumed to be requested. Raises DependencyCycleError or
-        UnknownNodeTypeError for a prompt that would not validate.
+        graph.type_table.UnknownNodeTypeError for a prompt that would not validate.
         """
         _, plan, signatures = self._prepare(prompt, outputs)
         cached = {n for n in plan.order if self.cache.contains(signatures[n])}
@@ -231,7 +208,7 @@ class _Run:
 class _Scheduler:
     """Runs the plan dependencies first with an explicit stack (lazy inputs add edges on demand)."""
 
-    def __init__(self, run: _Run, types: _TypeTable, plan: Plan, signatures: dict[str, str], hits: dict[str, CacheEntry]):
+    def __init__(self, run: _Run, types: TypeTable, plan: Plan, signatures: dict[str, str], hits: dict[str, CacheEntry]):
         self.run_state = run
         self.types = types
         self.plan = plan

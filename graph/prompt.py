@@ -39,11 +39,6 @@ def link_index(value: Any) -> int | None:
     return None
 
 
-def is_wrapped_literal(value: Any) -> bool:
-    """True for a literal wrapped as ``{"__value__": ...}``."""
-    return isinstance(value, dict) and VALUE_KEY in value
-
-
 def unwrap_literal(value: Any) -> Any:
     """``{"__value__": v}`` -> ``v``; any other value unchanged."""
     if isinstance(value, dict) and VALUE_KEY in value:

@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from graph.document import WorkflowError
 from graph.ui_graph import (
     MODE_BYPASS,
     MODE_NEVER,
@@ -30,6 +29,7 @@ from graph.ui_graph import (
     parse_graph,
 )
 from graph.widget_layout import looks_like_control_value
+from graph.workflow_error import WorkflowError
 
 MAX_SUBGRAPH_NESTING = 32
 MAX_EXPANDED_NODES = 500_000

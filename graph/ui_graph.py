@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from graph.document import WorkflowError
+from graph.workflow_error import WorkflowError
 
 # LiteGraph node modes.
 MODE_ALWAYS = 0

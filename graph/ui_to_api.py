@@ -24,7 +24,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from graph.document import WorkflowError
 from graph.prompt import is_link, wrap_literal
 from graph.schema import NodeSchema
 from graph.subgraphs import ExecNode, SubgraphDefinition, collect_definitions, expand_workflow
@@ -37,6 +36,7 @@ from graph.ui_graph import (
     parse_graph,
 )
 from graph.widget_layout import read_widget_values, widget_inputs
+from graph.workflow_error import WorkflowError
 
 # Frontend-only node types: never sent to the backend.
 REROUTE = "Reroute"

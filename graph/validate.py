@@ -22,7 +22,8 @@ from typing import Any
 
 from graph.plan import describe_cycle, find_cycles, is_acyclic
 from graph.prompt import ShapeProblem, check_prompt_shape
-from graph.schema import NodeSchema, NodeType, Registry
+from graph.schema import Registry
+from graph.type_table import TypeTable
 from graph.validate_node import check_node, error, exception_info
 
 
@@ -63,38 +64,7 @@ def _invalid_prompt(problems: list[ShapeProblem]) -> ValidationResult:
     return _failure("invalid_prompt", first.message, details, node_errors)
 
 
-class _TypeTable:
-    """Node types and schemas by class name, each looked up once per validation."""
-
-    def __init__(self, registry: Registry):
-        self.registry = registry
-        self.types: dict[str, tuple[NodeType, NodeSchema]] = {}
-        self.failures: dict[str, str] = {}
-
-    def load(self, class_type: str) -> str | None:
-        """None when the class is usable, else the reason it is not."""
-        if class_type in self.types:
-            return None
-        if class_type in self.failures:
-            return self.failures[class_type]
-        reason = None
-        try:
-            node_type = self.registry.get(class_type)
-            if node_type is None:
-                reason = f"Cannot execute because node {class_type} does not exist."
-            else:
-                self.types[class_type] = (node_type, node_type.schema())
-        except Exception as exc:
-            reason = f"Cannot execute because the schema of node {class_type} could not be read: {exc}"
-        if reason is not None:
-            self.failures[class_type] = reason
-        return reason
-
-    def schema(self, class_type: str) -> NodeSchema:
-        return self.types[class_type][1]
-
-
-def _check_classes(prompt: dict, table: _TypeTable) -> list[ShapeProblem]:
+def _check_classes(prompt: dict, table: TypeTable) -> list[ShapeProblem]:
     problems = check_prompt_shape(prompt)
     bad = {p.node_id for p in problems}
     for node_id, node in prompt.items() if isinstance(prompt, dict) else ():
@@ -126,7 +96,7 @@ def _spread(start: set[str], edges: dict[str, list[str]]) -> set[str]:
     return reached
 
 
-def _walk_outputs(prompt: dict, outputs: list[str], table: _TypeTable):
+def _walk_outputs(prompt: dict, outputs: list[str], table: TypeTable):
     """Check every node the outputs need; returns (errors by node, coerced inputs, sources)."""
     errors: dict[str, list[dict]] = {}
     coerced: dict[str, dict] = {}
@@ -137,7 +107,7 @@ def _walk_outputs(prompt: dict, outputs: list[str], table: _TypeTable):
         if node_id in sources:
             continue
         node = prompt[node_id]
-        node_type, schema = table.types[node["class_type"]]
+        node_type, schema = table(node["class_type"])
         try:
             check = check_node(node_id, node, schema, node_type, prompt, table.schema)
         except Exception as exc:  # a bug or a hostile object: report it, keep validating the rest
@@ -186,7 +156,7 @@ def _coerced_prompt(prompt: dict, coerced: dict[str, dict]) -> dict:
 
 
 def _validate(prompt: Any, registry: Registry, partial_targets: list[str] | None) -> ValidationResult:
-    table = _TypeTable(registry)
+    table = TypeTable(registry)
     problems = _check_classes(prompt, table)
     if problems:
         return _invalid_prompt(problems)

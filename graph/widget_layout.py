@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from graph.document import WorkflowError
 from graph.prompt import is_link, unwrap_literal
 from graph.schema import InputSpec, NodeSchema
+from graph.workflow_error import WorkflowError
 
 CONTROL_VALUES = frozenset({"fixed", "increment", "decrement", "randomize"})
 DEFAULT_CONTROL_VALUE = "fixed"

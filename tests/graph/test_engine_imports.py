@@ -1,4 +1,4 @@
-"""The graph layer stays pure: importing it loads no torch, aiohttp, nodes, server or diffusion."""
+"""The graph layer stays pure: importing it loads no torch, aiohttp, nodes, server, diffusion, app or folders."""
 
 import json
 import subprocess
@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-FORBIDDEN = ("torch", "aiohttp", "nodes", "server", "diffusion")
+FORBIDDEN = ("torch", "aiohttp", "nodes", "server", "diffusion", "app", "folders")
 
 
 def test_graph_modules_import_nothing_heavy():
