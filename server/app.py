@@ -34,6 +34,7 @@ from . import (
 from .config import ServerConfig
 from .console_log import ConsoleLog
 from .log_relay import LogRelay
+from .ports import NodeLibrary, PromptRunner, ServerRuntime
 from .security import error_response, is_loopback, make_security_middleware
 from .state import STATE, ServerState
 from .store import Store
@@ -67,29 +68,13 @@ async def error_middleware(request: web.Request, handler):
         return error_response(500, "internal_error", "The server failed to handle this request; see its log.")
 
 
-def default_unload_models(runtime: Any) -> Callable[[], None]:
-    """The /free model-unloading hook, resolved when called: `runtime.unload_models()`, else the
-    `unload_all()` of `runtime.models` or of the runtime service "model_manager" / "models"."""
-
-    def unload() -> None:
-        if callable(getattr(runtime, "unload_models", None)):
-            runtime.unload_models()
-            return
-        services = getattr(runtime, "services", None) or {}
-        for manager in (getattr(runtime, "models", None), services.get("model_manager"), services.get("models")):
-            if callable(getattr(manager, "unload_all", None)):
-                manager.unload_all()
-                return
-
-    return unload
-
-
-def create_app(*, registry: Any, runtime: Any, store_path: str | Path, config: ServerConfig | None = None,
-               executor: Any = None, validator: Callable[..., Any] | None = None,
-               console: ConsoleLog | None = None) -> web.Application:
+def create_app(*, registry: NodeLibrary, runtime: ServerRuntime, store_path: str | Path,
+               config: ServerConfig | None = None, executor: PromptRunner | None = None,
+               validator: Callable[..., Any] | None = None, console: ConsoleLog | None = None) -> web.Application:
     """Build the application. `executor` defaults to graph.executor.Executor(registry, runtime=runtime),
     `validator` to graph.validate.validate_prompt(prompt, registry, partial_targets), `console` (what
-    /internal/logs serves) to an empty log that only records what is written to it."""
+    /internal/logs serves) to an empty log that only records what is written to it. /free unloads
+    the runtime's models."""
     config = config or ServerConfig()
     if executor is None:
         from graph.executor import Executor
@@ -104,8 +89,8 @@ def create_app(*, registry: Any, runtime: Any, store_path: str | Path, config: S
                     store.recovery.failed)
     hub = Hub(queue_limit=config.ws_queue_limit, queue_remaining=store.queue_remaining,
               max_upload_bytes=config.max_upload_bytes, stall_seconds=config.ws_stall_seconds)
-    worker = Worker(store, executor, publisher=hub, unload_models=default_unload_models(runtime),
-                    default_extra={"preview_method": config.preview_method}, registry=registry)
+    worker = Worker(store, executor, registry=registry, publisher=hub, models=runtime,
+                    default_extra={"preview_method": config.preview_method})
     state = ServerState(config=config, registry=registry, runtime=runtime, store=store, worker=worker, hub=hub,
                         validate=validator, logs=LogRelay(console or ConsoleLog(), hub))
     loopback_only = all(is_loopback(addr) for addr in config.listen)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from .ports import FolderLayout
+
 FILE_TYPES = ("output", "input", "temp")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _ANNOTATION = re.compile(r"^(.*) \[(output|input|temp)\]$")
@@ -79,8 +81,8 @@ def resolve_inside(base: Path, subfolder: str, filename: str = "") -> Path:
     return target
 
 
-def base_folder(folders, file_type: str) -> Path:
+def base_folder(folders: FolderLayout, file_type: str) -> Path:
     """The input/output/temp folder for a `type` value. Raises PathRefusedError(400) for other values."""
     if file_type not in FILE_TYPES:
         raise PathRefusedError(400, f"type must be one of {', '.join(FILE_TYPES)}, not {file_type[:40]!r}.")
-    return Path(getattr(folders, f"{file_type}_dir"))
+    return Path(folders.directory(file_type))

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from graph import events as ev
+from graph.schema import NodeSchema, Registry
 
 PROGRESS_STATE = "progress_state"
 RUNNING, FINISHED, ERROR = "running", "finished", "error"
@@ -134,7 +135,7 @@ def depends_on(prompt: dict, node: str, source: str) -> bool:
     return False
 
 
-def lazy_node_ids(prompt: dict, schema_of: Callable[[str], Any] | None) -> set[str]:
+def lazy_node_ids(prompt: dict, schema_of: Callable[[str], NodeSchema] | None) -> set[str]:
     """Ids of the prompt's nodes whose type declares a lazy input (`schema_of(class_type)` -> NodeSchema)."""
     if schema_of is None or not isinstance(prompt, dict):
         return set()
@@ -147,7 +148,7 @@ def lazy_node_ids(prompt: dict, schema_of: Callable[[str], Any] | None) -> set[s
         if class_type not in lazy_types:
             try:
                 schema = schema_of(class_type)
-                lazy_types[class_type] = any(getattr(spec, "lazy", False) for spec in schema.inputs)
+                lazy_types[class_type] = any(spec.lazy for spec in schema.inputs)
             except Exception:  # an unknown type cannot be lazy; the executor reports it
                 lazy_types[class_type] = False
         if lazy_types[class_type]:
@@ -155,12 +156,10 @@ def lazy_node_ids(prompt: dict, schema_of: Callable[[str], Any] | None) -> set[s
     return found
 
 
-def registry_schema_getter(registry: Any) -> Callable[[str], Any] | None:
-    """`class_type -> NodeSchema` from a graph.schema.Registry, or None without one."""
-    if registry is None or not callable(getattr(registry, "get", None)):
-        return None
+def registry_schema_getter(registry: Registry) -> Callable[[str], NodeSchema]:
+    """`class_type -> NodeSchema` from a graph.schema.Registry (KeyError for an unknown type)."""
 
-    def schema_of(class_type: str) -> Any:
+    def schema_of(class_type: str) -> NodeSchema:
         node_type = registry.get(class_type)
         if node_type is None:
             raise KeyError(class_type)

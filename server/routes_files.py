@@ -24,6 +24,7 @@ from PIL import PngImagePlugin
 
 from .images import IMAGE_EXTENSIONS, ImageRefusedError, open_image, preview_bytes
 from .paths import PathRefusedError, base_folder, check_filename, check_subfolder, resolve_inside, split_annotation
+from .ports import FolderLayout
 from .state import state_of
 
 ACTIVE_TYPES = ("text/html", "application/xhtml+xml", "image/svg+xml", "text/javascript", "application/javascript",
@@ -46,7 +47,7 @@ async def _in_thread(func, *args):
 
 
 # ---------------------------------------------------------------------------------------- /view
-def locate(folders, filename: str, file_type: str, subfolder: str) -> Path:
+def locate(folders: FolderLayout, filename: str, file_type: str, subfolder: str) -> Path:
     """The real path a /view query names; PathRefusedError when it is not allowed."""
     filename, annotated = split_annotation(filename)
     base = base_folder(folders, annotated or file_type)

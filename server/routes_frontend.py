@@ -34,9 +34,7 @@ async def get_experiment_models(request: web.Request) -> web.Response:
     for key in model_keys(folders):
         if key == "configs":
             continue
-        paths_of = getattr(folders, "model_paths", None)
-        paths = [str(p) for p in paths_of(key)] if callable(paths_of) else []
-        result.append({"name": key, "folders": paths})
+        result.append({"name": key, "folders": [str(path) for path in folders.model_paths(key)]})
     return web.json_response(result)
 
 

@@ -13,16 +13,13 @@ from pathlib import Path
 import psutil
 from aiohttp import web
 
+from .ports import FolderLayout, NodeLibrary
 from .state import state_of
 from .ws import server_feature_flags
 
 log = logging.getLogger("latentgraph.server.info")
 
 VERSION = "0.1.0"
-# ComfyUI's model folder keys, used when the folders object cannot list its own.
-DEFAULT_MODEL_KEYS = ("checkpoints", "configs", "loras", "vae", "text_encoders", "diffusion_models", "clip_vision",
-                      "style_models", "embeddings", "diffusers", "vae_approx", "controlnet", "gligen",
-                      "upscale_models", "hypernetworks", "photomaker", "classifiers")
 _EMBEDDING_EXTENSIONS = (".safetensors", ".pt", ".bin", ".pth", ".ckpt")
 
 
@@ -34,12 +31,7 @@ async def get_object_info(request: web.Request) -> web.Response:
 
 async def get_object_info_one(request: web.Request) -> web.Response:
     registry = state_of(request).registry
-    class_type = request.match_info["node_class"]
-    if class_type not in registry.class_types():
-        return web.json_response({})
-    if hasattr(registry, "object_info_for"):
-        return web.json_response(registry.object_info_for(class_type))
-    return web.json_response({k: v for k, v in registry.object_info().items() if k == class_type})
+    return web.json_response(registry.object_info_for(request.match_info["node_class"]))
 
 
 def _torch_facts() -> tuple[str, list[dict]]:
@@ -79,16 +71,12 @@ async def get_system_stats(request: web.Request) -> web.Response:
         "devices": devices})
 
 
-def model_keys(folders) -> list[str]:
+def model_keys(folders: FolderLayout) -> list[str]:
     """The model folder keys (never custom_nodes: its code files are nobody's business)."""
-    for name in ("known_keys", "model_keys"):
-        attr = getattr(folders, name, None)
-        if callable(attr):
-            return [key for key in attr() if key != "custom_nodes"]
-    return list(DEFAULT_MODEL_KEYS)
+    return [key for key in folders.known_keys() if key != "custom_nodes"]
 
 
-def list_model_files(folders, key: str) -> list[str] | None:
+def list_model_files(folders: FolderLayout, key: str) -> list[str] | None:
     """Relative file names of a model folder key, or None when the key is unknown."""
     if key not in model_keys(folders):
         return None
@@ -118,9 +106,8 @@ async def get_models_folder(request: web.Request) -> web.Response:
     return web.json_response(files)
 
 
-def web_directories(registry) -> dict[str, Path]:
-    getter = getattr(registry, "web_directories", None)
-    return {name: Path(path) for name, path in (getter() if callable(getter) else {}).items()}
+def web_directories(registry: NodeLibrary) -> dict[str, Path]:
+    return {name: Path(path) for name, path in registry.web_directories().items()}
 
 
 async def get_extensions(request: web.Request) -> web.Response:

@@ -19,6 +19,7 @@ from .console_log import terminal_size
 from .jsonbody import BodyError, read_json
 from .log_relay import TooManySubscribersError
 from .paths import FILE_TYPES
+from .ports import FolderLayout
 from .routes_info import model_keys
 from .state import state_of
 
@@ -54,20 +55,17 @@ async def get_files(request: web.Request) -> web.Response:
     if file_type not in FILE_TYPES:
         return _error(400, "invalid_directory_type",
                       f"The directory type must be one of {', '.join(FILE_TYPES)}, not {file_type[:40]!r}.")
-    directory = Path(getattr(state_of(request).folders, f"{file_type}_dir"))
+    directory = Path(state_of(request).folders.directory(file_type))
     names = await asyncio.get_running_loop().run_in_executor(None, newest_first, directory)
     return web.json_response(names)
 
 
-def folder_paths(folders) -> dict[str, list[str]]:
+def folder_paths(folders: FolderLayout) -> dict[str, list[str]]:
     """`{model folder key: [absolute search paths]}` for every model key the folders object knows."""
-    lister = getattr(folders, "model_paths", None)
     result: dict[str, list[str]] = {}
-    if not callable(lister):
-        return result
     for key in model_keys(folders):
         try:
-            result[key] = [str(path) for path in lister(key)]
+            result[key] = [str(path) for path in folders.model_paths(key)]
         except (KeyError, ValueError):
             continue
     return result

@@ -23,6 +23,7 @@ from typing import Any
 from aiohttp import web
 
 from .paths import PathRefusedError, check_subfolder
+from .ports import FolderLayout
 from .routes_info import model_keys
 from .state import state_of
 
@@ -83,7 +84,7 @@ def read_safetensors_metadata(path: Path, max_header_bytes: int = MAX_HEADER_BYT
     return metadata
 
 
-def find_model_file(folders: Any, folder_name: str, filename: str) -> Path:
+def find_model_file(folders: FolderLayout, folder_name: str, filename: str) -> Path:
     """The file `filename` (a relative name, subfolders allowed) of model key `folder_name`.
     Raises PathRefusedError for a malformed name, MetadataError(404) when there is no such file."""
     if len(filename) > MAX_NAME_CHARS:
@@ -92,11 +93,10 @@ def find_model_file(folders: Any, folder_name: str, filename: str) -> Path:
     if not filename.strip() or filename.endswith("/"):
         raise PathRefusedError(400, f"The file name {filename[:80]!r} names no file.")
     key = _LEGACY_KEYS.get(folder_name, folder_name)
-    resolve = getattr(folders, "resolve", None)
-    if key not in model_keys(folders) or not callable(resolve):
+    if key not in model_keys(folders):
         raise MetadataError(404, "unknown_folder", f"There is no model folder {folder_name[:80]!r}.")
     try:
-        path = Path(resolve(key, filename))
+        path = Path(folders.resolve(key, filename))
         if path.is_file():
             return path
     except (FileNotFoundError, KeyError):
@@ -108,7 +108,7 @@ def find_model_file(folders: Any, folder_name: str, filename: str) -> Path:
     raise MetadataError(404, "not_found", f"{filename[:80]!r} is not in the {folder_name[:80]!r} model folder.")
 
 
-def _metadata_for(folders: Any, folder_name: str, filename: str) -> dict:
+def _metadata_for(folders: FolderLayout, folder_name: str, filename: str) -> dict:
     path = find_model_file(folders, folder_name, filename)
     try:
         metadata = read_safetensors_metadata(path)

@@ -152,11 +152,8 @@ async def post_plan(request: web.Request) -> web.Response:
     result = await validate_off_loop(state, body["prompt"], body.get("partial_execution_targets"))
     if not result.ok:
         return web.json_response(result.to_json(), status=400)
-    planner = getattr(state.worker.executor, "preview_plan", None)
-    if planner is None:
-        return _error(501, "not_supported", "This executor cannot preview plans.")
     try:
-        plan = planner(result.prompt, list(result.outputs))
+        plan = state.worker.executor.preview_plan(result.prompt, list(result.outputs))
     except Exception as exc:  # a prompt the planner refuses (cycle, unknown type) is the client's error
         return _error(400, "invalid_prompt", "The prompt cannot be planned.", str(exc))
     return web.json_response({"run": list(plan["run"]), "cached": list(plan["cached"])})

@@ -18,7 +18,7 @@ _MAX_SETTINGS_BYTES = 4 << 20
 
 
 def settings_path(request: web.Request) -> Path:
-    return Path(state_of(request).folders.user_dir) / "default" / SETTINGS_FILE
+    return Path(state_of(request).folders.directory("user")) / "default" / SETTINGS_FILE
 
 
 def load_settings(path: Path) -> dict:

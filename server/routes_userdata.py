@@ -30,7 +30,7 @@ def _error(status: int, message: str) -> web.Response:
 
 
 def user_root(request: web.Request) -> Path:
-    root = Path(state_of(request).folders.user_dir) / USER
+    root = Path(state_of(request).folders.directory("user")) / USER
     root.mkdir(parents=True, exist_ok=True)
     return root.resolve()
 

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from .config import ServerConfig
 from .log_relay import LogRelay
+from .ports import FolderLayout, NodeLibrary, ServerRuntime
 from .store import Store
 from .worker import Worker
 from .ws import Hub
@@ -18,8 +19,8 @@ from .ws import Hub
 @dataclass
 class ServerState:
     config: ServerConfig
-    registry: Any
-    runtime: Any
+    registry: NodeLibrary
+    runtime: ServerRuntime
     store: Store
     worker: Worker
     hub: Hub
@@ -29,11 +30,8 @@ class ServerState:
     accepting: bool = True
 
     @property
-    def folders(self) -> Any:
-        folders = getattr(self.runtime, "folders", None)
-        if folders is None:
-            raise RuntimeError("the runtime has no folders")
-        return folders
+    def folders(self) -> FolderLayout:
+        return self.runtime.folders
 
 
 STATE = web.AppKey("latentgraph_state", ServerState)

@@ -15,12 +15,13 @@ import logging
 import threading
 import time
 import traceback
-from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from graph import events as ev
 from graph.context import InterruptToken
+from graph.schema import Registry
 
+from .ports import ModelUnloader, PromptRunner
 from .progress_state import ProgressStateTracker, lazy_node_ids, registry_schema_getter
 from .store import ERROR, INTERRUPTED, SUCCESS, QueueItem, Store
 
@@ -55,17 +56,18 @@ def now_ms() -> int:
 class Worker:
     """Runs queued prompts in order on one thread. `start()`, `interrupt()`, `request_free()`, `stop()`."""
 
-    def __init__(self, store: Store, executor: Any, *, publisher: Publisher | None = None,
-                 unload_models: Callable[[], None] | None = None, default_extra: dict | None = None,
-                 interrupt: InterruptToken | None = None, registry: Any = None) -> None:
+    def __init__(self, store: Store, executor: PromptRunner, *, registry: Registry,
+                 publisher: Publisher | None = None, models: ModelUnloader | None = None,
+                 default_extra: dict | None = None, interrupt: InterruptToken | None = None) -> None:
+        """`registry` gives the node schemas (lazy inputs) for progress_state; `models` is what /free
+        unloads (None: only the executor's cache is dropped, and only for free_memory)."""
         self.store = store
         self.executor = executor
         self.publisher = publisher or NullPublisher()
-        self.unload_models = unload_models
+        self.models = models
         self.default_extra = dict(default_extra or {})
         self.token = interrupt or InterruptToken()
-        # Node schemas (for lazy inputs) when deriving progress_state; the executor's registry by default.
-        self._schema_of = registry_schema_getter(registry if registry is not None else getattr(executor, "registry", None))
+        self._schema_of = registry_schema_getter(registry)
         self._lock = threading.Lock()
         self._current: QueueItem | None = None
         self._stopping = False
@@ -156,14 +158,13 @@ class Worker:
         try:
             result = self.executor.execute(item.prompt, prompt_id=item.prompt_id, outputs=list(item.outputs),
                                            extra_data=extra, sink=sink, interrupt=self.token)
-            status = _STATUS_OF_RESULT.get(getattr(result, "status", ""), ERROR)
-            outputs = dict(getattr(result, "outputs", None) or {})
-            meta = getattr(result, "meta", None) or {}
+            status = _STATUS_OF_RESULT.get(result.status, ERROR)
+            outputs = dict(result.outputs)
         except BaseException as exc:  # noqa: B036 - the executor itself failed; the prompt must still end
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                 raise
             log.exception("executor failed on prompt %s", item.prompt_id)
-            status, outputs, meta = ERROR, {}, {}
+            status, outputs = ERROR, {}
             sink(ev.EXECUTION_ERROR, _executor_error(item.prompt_id, exc))
 
         if self._stopping and status == INTERRUPTED:
@@ -176,8 +177,8 @@ class Worker:
             "outputs": outputs,
             "status": {"status_str": "success" if status == SUCCESS else "error",
                        "completed": status == SUCCESS, "messages": messages},
-            "meta": meta or {nid: {"node_id": nid, "display_node": nid, "parent_node": None, "real_node_id": nid}
-                             for nid in outputs},
+            "meta": {nid: {"node_id": nid, "display_node": nid, "parent_node": None, "real_node_id": nid}
+                     for nid in outputs},
         }
         self._store_result(item, status, entry, client_id)
         with self._lock:
@@ -217,9 +218,9 @@ class Worker:
         if not (request["unload_models"] or request["free_memory"]):
             return
         try:
-            if self.unload_models is not None:
-                self.unload_models()
-            if request["free_memory"] and hasattr(self.executor, "reset"):
+            if self.models is not None:
+                self.models.unload_models()
+            if request["free_memory"]:
                 self.executor.reset()
             gc.collect()
         except Exception:

@@ -78,7 +78,8 @@ class StubResult:
 
 
 class StubExecutor:
-    """Runs the needed nodes in dependency order; caches node results by signature across prompts."""
+    """server.ports.PromptRunner: runs the needed nodes in dependency order, caching node results by
+    signature across prompts."""
 
     def __init__(self, registry, runtime=None) -> None:
         self.registry = registry
@@ -113,7 +114,7 @@ class StubExecutor:
         extra = nid if schema.output_node else ""
         return json.dumps([node["class_type"], inputs, extra], sort_keys=True, default=str)
 
-    def preview_plan(self, prompt, outputs):
+    def preview_plan(self, prompt: dict, outputs: list[str]) -> dict:
         order = self._order(prompt, outputs)
         sigs: dict[str, str] = {}
         for nid in order:
@@ -121,7 +122,8 @@ class StubExecutor:
         cached = [nid for nid in order if sigs[nid] in self.cache]
         return {"run": [nid for nid in order if nid not in cached], "cached": cached}
 
-    def execute(self, prompt, *, prompt_id, outputs, extra_data=None, sink=ev.null_sink, interrupt=None):
+    def execute(self, prompt: dict, *, prompt_id: str, outputs: list[str], extra_data: dict | None = None,
+                sink=ev.null_sink, interrupt=None) -> StubResult:
         ts = lambda: int(time.time() * 1000)  # noqa: E731
         order = self._order(prompt, outputs)
         sigs: dict[str, str] = {}

@@ -149,30 +149,32 @@ def _object_info(schema: NodeSchema) -> dict:
 
 
 class StubRegistry:
-    """graph.schema.Registry plus the object_info/web_directories methods the server calls."""
+    """server.ports.NodeLibrary over the stub nodes (graph.schema.Registry plus object_info and web folders)."""
 
     def __init__(self, nodes=ALL_NODES, web_dirs: dict[str, Path] | None = None) -> None:
         self.nodes = {cls.schema_value.class_type: cls() for cls in nodes}
         self.web_dirs = web_dirs or {}
 
-    def get(self, class_type):
+    def get(self, class_type: str):
         return self.nodes.get(class_type)
 
-    def class_types(self):
+    def class_types(self) -> list[str]:
         return list(self.nodes)
 
-    def object_info(self):
+    def object_info(self) -> dict[str, dict]:
         return {name: _object_info(node.schema()) for name, node in self.nodes.items()}
 
-    def object_info_for(self, class_type):
-        return {class_type: _object_info(self.nodes[class_type].schema())}
+    def object_info_for(self, class_type: str) -> dict[str, dict]:
+        node = self.nodes.get(class_type)
+        return {} if node is None else {class_type: _object_info(node.schema())}
 
-    def web_directories(self):
+    def web_directories(self) -> dict[str, Path]:
         return dict(self.web_dirs)
 
 
 class StubFolders:
-    """The parts of folders.layout.Folders the server uses, rooted in a temporary folder."""
+    """server.ports.FolderLayout rooted in a temporary folder, with four model keys of one folder each.
+    The `*_dir` attributes are for the stub nodes and the tests, as on folders.layout.Folders."""
 
     MODEL_KEYS = ("checkpoints", "loras", "embeddings", "vae")
 
@@ -187,20 +189,38 @@ class StubFolders:
         for key in self.MODEL_KEYS:
             (self.root / "models" / key).mkdir(parents=True, exist_ok=True)
 
-    def model_keys(self):
+    def directory(self, folder_type: str) -> Path:
+        dirs = {"input": self.input_dir, "output": self.output_dir, "temp": self.temp_dir, "user": self.user_dir}
+        return dirs[folder_type]
+
+    def known_keys(self) -> list[str]:
         return list(self.MODEL_KEYS)
 
-    def list_files(self, key):
+    def model_paths(self, key: str) -> list[Path]:
         if key not in self.MODEL_KEYS:
             raise KeyError(key)
-        base = self.root / "models" / key
+        return [self.root / "models" / key]
+
+    def list_files(self, key: str) -> list[str]:
+        base = self.model_paths(key)[0]
         return sorted(p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file())
+
+    def resolve(self, key: str, name: str) -> Path:
+        if not name or name.startswith("/") or "\\" in name or "\x00" in name or ".." in name.split("/"):
+            raise ValueError(f"{name!r} would leave the {key!r} folder")
+        path = self.model_paths(key)[0] / name
+        if not path.is_file():
+            raise FileNotFoundError(f"{name!r} is not in the {key!r} folder")
+        return path
 
 
 class StubRuntime:
+    """server.ports.ServerRuntime: stub folders, and a count of /free unloads."""
+
     def __init__(self, root: Path) -> None:
         self.folders = StubFolders(root)
         self.unloads = 0
 
-    def unload_models(self):
+    def unload_models(self) -> bool:
         self.unloads += 1
+        return True

@@ -131,7 +131,7 @@ def test_prompts_run_in_queue_order(make_live):
         return real_execute(prompt, **kw)
 
     live.executor.execute = recording
-    state.worker = Worker(state.store, live.executor, publisher=state.hub)
+    state.worker = Worker(state.store, live.executor, registry=live.registry, publisher=state.hub)
     state.worker.start()
     for pid in ids:
         live.wait_done(pid)
