@@ -10,7 +10,8 @@ from pathlib import Path
 
 import psutil
 
-from folders.layout import Folders, add_folder_arguments
+from folders.flags import add_folder_arguments
+from folders.layout import Folders
 from graph.cache import LRUPolicy, OutputCache
 from nodes.api.output_sizes import tensor_sizeof
 from nodes.api.plugins import PluginReport

@@ -1,4 +1,4 @@
-"""The folder layout (models, input, output, temp, user) and ComfyUI's folder flags.
+"""The folder layout: models, input, output, temp, user, and where each model folder key looks.
 
 Everything sits under a base directory (`--base-directory`, default: the project root,
 as ComfyUI defaults to its own directory); input/output/temp/user may be moved with
@@ -18,183 +18,14 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-import yaml
+from folders.extra_model_paths import read_extra_model_paths
+from folders.model_folders import FOLDER_EXTENSIONS, LEGACY_KEYS, MODEL_EXTENSIONS, MODEL_FOLDERS
+from folders.output_names import next_counter_path
+from folders.safe_paths import check_relative_name, safe_join
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-MODEL_EXTENSIONS = frozenset({".ckpt", ".pt", ".pt2", ".bin", ".pth", ".safetensors", ".pkl", ".sft"})
-
-# Folder key -> directory names under <base>/models (the first one is where new files go).
-MODEL_FOLDERS: dict[str, tuple[str, ...]] = {
-    "checkpoints": ("checkpoints",),
-    "configs": ("configs",),
-    "loras": ("loras",),
-    "vae": ("vae",),
-    "text_encoders": ("text_encoders", "clip"),
-    "diffusion_models": ("unet", "diffusion_models"),
-    "clip_vision": ("clip_vision",),
-    "style_models": ("style_models",),
-    "embeddings": ("embeddings",),
-    "diffusers": ("diffusers",),
-    "vae_approx": ("vae_approx",),
-    "controlnet": ("controlnet", "t2i_adapter"),
-    "gligen": ("gligen",),
-    "upscale_models": ("upscale_models",),
-    "latent_upscale_models": ("latent_upscale_models",),
-    "hypernetworks": ("hypernetworks",),
-    "photomaker": ("photomaker",),
-    "classifiers": ("classifiers",),
-    "model_patches": ("model_patches",),
-    "audio_encoders": ("audio_encoders",),
-}
-# ComfyUI's legacy key names.
-LEGACY_KEYS = {"clip": "text_encoders", "unet": "diffusion_models"}
-# Keys whose files are not model weights.
-FOLDER_EXTENSIONS: dict[str, frozenset[str] | None] = {
-    "configs": frozenset({".yaml"}),
-    "custom_nodes": None,
-    "diffusers": None,
-}
 DIRECTORY_KEYS = ("input", "output", "temp", "user")
 ANNOTATION_RE = re.compile(r"^(?P<name>.*?)\s*\[(?P<type>input|output|temp)\]$")
-_COUNTER_RE = re.compile(r"^(?P<digits>\d+)_")
-
-
-class UnsafePathError(ValueError):
-    """A name that would leave its folder (traversal, absolute path, NUL, backslash)."""
-
-
-class FolderConfigError(ValueError):
-    """A bad extra_model_paths YAML file; the message names the file (and line)."""
-
-
-# ---------------------------------------------------------------------------- safe paths
-
-
-def check_relative_name(name: object, what: str = "file name") -> str:
-    """Returns `name` if it is a safe relative posix path, else raises UnsafePathError."""
-    if not isinstance(name, str) or not name:
-        raise UnsafePathError(f"{what} must be a non-empty string, got {name!r}")
-    if "\x00" in name:
-        raise UnsafePathError(f"{what} {name!r} contains a NUL character")
-    if "\\" in name:
-        raise UnsafePathError(f"{what} {name!r} contains a backslash; use '/' between folders")
-    if name.startswith("/") or PurePosixPath(name).is_absolute() or re.match(r"^[A-Za-z]:", name):
-        raise UnsafePathError(f"{what} {name!r} is an absolute path; only names inside the folder are allowed")
-    if ".." in PurePosixPath(name).parts:
-        raise UnsafePathError(f"{what} {name!r} contains '..'; only names inside the folder are allowed")
-    return name
-
-
-def safe_join(root: str | os.PathLike, *parts: str) -> Path:
-    """Joins `parts` under `root` and guarantees the result (symlinks resolved) stays inside root."""
-    root_path = Path(root).resolve()
-    for part in parts:
-        if not isinstance(part, str):
-            raise UnsafePathError(f"path part must be a string, got {part!r}")
-        if "\x00" in part:
-            raise UnsafePathError(f"path part {part!r} contains a NUL character")
-    candidate = root_path.joinpath(*[p for p in parts if p]).resolve()
-    if candidate != root_path and root_path not in candidate.parents:
-        shown = "/".join(parts)
-        raise UnsafePathError(f"{shown!r} points outside the folder {root_path}")
-    return candidate
-
-
-# ---------------------------------------------------------------------------- extra_model_paths.yaml
-
-
-def read_extra_model_paths(config_path: str | os.PathLike) -> list[tuple[str, Path, bool]]:
-    """Parses one extra_model_paths.yaml into (folder key, path, is_default) triples.
-
-    Each top-level section may have `base_path` (relative to the YAML file's folder) and
-    `is_default`; every other key maps a folder key to one path or several separated by
-    newlines, relative to base_path (or to the YAML file's folder when there is none).
-    """
-    path = Path(config_path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FolderConfigError(f"extra model paths config {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FolderConfigError(f"cannot read extra model paths config {path}: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark is not None else ""
-        context = ""
-        if exc.context and exc.context_mark is not None and exc.context_mark is not mark:
-            context = f" ({exc.context} at line {exc.context_mark.line + 1})"
-        raise FolderConfigError(f"{path}:{where} invalid YAML: {exc.problem or exc}{context}") from None
-    except yaml.YAMLError as exc:
-        raise FolderConfigError(f"{path}: invalid YAML: {exc}") from None
-    if data is None:
-        return []
-    if not isinstance(data, dict):
-        raise FolderConfigError(f"{path}: the top level must be a mapping of sections, got {type(data).__name__}")
-    found: list[tuple[str, Path, bool]] = []
-    for section, entries in data.items():
-        if entries is None:
-            continue
-        if not isinstance(entries, dict):
-            raise FolderConfigError(f"{path}: section {section!r} must be a mapping of folder names to paths")
-        found.extend(_read_section(path, str(section), entries))
-    return found
-
-
-def _read_section(path: Path, section: str, entries: dict) -> list[tuple[str, Path, bool]]:
-    yaml_dir = path.resolve().parent
-    base_value = entries.get("base_path")
-    base: Path | None = None
-    if base_value is not None:
-        if not isinstance(base_value, str):
-            raise FolderConfigError(f"{path}: section {section!r}: base_path must be a string")
-        base = Path(os.path.expanduser(os.path.expandvars(base_value)))
-        if not base.is_absolute():
-            base = yaml_dir / base
-    is_default = bool(entries.get("is_default", False))
-    found = []
-    for key, value in entries.items():
-        if key in ("base_path", "is_default"):
-            continue
-        if not isinstance(value, str):
-            raise FolderConfigError(
-                f"{path}: section {section!r}, key {key!r}: expected a path or newline-separated paths, "
-                f"got {type(value).__name__}"
-            )
-        for line in value.splitlines():
-            line = line.strip()
-            if not line:
-                continue
-            target = Path(os.path.expanduser(os.path.expandvars(line)))
-            if not target.is_absolute():
-                target = (base or yaml_dir) / target
-            found.append((LEGACY_KEYS.get(str(key), str(key)), Path(os.path.normpath(target)), is_default))
-    return found
-
-
-# ---------------------------------------------------------------------------- flags
-
-
-def add_folder_arguments(parser: argparse.ArgumentParser) -> None:
-    """Adds ComfyUI's folder flags to `parser`."""
-    group = parser.add_argument_group("folders")
-    group.add_argument("--base-directory", metavar="DIR", help="root of models/, input/, output/, temp/, user/")
-    group.add_argument("--input-directory", metavar="DIR", help="where uploads and input images live")
-    group.add_argument("--output-directory", metavar="DIR", help="where generated files are written")
-    group.add_argument("--temp-directory", metavar="DIR", help="parent of the temp/ folder for previews")
-    group.add_argument("--user-directory", metavar="DIR", help="per-user settings and saved workflows")
-    group.add_argument(
-        "--extra-model-paths-config",
-        metavar="PATH",
-        nargs="+",
-        action="append",
-        help="extra_model_paths.yaml file(s) adding model search paths (repeatable)",
-    )
-
-
-# ---------------------------------------------------------------------------- the layout
 
 
 @dataclass
@@ -365,36 +196,3 @@ def _walk_files(root: Path, wanted: set[str] | None, recursive: bool) -> list[st
                 continue
             found.append((relative / filename).as_posix())
     return found
-
-
-# ---------------------------------------------------------------------------- counter names
-
-
-def next_counter_path(output_dir: str | os.PathLike, prefix: str, extension: str = "png") -> tuple[Path, str, str]:
-    """ComfyUI's save naming: `<prefix>_00001_.<ext>`, counter = highest existing + 1.
-
-    `prefix` may hold a subfolder ("portraits/me"); it is created. Returns
-    (full path, subfolder as posix ("" for none), file name). A prefix that would leave
-    the output folder raises UnsafePathError.
-    """
-    if not isinstance(prefix, str) or not prefix.strip():
-        raise UnsafePathError(f"filename prefix must be a non-empty string, got {prefix!r}")
-    check_relative_name(prefix, "filename prefix")
-    pure = PurePosixPath(prefix)
-    subfolder = "" if str(pure.parent) == "." else pure.parent.as_posix()
-    stem = pure.name
-    if not stem or stem.strip(".") == "":
-        raise UnsafePathError(f"filename prefix {prefix!r} has no file name part")
-    folder = safe_join(output_dir, subfolder) if subfolder else Path(output_dir).resolve()
-    folder.mkdir(parents=True, exist_ok=True)
-    highest = 0
-    lowered = stem.lower()
-    for entry in os.listdir(folder):
-        if not entry.lower().startswith(lowered + "_"):
-            continue
-        match = _COUNTER_RE.match(entry[len(stem) + 1:])
-        if match:
-            highest = max(highest, int(match.group("digits")))
-    extension = extension.lstrip(".")
-    filename = f"{stem}_{highest + 1:05}_.{extension}"
-    return folder / filename, subfolder, filename

@@ -1,8 +1,15 @@
-"""ComfyUI's filename-prefix variables for saved outputs (%width%, %year%, ...), expanded once per batch."""
+"""How saved outputs are named, as ComfyUI names them: `<prefix>_00001_.png` and the %width%/%year%/... prefix variables."""
 
 from __future__ import annotations
 
+import os
+import re
 import time
+from pathlib import Path, PurePosixPath
+
+from folders.safe_paths import UnsafePathError, check_relative_name, safe_join
+
+_COUNTER_RE = re.compile(r"^(?P<digits>\d+)_")
 
 
 def expand_prefix(prefix: str, width: int, height: int, now: time.struct_time | None = None) -> str:
@@ -18,3 +25,33 @@ def expand_prefix(prefix: str, width: int, height: int, now: time.struct_time | 
     for name, value in values.items():
         prefix = prefix.replace(name, value)
     return prefix
+
+
+def next_counter_path(output_dir: str | os.PathLike, prefix: str, extension: str = "png") -> tuple[Path, str, str]:
+    """ComfyUI's save naming: `<prefix>_00001_.<ext>`, counter = highest existing + 1.
+
+    `prefix` may hold a subfolder ("portraits/me"); it is created. Returns
+    (full path, subfolder as posix ("" for none), file name). A prefix that would leave
+    the output folder raises UnsafePathError.
+    """
+    if not isinstance(prefix, str) or not prefix.strip():
+        raise UnsafePathError(f"filename prefix must be a non-empty string, got {prefix!r}")
+    check_relative_name(prefix, "filename prefix")
+    pure = PurePosixPath(prefix)
+    subfolder = "" if str(pure.parent) == "." else pure.parent.as_posix()
+    stem = pure.name
+    if not stem or stem.strip(".") == "":
+        raise UnsafePathError(f"filename prefix {prefix!r} has no file name part")
+    folder = safe_join(output_dir, subfolder) if subfolder else Path(output_dir).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    highest = 0
+    lowered = stem.lower()
+    for entry in os.listdir(folder):
+        if not entry.lower().startswith(lowered + "_"):
+            continue
+        match = _COUNTER_RE.match(entry[len(stem) + 1:])
+        if match:
+            highest = max(highest, int(match.group("digits")))
+    extension = extension.lstrip(".")
+    filename = f"{stem}_{highest + 1:05}_.{extension}"
+    return folder / filename, subfolder, filename

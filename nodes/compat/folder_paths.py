@@ -16,8 +16,9 @@ from collections.abc import Iterable, Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from folders.layout import MODEL_EXTENSIONS, UnsafePathError, next_counter_path
-from folders.output_names import expand_prefix
+from folders.model_folders import MODEL_EXTENSIONS
+from folders.output_names import expand_prefix, next_counter_path
+from folders.safe_paths import UnsafePathError
 
 supported_pt_extensions: set[str] = set(MODEL_EXTENSIONS)
 _folders: Any = None

@@ -8,17 +8,12 @@ import textwrap
 
 import pytest
 
-from folders.layout import (
-    MODEL_EXTENSIONS,
-    FolderConfigError,
-    Folders,
-    UnsafePathError,
-    add_folder_arguments,
-    check_relative_name,
-    next_counter_path,
-    read_extra_model_paths,
-    safe_join,
-)
+from folders.extra_model_paths import FolderConfigError, read_extra_model_paths
+from folders.flags import add_folder_arguments
+from folders.layout import Folders
+from folders.model_folders import MODEL_EXTENSIONS
+from folders.output_names import next_counter_path
+from folders.safe_paths import UnsafePathError, check_relative_name, safe_join
 from nodes.api.runtime import DeviceRequest, NodeRuntime
 
 

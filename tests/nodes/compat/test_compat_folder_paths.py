@@ -8,7 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from folders.layout import Folders, UnsafePathError
+from folders.layout import Folders
+from folders.safe_paths import UnsafePathError
 from nodes.api.plugins import load_custom_nodes
 from nodes.api.registry import NodeRegistry
 from nodes.compat import folder_paths as fp
