@@ -1,6 +1,9 @@
 """Command-line dispatch. Each subcommand lives in its own module `app/cmd_<name>.py`
 exposing HELP (one line), `add_arguments(parser)` and `run(args) -> int`; they are found
-by name, so adding a command touches no shared file. With no subcommand, `serve` runs."""
+by name, so adding a command touches no shared file. With no subcommand, `serve` runs.
+
+Only the module of the command being run is imported (so `tokenize` never pays for the
+node registry); `--help` and an unknown command import them all to list them."""
 
 from __future__ import annotations
 
@@ -24,7 +27,8 @@ def command_modules() -> dict[str, str]:
     return dict(sorted(found.items()))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser with every command; with `only`, the other commands are bare names (nothing imported)."""
     parser = argparse.ArgumentParser(
         prog="main.py",
         description="latentgraph: a node-graph workflow editor and executor for Stable Diffusion. "
@@ -32,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module_name in command_modules().items():
+        if only is not None and name != only:
+            sub.add_parser(name)
+            continue
         module = importlib.import_module(module_name)
         cmd = sub.add_parser(name, help=getattr(module, "HELP", None), description=getattr(module, "HELP", None))
         module.add_arguments(cmd)
@@ -45,7 +52,7 @@ def main(argv: list[str]) -> int:
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         if DEFAULT_COMMAND in commands:
             argv = [DEFAULT_COMMAND, *argv]
-    parser = build_parser()
+    parser = build_parser(only=argv[0] if argv and argv[0] in commands else None)
     args = parser.parse_args(argv)
     if getattr(args, "_run", None) is None:
         parser.print_help()

@@ -11,6 +11,10 @@ from __future__ import annotations
 import json
 import sys
 
+from diffusion.models.text.encoder_specs import FAMILY_ENCODERS
+from diffusion.models.text.prompt_weights import tokenize_prompt
+from diffusion.models.text.tokenizer import default_tokenizer
+
 HELP = "show the CLIP token ids and weights of a prompt, per 75-token window"
 FAMILIES = {"sd15": "sd1", "sd21": "sd2", "sdxl": "sdxl"}
 WINDOW_TOKENS = 75
@@ -24,10 +28,6 @@ def add_arguments(parser) -> None:
 
 def tokenize_report(text: str, family: str) -> dict:
     """The windows of `text` as plain data: per window the used count, ids (77) and tokens."""
-    from diffusion.models.text.prompt_weights import tokenize_prompt
-    from diffusion.models.text.text_encode import FAMILY_ENCODERS
-    from diffusion.models.text.tokenizer import default_tokenizer
-
     tokenizer = default_tokenizer()
     pad = FAMILY_ENCODERS[FAMILIES[family]][0].pad_token
     result = tokenize_prompt(text, tokenizer, pad_token=pad)

@@ -29,7 +29,8 @@ import torch
 
 from diffusion.checkpoints.checkpoint import CheckpointError
 from diffusion.models.latent_formats import LatentFormat, latent_format_for
-from diffusion.models.unet.unet import UNetConfig, UNetConfigError, unet_config_from_state_dict
+from diffusion.models.unet.config import UNetConfig, UNetConfigError
+from diffusion.models.unet.unet import unet_config_from_state_dict
 from diffusion.models.vae.vae import VAEConfig, VAEConfigError, vae_config_from_state_dict
 
 UNET_PREFIX = "model.diffusion_model."

@@ -30,6 +30,12 @@ from diffusion.checkpoints.detect import (
 )
 from diffusion.memory.patcher import ModelPatcher
 from diffusion.models.latent_formats import SD15_FORMAT, LatentFormat
+from diffusion.models.text.clip_text import (
+    TextEncoderError,
+    is_openclip_layout,
+    openclip_to_hf,
+    text_encoder_config_from_state_dict,
+)
 from diffusion.models.text.text_encode import CLIPHandle, clip_handle_from_state_dicts
 from diffusion.models.unet.unet import UNetModel
 from diffusion.models.vae.convert import diffusers_vae_to_ldm, is_diffusers_vae
@@ -195,13 +201,6 @@ def load_text_encoder(paths: Sequence[str | os.PathLike], *, embeddings_dirs: It
                       dtype: torch.dtype | None = None, device: Device = None) -> CLIPHandle:
     """Load standalone text encoder files: one CLIP-L (SD1), one CLIP-H (SD2), one CLIP-G
     (SDXL refiner) or CLIP-L + CLIP-G (SDXL). HF or OpenCLIP layouts."""
-    from diffusion.models.text.clip_text import (
-        TextEncoderError,
-        is_openclip_layout,
-        openclip_to_hf,
-        text_encoder_config_from_state_dict,
-    )
-
     weights: dict[str, dict] = {}
     releases: dict[str, Callable[[str], None]] = {}
     for path in paths:

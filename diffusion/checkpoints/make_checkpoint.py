@@ -26,8 +26,9 @@ import torch
 
 from diffusion.checkpoints.safetensors_writer import TensorSpec, write_safetensors_streaming
 from diffusion.models.text.clip_text import TextEncoderConfig, build_text_encoder, hf_to_openclip
+from diffusion.models.unet.config import UNetConfig
 from diffusion.models.unet.presets import FAMILIES, SIZES
-from diffusion.models.unet.unet import UNetConfig, UNetModel
+from diffusion.models.unet.unet import UNetModel
 from diffusion.models.vae.vae import AutoencoderKL, VAEConfig
 
 UNET_PREFIX = "model.diffusion_model."

@@ -18,10 +18,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-INTERPOLATE_METHODS = ("nearest-exact", "bilinear", "area", "bicubic")
-IMAGE_METHODS = ("nearest-exact", "bilinear", "area", "bicubic", "lanczos")
-LATENT_METHODS = ("nearest-exact", "bilinear", "area", "bicubic", "bislerp")
-CROP_METHODS = ("disabled", "center")
+from diffusion.imaging.names import CROP_METHODS, INTERPOLATE_METHODS
 
 
 def center_crop_to_aspect(samples: torch.Tensor, width: int, height: int) -> torch.Tensor:

@@ -12,14 +12,11 @@ from collections.abc import Callable
 
 import torch
 
-from diffusion.sampling import samplers_dpm_solver as dpm_solver
-from diffusion.sampling import samplers_dpmpp as dpmpp
-from diffusion.sampling import samplers_euler as euler
-from diffusion.sampling import samplers_unipc as unipc
-
-SAMPLER_NAMES = ("euler", "euler_ancestral", "heun", "heunpp2", "dpm_2", "dpm_2_ancestral", "lms", "dpm_fast",
-                 "dpm_adaptive", "dpmpp_2s_ancestral", "dpmpp_sde", "dpmpp_2m", "dpmpp_2m_sde", "dpmpp_3m_sde",
-                 "ddpm", "lcm", "ddim", "uni_pc", "uni_pc_bh2")
+import diffusion.sampling.samplers_dpm_solver as dpm_solver
+import diffusion.sampling.samplers_dpmpp as dpmpp
+import diffusion.sampling.samplers_euler as euler
+import diffusion.sampling.samplers_unipc as unipc
+from diffusion.sampling.names import SAMPLER_NAMES
 
 # These compute steps + 1 sigmas and drop the penultimate one (their last step is a plain Euler jump).
 DISCARD_PENULTIMATE_SIGMA = frozenset({"dpm_2", "dpm_2_ancestral", "uni_pc", "uni_pc_bh2"})

@@ -13,10 +13,7 @@ import torch
 
 from diffusion.sampling.beta_distribution import beta_ppf
 from diffusion.sampling.discrete import DiscreteSchedule
-
-# ComfyUI's order (the KSampler combo lists them like this).
-SCHEDULER_NAMES = ("simple", "sgm_uniform", "karras", "exponential", "ddim_uniform", "beta", "normal",
-                   "linear_quadratic", "kl_optimal")
+from diffusion.sampling.names import SCHEDULER_NAMES
 
 
 def _append_zero(sigmas: torch.Tensor) -> torch.Tensor:

@@ -21,8 +21,9 @@ from torch import nn
 
 from diffusion.checkpoints.safetensors_writer import TensorSpec, write_safetensors_streaming
 from diffusion.models.text.clip_text import TextEncoderConfig, build_text_encoder
+from diffusion.models.unet.config import UNetConfig
 from diffusion.models.unet.presets import FAMILIES, SIZES
-from diffusion.models.unet.unet import UNetConfig, UNetModel
+from diffusion.models.unet.unet import UNetModel
 
 UNET_TARGETS = ("attn1.to_q", "attn1.to_k", "attn1.to_v", "attn1.to_out.0", "attn2.to_q", "attn2.to_k", "attn2.to_v",
                 "attn2.to_out.0", "ff.net.0.proj", "ff.net.2", ".proj_in", ".proj_out")

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 
 import torch
 
@@ -41,47 +40,12 @@ from diffusion.models.text.clip_text import (
     text_encoder_from_weights,
     with_kind,
 )
+from diffusion.models.text.encoder_specs import FAMILY_ENCODERS, EncoderSpec, clip_family
 from diffusion.models.text.prompt_weights import EmbeddingToken, TokenizedPrompt, empty_chunk, tokenize_prompt
 from diffusion.models.text.textual_inversion import EmbeddingLibrary
 from diffusion.models.text.tokenizer import ClipTokenizer, default_tokenizer
 
 _TOKEN_EMBEDDING = "text_model.embeddings.token_embedding.weight"
-
-
-@dataclass(frozen=True)
-class EncoderSpec:
-    """How one encoder of a family tokenizes and which hidden state it returns."""
-
-    name: str  # "l" | "h" | "g"
-    pad_token: int
-    default_layer: int | None  # None = last layer (final layer norm applied)
-    layer_norm_hidden: bool  # apply the final layer norm to an intermediate layer's output
-    embedding_key: str  # preferred key in textual-inversion files
-
-    @property
-    def kind(self) -> str:
-        return f"clip_{self.name}"
-
-
-_L_SD1 = EncoderSpec("l", 49407, None, True, "clip_l")
-_H_SD2 = EncoderSpec("h", 0, -2, True, "clip_h")
-_L_SDXL = EncoderSpec("l", 49407, -2, False, "clip_l")
-_G_SDXL = EncoderSpec("g", 0, -2, False, "clip_g")
-FAMILY_ENCODERS: dict[str, tuple[EncoderSpec, ...]] = {
-    "sd1": (_L_SD1,),
-    "sd2": (_H_SD2,),
-    "sdxl": (_L_SDXL, _G_SDXL),
-    "sdxl-refiner": (_G_SDXL,),
-}
-_FAMILY_ALIASES = {"sd15": "sd1", "sd15-inpaint": "sd1", "sd21": "sd2", "sd21-v": "sd2"}
-
-
-def clip_family(family: str) -> str:
-    """The text-encoder family ("sd1", "sd2", "sdxl", "sdxl-refiner") of a model family name."""
-    name = _FAMILY_ALIASES.get(family, family)
-    if name not in FAMILY_ENCODERS:
-        raise ValueError(f"no text encoders known for model family {family!r}")
-    return name
 
 
 class CLIPHandle:

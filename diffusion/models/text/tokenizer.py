@@ -1,20 +1,29 @@
-"""The real CLIP BPE tokenizer, offline.
+"""The real CLIP BPE tokenizer, offline and without torch or transformers.
 
-The vocabulary and merges ship in `diffusion/data/` (written by
-`scripts/make_clip_tokenizer_files.py` from the open_clip_torch wheel) and are loaded
-with transformers' CLIPTokenizer; nothing is fetched from the network.
+The vocabulary and merges ship in `diffusion/models/text/data/` (written by
+`scripts/make_clip_tokenizer_files.py` from the open_clip_torch wheel); the byte-level BPE
+itself is `diffusion.models.text.clip_bpe`, which gives the ids transformers' CLIPTokenizer
+gives. Nothing is fetched from the network.
 
 `ClipTokenizer.word_ids(word)` gives the ids of one word without start/end tokens, the
-unit the prompt chunker (`diffusion.models.text.text_encode`) works with; `ids(text)` tokenizes a
+unit the prompt chunker (`diffusion.models.text.prompt_weights`) works with; `ids(text)` tokenizes a
 whole text with start/end tokens like CLIP does.
 """
 
 from __future__ import annotations
 
 import functools
-import inspect
 import json
 from pathlib import Path
+
+from diffusion.models.text.clip_bpe import (
+    SPECIAL_TOKENS,
+    byte_spelling,
+    merge_word,
+    normalize,
+    split_special,
+    split_words,
+)
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 VOCAB_FILE = DATA_DIR / "clip_vocab.json"
@@ -29,7 +38,8 @@ class TokenizerFilesError(RuntimeError):
     """The shipped vocabulary/merges files are missing or unreadable."""
 
 
-def _read_files(vocab_path: Path, merges_path: Path) -> tuple[dict[str, int], list[tuple[str, str]]]:
+def _read_files(vocab_path: Path, merges_path: Path) -> tuple[dict[str, int], dict[str, int]]:
+    """The vocabulary (token -> id) and the merge ranks ("a b" -> rank) from the shipped files."""
     try:
         vocab = json.loads(vocab_path.read_text(encoding="utf-8"))
         lines = merges_path.read_text(encoding="utf-8").split("\n")
@@ -38,38 +48,40 @@ def _read_files(vocab_path: Path, merges_path: Path) -> tuple[dict[str, int], li
             f"CLIP tokenizer files unreadable ({exc}); regenerate them with "
             "`python scripts/make_clip_tokenizer_files.py`"
         ) from exc
-    merges = [tuple(line.split()) for line in lines[1:] if line.strip()]
-    if len(vocab) != VOCAB_SIZE:
-        raise TokenizerFilesError(f"{vocab_path} has {len(vocab)} tokens, expected {VOCAB_SIZE}")
-    return vocab, merges
-
-
-def _build_hf_tokenizer(vocab_path: Path, merges_path: Path):
-    from transformers import CLIPTokenizer
-
-    params = inspect.signature(CLIPTokenizer.__init__).parameters
-    if "vocab_file" in params:  # transformers 4.x (python tokenizer reading files)
-        for path in (vocab_path, merges_path):
-            if not path.is_file():
-                raise TokenizerFilesError(f"missing {path}; run `python scripts/make_clip_tokenizer_files.py`")
-        return CLIPTokenizer(vocab_file=str(vocab_path), merges_file=str(merges_path))
-    vocab, merges = _read_files(vocab_path, merges_path)  # transformers 5.x takes the tables
-    return CLIPTokenizer(vocab=vocab, merges=merges)
+    if not isinstance(vocab, dict) or len(vocab) != VOCAB_SIZE:
+        size = len(vocab) if isinstance(vocab, dict) else "no"
+        raise TokenizerFilesError(f"{vocab_path} has {size} tokens, expected {VOCAB_SIZE}")
+    ranks = {line: rank for rank, line in enumerate(line.strip() for line in lines[1:]) if line}
+    return vocab, ranks
 
 
 class ClipTokenizer:
     """CLIP's BPE tokenizer (lower-cases, byte-level BPE, `</w>` word ends)."""
 
     def __init__(self, vocab_path: Path = VOCAB_FILE, merges_path: Path = MERGES_FILE):
-        self._hf = _build_hf_tokenizer(Path(vocab_path), Path(merges_path))
-        self.vocab: dict[str, int] = dict(self._hf.get_vocab())
+        self.vocab, self._ranks = _read_files(Path(vocab_path), Path(merges_path))
         self._inverse = {index: token for token, index in self.vocab.items()}
-        empty = self._hf("")["input_ids"]
-        self.start_token, self.end_token = int(empty[0]), int(empty[1])
+        self.start_token, self.end_token = (self.vocab[token] for token in SPECIAL_TOKENS)
+        self._word_cache: dict[str, list[int]] = {}
 
     def ids(self, text: str) -> list[int]:
         """Token ids of `text` with the start and end tokens, unpadded."""
-        return [int(i) for i in self._hf(text)["input_ids"]]
+        ids = [self.start_token]
+        for part in split_special(text):
+            if part in SPECIAL_TOKENS:
+                ids.append(self.vocab[part])
+            else:
+                for word in split_words(normalize(part)):
+                    ids += self._bpe_ids(word)
+        ids.append(self.end_token)
+        return ids
+
+    def _bpe_ids(self, word: str) -> list[int]:
+        cached = self._word_cache.get(word)
+        if cached is None:
+            cached = [self.vocab[symbol] for symbol in merge_word(byte_spelling(word), self._ranks)]
+            self._word_cache[word] = cached
+        return list(cached)
 
     def word_ids(self, word: str) -> list[int]:
         """Token ids of one word (no start/end tokens); a whole-word vocabulary hit is taken directly."""
@@ -85,7 +97,7 @@ class ClipTokenizer:
 
 @functools.lru_cache(maxsize=1)
 def default_tokenizer() -> ClipTokenizer:
-    """The shared tokenizer built from the shipped files (built once, read-only afterwards)."""
+    """The shared tokenizer built from the shipped files (built once; only its word cache grows)."""
     return ClipTokenizer()
 
 

@@ -1,8 +1,9 @@
-"""UNet configurations of the released model families, full-size and tiny.
+"""UNet configurations of the released model families, full-size and tiny, as plain data.
 
 Full sizes are the real SD1.5 / SD2.1 / SDXL base / SDXL refiner UNets. Tiny ones keep each
 family's structure (which levels attend, conv vs linear projections, vector conditioning,
 transformer depth > 1 for SDXL) at a few hundred thousand parameters, for tests.
+`unet_preset_fields` gives the keyword arguments of `UNetConfig`; `UNetConfig.preset` builds it.
 Tiny context sizes follow the tiny text-encoder presets of `diffusion.models.text.clip_text` (SDXL's
 context is CLIP-L ‖ CLIP-G wide, its pooled vector CLIP-G's projection).
 """
@@ -10,7 +11,6 @@ context is CLIP-L ‖ CLIP-G wide, its pooled vector CLIP-G's projection).
 from __future__ import annotations
 
 from diffusion.models.text.clip_text import TextEncoderConfig
-from diffusion.models.unet.unet import UNetConfig
 
 FAMILIES = ("sd15", "sd15-inpaint", "sd21", "sd21-v", "sdxl", "sdxl-refiner")
 SIZES = ("tiny", "full")
@@ -27,30 +27,30 @@ def _per_level(depths: tuple[int, ...], num_res_blocks: tuple[int, ...]) -> tupl
 
 
 def _config(*, in_channels=4, model_channels, channel_mult, num_res_blocks, level_depths, middle_depth,
-            context_dim, linear, adm=None) -> UNetConfig:
+            context_dim, linear, adm=None) -> dict:
     inputs, outputs = _per_level(level_depths, num_res_blocks)
     if linear:
         heads = {"num_head_channels": 64 if model_channels % 64 == 0 else 8}
     else:
         heads = {"num_heads": 8}
-    return UNetConfig(
-        in_channels=in_channels,
-        out_channels=4,
-        model_channels=model_channels,
-        channel_mult=channel_mult,
-        num_res_blocks=num_res_blocks,
-        transformer_depth=inputs,
-        transformer_depth_output=outputs,
-        transformer_depth_middle=middle_depth,
-        context_dim=context_dim,
-        use_linear_in_transformer=linear,
-        adm_in_channels=adm,
+    return {
+        "in_channels": in_channels,
+        "out_channels": 4,
+        "model_channels": model_channels,
+        "channel_mult": channel_mult,
+        "num_res_blocks": num_res_blocks,
+        "transformer_depth": inputs,
+        "transformer_depth_output": outputs,
+        "transformer_depth_middle": middle_depth,
+        "context_dim": context_dim,
+        "use_linear_in_transformer": linear,
+        "adm_in_channels": adm,
         **heads,
-    )
+    }
 
 
-def unet_preset(family: str, size: str = "full") -> UNetConfig:
-    """The UNet config of `family` at `size` ("tiny" or "full"); ValueError names what is unknown."""
+def unet_preset_fields(family: str, size: str = "full") -> dict:
+    """The `UNetConfig` fields of `family` at `size` ("tiny" or "full"); ValueError names what is unknown."""
     if family not in FAMILIES:
         raise ValueError(f"unknown model family {family!r}; expected one of {', '.join(FAMILIES)}")
     if size not in SIZES:

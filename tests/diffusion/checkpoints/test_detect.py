@@ -10,7 +10,7 @@ from diffusion.checkpoints.detect import ModelDetectionError, detect_file_kind, 
 from diffusion.checkpoints.make_checkpoint import checkpoint_shapes, iter_checkpoint_tensors, write_vae
 from diffusion.models.latent_formats import SD15_FORMAT, SDXL_FORMAT
 from diffusion.models.lora.make_lora import write_lora
-from diffusion.models.unet.unet import UNetConfig
+from diffusion.models.unet.config import UNetConfig
 
 EXPECTED = {
     "sd15": ("sd15", "eps", ("clip_l",), SD15_FORMAT),

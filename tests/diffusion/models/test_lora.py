@@ -10,7 +10,8 @@ from diffusion.models.lora.keys import diffusers_unet_stems, unet_lora_targets
 from diffusion.models.lora.lora import LoraMismatchError, apply_lora, read_lora
 from diffusion.models.text.clip_text import TextEncoderConfig, build_text_encoder
 from diffusion.models.text.text_encode import CLIPHandle
-from diffusion.models.unet.unet import UNetConfig, UNetModel
+from diffusion.models.unet.config import UNetConfig
+from diffusion.models.unet.unet import UNetModel
 
 RANK = 2
 

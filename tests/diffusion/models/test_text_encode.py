@@ -15,12 +15,8 @@ from diffusion.models.text.clip_text import (
     build_text_encoder,
     hf_to_openclip,
 )
-from diffusion.models.text.text_encode import (
-    CLIPHandle,
-    build_encoder_patcher,
-    clip_family,
-    clip_handle_from_state_dicts,
-)
+from diffusion.models.text.encoder_specs import clip_family
+from diffusion.models.text.text_encode import CLIPHandle, build_encoder_patcher, clip_handle_from_state_dicts
 from diffusion.models.text.textual_inversion import EmbeddingLibrary
 from diffusion.models.text.tokenizer import default_tokenizer
 

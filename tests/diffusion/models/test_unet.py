@@ -7,8 +7,9 @@ import torch
 from diffusers import UNet2DConditionModel
 from diffusers.loaders.single_file_utils import convert_ldm_unet_checkpoint
 
+from diffusion.models.unet.config import UNetConfig, UNetConfigError
 from diffusion.models.unet.sdxl_conditioning import adm_vector
-from diffusion.models.unet.unet import UNetConfig, UNetConfigError, UNetModel, unet_config_from_state_dict
+from diffusion.models.unet.unet import UNetModel, unet_config_from_state_dict
 
 PREFIX = "model.diffusion_model."
 

@@ -9,7 +9,8 @@ import torch
 from diffusion.memory.patcher import ModelPatcher
 from diffusion.models.latent_formats import latent_format_for
 from diffusion.models.unet.unet import UNetConfig, UNetModel
-from diffusion.sampling import prepare_noise, sample
+from diffusion.sampling.noise import prepare_noise
+from diffusion.sampling.sample import sample
 
 
 def _patcher(family: str) -> tuple[ModelPatcher, UNetConfig]:
