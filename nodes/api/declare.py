@@ -10,204 +10,49 @@
         def run(cls, ctx, *, a, b):
             return (a + b,)
 
-`run` is a classmethod taking the NodeContext and the inputs by keyword; it returns a
-tuple (one value per output; a bare value, even a dict, for a one-output node), a
-NodeOutput, or ComfyUI's `{"ui": ..., "result": ...}` dict. It may be `async`. Optional classmethods: `fingerprint(**inputs)`
-(ComfyUI's IS_CHANGED), `validate(**inputs)` (VALIDATE_INPUTS; the inputs it names skip the
-generic range/combo checks, `input_types` receives the link types) and
-`check_lazy_status(ctx, **inputs)`. Nodes hold no state: they are never instantiated.
+`run` is a classmethod taking the NodeContext and then every declared input and hidden
+name by keyword; it returns a tuple (one value per output; a bare value, even a dict, for
+a one-output node), a NodeOutput, or ComfyUI's `{"ui": ..., "result": ...}` dict. It may be
+`async`. Optional classmethods, each taking the context first and then the inputs it
+names: `fingerprint(cls, ctx, ...)` (ComfyUI's IS_CHANGED), `validate(cls, ctx, ...)`
+(VALIDATE_INPUTS; the inputs it names skip the generic range/combo checks, `input_types`
+receives the link types) and `check_lazy_status(cls, ctx, ...)`. The context of
+fingerprint and validate carries the runtime but no node or prompt id (empty strings),
+and they get no hidden inputs: they are asked before anything runs. Nodes hold no
+state: they are never instantiated.
 
-`DeclaredNodeType(cls, runtime)` adapts such a class to graph.schema.NodeType. Combo
-options given as `FileList("checkpoints")` are read from the runtime's folders every time
-the schema is asked for, so a new file shows up at the next validation or /object_info.
+`DeclaredNodeType(cls, runtime)` adapts such a class to graph.schema.NodeType. It checks
+at registration that the methods take what the declaration gives them
+(nodes/api/signature_check.py), so a misspelt keyword is refused with the node named.
+Combo options given as `FileList("checkpoints")` are read from the runtime's folders
+every time the schema is asked for, so a new file shows up at the next validation or
+/object_info. The input classes live in nodes/api/inputs.py and are re-exported here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import KW_ONLY, dataclass, field
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from graph.schema import HIDDEN_KINDS, InputSpec, NodeOutput, NodeSchema, OutputSpec
-from nodes.api.results import (
-    AcceptedArguments,
-    NodeDefinitionError,
-    normalise_result,
-    normalise_validation,
-    run_to_completion,
+from graph.context import NodeContext
+from graph.schema import NodeOutput, NodeSchema
+from nodes.api.inputs import (
+    HIDDEN_NAMES,
+    Boolean,
+    Combo,
+    FileList,
+    Float,
+    Input,
+    Int,
+    Out,
+    Socket,
+    String,
 )
+from nodes.api.results import NodeDefinitionError, normalise_result, normalise_validation, run_to_completion
+from nodes.api.signature_check import HOOKS, check_node_methods
 
-# Hidden kind -> the keyword the node receives (ComfyUI's conventional names).
-HIDDEN_NAMES = {kind: kind.lower() for kind in HIDDEN_KINDS}
-
-INT64_MAX = 2**63 - 1
-INT64_MIN = -(2**63) + 1
-
-
-@dataclass(frozen=True)
-class FileList:
-    """Combo options read from a folder at schema time: `Folders.list_files(key, extensions)`."""
-
-    key: str
-    extensions: frozenset[str] | None = None
-    recursive: bool = True
-
-    def resolve(self, runtime: Any) -> list[str]:
-        folders = getattr(runtime, "folders", None)
-        if folders is None:
-            return []
-        return folders.list_files(self.key, self.extensions, recursive=self.recursive)
-
-
-@dataclass(frozen=True)
-class Input:
-    """One declared input. Subclasses fix the type and add type-specific options."""
-
-    name: str
-    _: KW_ONLY
-    type: str = "*"
-    optional: bool = False
-    default: Any = None
-    tooltip: str | None = None
-    lazy: bool = False
-    force_input: bool = False
-    raw_link: bool = False
-    advanced: bool = False
-    # Any other option, passed to /object_info verbatim (ComfyUI option names).
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    def type_options(self) -> dict[str, Any]:
-        """Options specific to the input's type, in ComfyUI's names."""
-        return {}
-
-    def option_dict(self) -> dict[str, Any]:
-        """Every option in ComfyUI's names and order, without the ones left unset."""
-        opts: dict[str, Any] = {}
-        if self.default is not None:
-            opts["default"] = self.default
-        opts.update({k: v for k, v in self.type_options().items() if v is not None and v is not False})
-        flags = {"forceInput": self.force_input, "lazy": self.lazy, "rawLink": self.raw_link,
-                 "advanced": self.advanced}
-        opts.update({k: True for k, v in flags.items() if v})
-        if self.tooltip:
-            opts["tooltip"] = self.tooltip
-        opts.update(self.extra)
-        return opts
-
-    def choices(self, runtime: Any) -> tuple[Any, ...] | None:
-        return None
-
-    def to_spec(self, runtime: Any) -> InputSpec:
-        return InputSpec(name=self.name, type=self.type, required=not self.optional,
-                         options=self.option_dict(), choices=self.choices(runtime))
-
-    @property
-    def is_dynamic(self) -> bool:
-        """True when the spec depends on the disk (file lists), so it cannot be cached."""
-        return False
-
-
-@dataclass(frozen=True)
-class Int(Input):
-    _: KW_ONLY
-    type: str = "INT"
-    min: int | None = None
-    max: int | None = None
-    step: int | None = None
-    control_after_generate: bool = False
-    display: str | None = None
-
-    def type_options(self) -> dict[str, Any]:
-        return {"min": self.min, "max": self.max, "step": self.step,
-                "control_after_generate": self.control_after_generate, "display": self.display}
-
-
-@dataclass(frozen=True)
-class Float(Input):
-    _: KW_ONLY
-    type: str = "FLOAT"
-    min: float | None = None
-    max: float | None = None
-    step: float | None = None
-    round: float | bool | None = None
-    display: str | None = None
-
-    def type_options(self) -> dict[str, Any]:
-        return {"min": self.min, "max": self.max, "step": self.step, "round": self.round, "display": self.display}
-
-    def option_dict(self) -> dict[str, Any]:
-        opts = super().option_dict()
-        if self.round is False:  # meaningful in ComfyUI: no rounding (the base drops False values)
-            opts["round"] = False
-        return opts
-
-
-@dataclass(frozen=True)
-class String(Input):
-    _: KW_ONLY
-    type: str = "STRING"
-    multiline: bool = False
-    placeholder: str | None = None
-    dynamic_prompts: bool = False
-
-    def type_options(self) -> dict[str, Any]:
-        return {"multiline": self.multiline, "placeholder": self.placeholder,
-                "dynamicPrompts": self.dynamic_prompts}
-
-
-@dataclass(frozen=True)
-class Boolean(Input):
-    _: KW_ONLY
-    type: str = "BOOLEAN"
-    label_on: str | None = None
-    label_off: str | None = None
-
-    def type_options(self) -> dict[str, Any]:
-        return {"label_on": self.label_on, "label_off": self.label_off}
-
-
-@dataclass(frozen=True)
-class Combo(Input):
-    """A choice among `options`: a list, a FileList, or a callable(runtime) -> list."""
-
-    options: Sequence[Any] | FileList | Callable[[Any], Sequence[Any]] = ()
-    _: KW_ONLY
-    type: str = "COMBO"
-    image_upload: bool = False
-    control_after_generate: bool = False
-
-    def type_options(self) -> dict[str, Any]:
-        return {"image_upload": self.image_upload, "control_after_generate": self.control_after_generate}
-
-    def choices(self, runtime: Any) -> tuple[Any, ...]:
-        source = self.options
-        if isinstance(source, FileList):
-            return tuple(source.resolve(runtime))
-        if callable(source):
-            return tuple(source(runtime))
-        return tuple(source)
-
-    @property
-    def is_dynamic(self) -> bool:
-        return isinstance(self.options, FileList) or callable(self.options)
-
-
-def Socket(type: str, name: str, **kwargs: Any) -> Input:
-    """A linked-only input of any socket type: `Socket("MODEL", "model")`."""
-    return Input(name, type=type, **kwargs)
-
-
-@dataclass(frozen=True)
-class Out:
-    """One declared output: its type, name (default: the type), list flag and tooltip."""
-
-    type: str
-    name: str | None = None
-    is_list: bool = False
-    tooltip: str | None = None
-
-    def to_spec(self) -> OutputSpec:
-        return OutputSpec(type=self.type, name=self.name or self.type, is_list=self.is_list, tooltip=self.tooltip)
+__all__ = ["HIDDEN_NAMES", "Boolean", "Combo", "DeclaredNodeType", "FileList", "Float", "Input", "Int", "Node",
+           "Out", "Socket", "String"]
 
 
 class Node:
@@ -237,11 +82,8 @@ class Node:
         raise NotImplementedError(f"node {cls.__name__} does not define run()")
 
 
-def _overrides(node_cls: type, name: str) -> bool:
-    return getattr(node_cls, name, None) is not None and name in _defined_names(node_cls)
-
-
 def _defined_names(node_cls: type) -> set[str]:
+    """The attributes a node class defines itself (or inherits from a base below Node)."""
     names: set[str] = set()
     for klass in node_cls.__mro__:
         if klass is Node:
@@ -261,9 +103,12 @@ class DeclaredNodeType:
         self.class_type = node_cls.node_id or node_cls.__name__
         self.python_module = python_module or node_cls.__module__
         self._check_declaration()
-        self._fingerprint_args = AcceptedArguments(node_cls.fingerprint) if _overrides(node_cls, "fingerprint") else None
-        self._validate_args = AcceptedArguments(node_cls.validate) if _overrides(node_cls, "validate") else None
-        self._custom_lazy_status = _overrides(node_cls, "check_lazy_status")
+        defined = _defined_names(node_cls)
+        hooks = [name for name in HOOKS if name in defined and getattr(node_cls, name, None) is not None]
+        signatures = check_node_methods(node_cls, f"node {self.class_type}", node_cls.inputs, node_cls.hidden, hooks)
+        self._fingerprint_args = signatures.get("fingerprint")
+        self._validate_args = signatures.get("validate")
+        self._lazy_status_args = signatures.get("check_lazy_status")
         self._lazy_inputs = [i.name for i in node_cls.inputs if i.lazy]
         self._static_schema = None if any(i.is_dynamic for i in node_cls.inputs) else self._build_schema()
 
@@ -285,10 +130,16 @@ class DeclaredNodeType:
             if kind not in HIDDEN_NAMES:
                 raise NodeDefinitionError(f"{where}: unknown hidden input kind {kind!r}; known: {sorted(HIDDEN_NAMES)}")
 
+    def _custom_validated(self) -> frozenset[str]:
+        """ComfyUI's rule: the inputs validate() names skip the generic checks ("*": all, for **kwargs)."""
+        if self._validate_args is None:
+            return frozenset()
+        if self._validate_args.takes_kwargs:
+            return frozenset({"*"})
+        return self._validate_args.keywords & {i.name for i in self.node_cls.inputs}
+
     def _build_schema(self) -> NodeSchema:
         cls = self.node_cls
-        validate_names = (self._validate_args.named_for_validation() - {"runtime"}) if self._validate_args \
-            else frozenset()
         outputs = tuple(o.to_spec() for o in cls.outputs)
         extra: dict[str, Any] = {}
         if any(o.tooltip for o in cls.outputs):
@@ -308,10 +159,14 @@ class DeclaredNodeType:
             deprecated=bool(cls.deprecated),
             experimental=bool(cls.experimental),
             not_idempotent=bool(cls.not_idempotent) or "UNIQUE_ID" in cls.hidden,
-            custom_validated=validate_names,
-            validates_input_types=bool(self._validate_args and "input_types" in self._validate_args.names),
+            custom_validated=self._custom_validated(),
+            validates_input_types=bool(self._validate_args and "input_types" in self._validate_args.keywords),
             extra=extra,
         )
+
+    def _hook_context(self) -> NodeContext:
+        """The context of fingerprint() and validate(): the runtime, before any node or prompt id is known."""
+        return NodeContext(node_id="", prompt_id="", class_type=self.class_type, runtime=self.runtime)
 
     # -- graph.schema.NodeType
 
@@ -321,24 +176,20 @@ class DeclaredNodeType:
     def fingerprint(self, inputs: Mapping[str, Any]) -> Any:
         if self._fingerprint_args is None:
             return None
-        args = self._fingerprint_args.pick({k: v for k, v in inputs.items() if k != "runtime"})
-        if "runtime" in self._fingerprint_args.names:
-            args["runtime"] = self.runtime
-        return self.node_cls.fingerprint(**args)
+        return self.node_cls.fingerprint(self._hook_context(), **self._fingerprint_args.pick(inputs))
 
     def validate(self, inputs: Mapping[str, Any], input_types: Mapping[str, str] | None) -> list[tuple[str | None, str]]:
         if self._validate_args is None:
             return []
-        args = self._validate_args.pick({k: v for k, v in inputs.items() if k not in ("input_types", "runtime")})
-        if "runtime" in self._validate_args.names:
-            args["runtime"] = self.runtime
-        if "input_types" in self._validate_args.names:
+        args = self._validate_args.pick({k: v for k, v in inputs.items() if k != "input_types"})
+        if "input_types" in self._validate_args.keywords:
             args["input_types"] = dict(input_types or {})
-        return normalise_validation(self.node_cls.validate(**args))
+        return normalise_validation(self.node_cls.validate(self._hook_context(), **args))
 
     def check_lazy_status(self, context: Any, inputs: Mapping[str, Any]) -> list[str]:
-        if self._custom_lazy_status:
-            return list(run_to_completion(self.node_cls.check_lazy_status(context, **inputs)) or [])
+        if self._lazy_status_args is not None:
+            args = self._lazy_status_args.pick(inputs)
+            return list(run_to_completion(self.node_cls.check_lazy_status(context, **args)) or [])
         return [name for name in self._lazy_inputs if name in inputs and inputs[name] is None]
 
     def execute(self, context: Any, inputs: Mapping[str, Any]) -> NodeOutput:

@@ -17,7 +17,6 @@ weights, and a changed file is loaded afresh.
 
 from __future__ import annotations
 
-import os
 import threading
 import weakref
 from collections import OrderedDict
@@ -64,12 +63,6 @@ def prepare_unet(model, choice: DeviceChoice):
     if choice.device.type == "cpu" and choice.unet_dtype == torch.bfloat16:
         model.model.to(memory_format=torch.channels_last)
     return model
-
-
-def file_identity(path: str | os.PathLike) -> tuple[str, int, int]:
-    """(resolved path, size, mtime_ns): what makes a loaded file "the same file" (FileNotFoundError if gone)."""
-    stat = os.stat(path)
-    return str(Path(path).resolve()), int(stat.st_size), int(stat.st_mtime_ns)
 
 
 class LoadedFiles:

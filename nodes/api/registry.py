@@ -20,6 +20,7 @@ from nodes.api.object_info import node_info
 
 log = logging.getLogger("latentgraph.nodes")
 
+
 class DuplicateNodeError(ValueError):
     """A node id that is already registered."""
 

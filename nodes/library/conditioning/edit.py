@@ -18,9 +18,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import torch
-
 from nodes.api.declare import Combo, Float, Int, Node, Out, Socket
+from nodes.api.lazy import lazy_import
+
+torch = lazy_import("torch")
 
 log = logging.getLogger("latentgraph.nodes")
 

@@ -16,12 +16,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
-from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
-from PIL.PngImagePlugin import PngInfo
+from folders.safe_paths import UnsafePathError
+from nodes.api.lazy import lazy_import
 
-from folders.layout import UnsafePathError
+# Pixels need these; naming files, checking names and hashing files (validation, fingerprints) do not.
+np = lazy_import("numpy")
+torch = lazy_import("torch")
+Image = lazy_import("PIL.Image")
+ImageOps = lazy_import("PIL.ImageOps")
+ImageSequence = lazy_import("PIL.ImageSequence")
+PngImagePlugin = lazy_import("PIL.PngImagePlugin")
 
 # Extensions listed by LoadImage's combo (ComfyUI filters the input folder by image content type).
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".jfif"})
@@ -78,7 +82,7 @@ def open_image(path: Path, node: str) -> Image.Image:
     try:
         image = Image.open(path)
         image.load()
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+    except (Image.UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageLoadError(f"{node}: cannot read {path.name!r} as an image: {exc}") from None
     return image
 
@@ -183,9 +187,9 @@ def to_pil(image: torch.Tensor) -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(pixels))  # uint8 [H, W], [H, W, 3], [H, W, 4]: L, RGB, RGBA
 
 
-def png_metadata(prompt: Any, extra_pnginfo: Any) -> PngInfo:
+def png_metadata(prompt: Any, extra_pnginfo: Any) -> PngImagePlugin.PngInfo:
     """ComfyUI's PNG text chunks: `prompt` (the API prompt) and one per extra_pnginfo key, as JSON."""
-    info = PngInfo()
+    info = PngImagePlugin.PngInfo()
     if prompt is not None:
         info.add_text("prompt", json.dumps(prompt))
     if isinstance(extra_pnginfo, Mapping):
@@ -194,6 +198,6 @@ def png_metadata(prompt: Any, extra_pnginfo: Any) -> PngInfo:
     return info
 
 
-def write_png(image: torch.Tensor, path: Path, metadata: PngInfo | None, compress_level: int) -> None:
+def write_png(image: torch.Tensor, path: Path, metadata: PngImagePlugin.PngInfo | None, compress_level: int) -> None:
     """Writes one image [H, W, C] as a PNG file."""
     to_pil(image).save(path, format="PNG", pnginfo=metadata, compress_level=compress_level)

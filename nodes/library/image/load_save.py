@@ -7,17 +7,18 @@ Files are reached only through `ctx.runtime.folders` (folders/layout.py). Image 
 from workflows and HTTP clients: names that would leave the input/output/temp folders
 are refused with a message, and a missing file is reported by name.
 
-`fingerprint` and `validate` of the loaders accept an optional `runtime` keyword: with it
-they hash and check the file; without it (when the declaration adapter does not pass the
-runtime) the fingerprint raises, which makes the node re-run every time instead of
-trusting a stale cache, and validation checks only that the name is safe.
+`fingerprint` and `validate` of the loaders read the file through `ctx.runtime`: with a
+runtime they hash and check the file; without one (`ctx.runtime` is None) the fingerprint
+raises, which makes the node re-run every time instead of trusting a stale cache, and
+validation checks only that the name is safe.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from folders.layout import Folders, UnsafePathError, check_relative_name
+from folders.layout import Folders
+from folders.safe_paths import UnsafePathError, check_relative_name
 from nodes.api.declare import Combo, FileList, Node, Out, Socket, String
 from nodes.api.runtime import runtime_of
 from nodes.library.image.image_io import (
@@ -78,12 +79,12 @@ class _InputImageNode(Node):
     file re-runs the node), and a check at validation that the name is safe and the file exists."""
 
     @classmethod
-    def fingerprint(cls, image: Any = None, runtime: Any = None) -> str:
-        return image_fingerprint(image, runtime, cls.node_id)
+    def fingerprint(cls, ctx: Any, *, image: Any = None) -> str:
+        return image_fingerprint(image, ctx.runtime, cls.node_id)
 
     @classmethod
-    def validate(cls, image: Any = None, runtime: Any = None) -> Any:
-        return image_name_problem(image, runtime, cls.node_id) or True
+    def validate(cls, ctx: Any, *, image: Any = None) -> Any:
+        return image_name_problem(image, ctx.runtime, cls.node_id) or True
 
 
 class LoadImage(_InputImageNode):

@@ -17,8 +17,8 @@ import random
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from folders.layout import UnsafePathError, next_counter_path
-from folders.output_names import expand_prefix
+from folders.output_names import expand_prefix, next_counter_path
+from folders.safe_paths import UnsafePathError
 from nodes.library.image.image_io import check_image_batch, png_metadata, write_png
 
 BATCH_NUM = "%batch_num%"

@@ -10,10 +10,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import torch
-
-from diffusion.imaging.resample import CROP_METHODS, IMAGE_METHODS, resize
+from diffusion.imaging.names import CROP_METHODS, IMAGE_METHODS
 from nodes.api.declare import Combo, Float, Int, Node, Out, Socket
+from nodes.api.lazy import lazy_import
+
+torch = lazy_import("torch")
+resample = lazy_import("diffusion.imaging.resample")
 
 MAX_RESOLUTION = 16384
 
@@ -31,7 +33,7 @@ def require_image(value: Any, node: str, name: str = "image") -> torch.Tensor:
 
 def resize_image(image: torch.Tensor, width: int, height: int, method: str, crop: str = "disabled") -> torch.Tensor:
     """An IMAGE [B, H, W, C] resized to height x width (through channel-first `resample.resize`)."""
-    return resize(image.movedim(-1, 1), width, height, method, crop).movedim(1, -1).contiguous()
+    return resample.resize(image.movedim(-1, 1), width, height, method, crop).movedim(1, -1).contiguous()
 
 
 class ImageScale(Node):

@@ -19,13 +19,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import torch
-
-from diffusion.sampling import denoise_sigmas, schedule_of
 from nodes.api.declare import Float, Node, Out, Socket, String
+from nodes.api.lazy import lazy_import
 from nodes.library.inspect.plotting import BACKGROUND, blank, fitting_width, format_number, paste, text_box, text_height
 from nodes.library.latent.vae_codec import require_vae
 from nodes.library.sampling.ksampler import require_latent, require_model, sample_latent, sampler_inputs
+
+torch = lazy_import("torch")
+discrete = lazy_import("diffusion.sampling.discrete")
+sigma_plan = lazy_import("diffusion.sampling.sigma_plan")
 
 GAP = 4
 
@@ -139,7 +141,7 @@ class DenoiseFilmstrip(Node):
                Out("IMAGE", "frames", tooltip="The decoded frames as a batch, in the strip's reading order.")]
 
     @classmethod
-    def validate(cls, frames: Any = None, steps: Any = None) -> list[tuple[str, str]]:
+    def validate(cls, ctx: Any, *, frames: Any = None, steps: Any = None) -> list[tuple[str, str]]:
         """Checks `frames` against `steps` before the graph runs (either may be linked: then checked at run time).
 
         Naming `steps` here takes it out of the generic range check, so its range is checked here too.
@@ -163,7 +165,7 @@ class DenoiseFilmstrip(Node):
         vae = require_vae(vae, node)
         require_latent(latent_image, node)
         try:
-            sigmas = denoise_sigmas(schedule_of(model), scheduler, sampler_name, steps, denoise)
+            sigmas = sigma_plan.denoise_sigmas(discrete.schedule_of(model), scheduler, sampler_name, steps, denoise)
         except ValueError as exc:
             raise ValueError(f"{node}: {exc}") from None
         total = len(sigmas) - 1

@@ -17,11 +17,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import torch
-import torch.nn.functional as F
-
-from diffusion.sampling import SCHEDULER_NAMES, basic_scheduler_sigmas, schedule_of
+from diffusion.sampling.names import SCHEDULER_NAMES
 from nodes.api.declare import Boolean, Combo, Float, Int, Node, Out, Socket
+from nodes.api.lazy import lazy_import
 from nodes.library.inspect.filmstrip import DenoiseFilmstrip
 from nodes.library.inspect.line_chart import Series, draw_line_chart
 from nodes.library.inspect.plotting import (
@@ -40,6 +38,11 @@ from nodes.library.inspect.plotting import (
 )
 from nodes.library.latent.vae_codec import require_image, require_vae
 from nodes.library.sampling.ksampler import require_latent, require_model
+
+torch = lazy_import("torch")
+F = lazy_import("torch.nn.functional")
+discrete = lazy_import("diffusion.sampling.discrete")
+sigma_plan = lazy_import("diffusion.sampling.sigma_plan")
 
 GAP = 6
 CATEGORY = "inspect"
@@ -191,8 +194,8 @@ def schedules_to_plot(node: str, sigmas: Any, model: Any, scheduler: str, steps:
         found.append(("sigmas input", checked_sigmas(sigmas, node)))
     if model is not None and (compare_all or sigmas is None):
         names = SCHEDULER_NAMES if compare_all else (scheduler,)
-        schedule = schedule_of(model)
-        found += [(name, basic_scheduler_sigmas(schedule, name, steps).float()) for name in names]
+        schedule = discrete.schedule_of(model)
+        found += [(name, sigma_plan.basic_scheduler_sigmas(schedule, name, steps).float()) for name in names]
     return found
 
 

@@ -11,8 +11,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from PIL import Image, ImageDraw
-
+from nodes.api.lazy import lazy_import
 from nodes.library.inspect.plotting import (
     BACKGROUND,
     TEXT_COLOR,
@@ -22,6 +21,9 @@ from nodes.library.inspect.plotting import (
     rgb_bytes,
     text_width,
 )
+
+Image = lazy_import("PIL.Image")
+ImageDraw = lazy_import("PIL.ImageDraw")
 
 # Distinct colours for up to 10 series (then they repeat).
 SERIES_COLORS = (

@@ -12,9 +12,13 @@ from __future__ import annotations
 import functools
 import math
 
-import numpy as np
-import torch
-from PIL import Image, ImageDraw, ImageFont
+from nodes.api.lazy import lazy_import
+
+np = lazy_import("numpy")
+torch = lazy_import("torch")
+Image = lazy_import("PIL.Image")
+ImageDraw = lazy_import("PIL.ImageDraw")
+ImageFont = lazy_import("PIL.ImageFont")
 
 FONT_SIZE = 12
 BACKGROUND = (0.12, 0.12, 0.12)

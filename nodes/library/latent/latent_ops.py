@@ -14,10 +14,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import torch
-
-from diffusion.imaging.resample import CROP_METHODS, LATENT_METHODS, resize
+from diffusion.imaging.names import CROP_METHODS, LATENT_METHODS
 from nodes.api.declare import Combo, Float, Int, Node, Out, Socket
+from nodes.api.lazy import lazy_import
+
+torch = lazy_import("torch")
+resample = lazy_import("diffusion.imaging.resample")
 
 MAX_RESOLUTION = 16384
 LATENT_CHANNELS = 4  # SD1.x/SD2.x/SDXL; the sampler widens an empty latent for other models
@@ -104,7 +106,7 @@ class LatentUpscale(Node):
             return (dict(latent),)
         tensor = latent["samples"]
         width, height = upscale_target(tensor.shape[2], tensor.shape[3], width, height)
-        return (with_samples(latent, resize(tensor, width // 8, height // 8, upscale_method, crop)),)
+        return (with_samples(latent, resample.resize(tensor, width // 8, height // 8, upscale_method, crop)),)
 
 
 class LatentUpscaleBy(Node):
@@ -124,7 +126,7 @@ class LatentUpscaleBy(Node):
         tensor = latent["samples"]
         width = max(1, round(tensor.shape[3] * scale_by))
         height = max(1, round(tensor.shape[2] * scale_by))
-        return (with_samples(latent, resize(tensor, width, height, upscale_method)),)
+        return (with_samples(latent, resample.resize(tensor, width, height, upscale_method)),)
 
 
 def composite_feather_mask(height: int, width: int, feather: int, *, top: bool, bottom: bool, left: bool,
@@ -215,7 +217,7 @@ class LatentBlend(Node):
         second = require_latent(samples2, cls.node_id, "samples2")["samples"]
         _check_pasteable(first, second, cls.node_id, ("samples1", "samples2"))
         if first.shape[2:] != second.shape[2:]:
-            second = resize(second, first.shape[3], first.shape[2], "bicubic", "center")
+            second = resample.resize(second, first.shape[3], first.shape[2], "bicubic", "center")
         blended = first * blend_factor + second.to(first.dtype) * (1 - blend_factor)
         return (with_samples(samples1, blended),)
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import torch
-import torch.nn.functional as F
-
 from nodes.api.declare import Int, Node, Out, Socket
+from nodes.api.lazy import lazy_import
+
+torch = lazy_import("torch")
+F = lazy_import("torch.nn.functional")
 
 
 def require_vae(vae: Any, node: str) -> Any:

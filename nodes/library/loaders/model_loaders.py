@@ -14,14 +14,19 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from diffusion.checkpoints.checkpoint import load_state_dict
-from diffusion.checkpoints.loader import load_checkpoint, load_text_encoder, load_unet, load_vae
-from diffusion.models.lora.lora import LoraError, apply_lora
+from folders.file_identity import file_identity
 from nodes.api.declare import Combo, FileList, Float, Node, Out, Socket
-from nodes.api.model_services import file_identity, prepare_unet
+from nodes.api.lazy import lazy_import
+from nodes.api.results import NodeDefinitionError
 from nodes.api.runtime import NodeRuntime, runtime_of
+
+# The engine (and torch) is imported when a loader runs, not when the registry is built.
+checkpoint_files = lazy_import("diffusion.checkpoints.checkpoint")
+checkpoints = lazy_import("diffusion.checkpoints.loader")
+lora = lazy_import("diffusion.models.lora.lora")
+model_services = lazy_import("nodes.api.model_services")
 
 CLIP_TYPES = ("stable_diffusion", "stable_cascade", "sd3", "stable_audio", "mochi", "ltxv", "pixart", "cosmos",
               "lumina2", "wan", "hidream", "chroma", "ace", "omnigen2", "qwen_image", "hunyuan_image", "flux2",
@@ -54,6 +59,28 @@ def embeddings_dirs(ctx: Any) -> list[Path]:
     return [Path(p) for p in ctx.runtime.folders.model_paths("embeddings")] if ctx.runtime is not None else []
 
 
+class ModelFileLoader(Node):
+    """A loader of one model file: `file_input` is the Combo that names it (options: a FileList of
+    the model folder), placed in `inputs`. The change fingerprint is that file's [size, mtime_ns]."""
+
+    file_input: ClassVar[Combo]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not isinstance(cls.file_input.options, FileList) or cls.file_input not in cls.inputs:
+            raise NodeDefinitionError(f"node {cls.node_id}: file_input must be one of its inputs, a Combo over a "
+                                      "FileList of the model folder")
+
+    @classmethod
+    def file_path(cls, ctx: Any, name: Any) -> Path:
+        """The named file in the loader's model folder; errors name the node input and the file."""
+        return model_file(ctx, cls.file_input.options.key, name, cls.node_id, cls.file_input.name)
+
+    @classmethod
+    def fingerprint(cls, ctx: Any, **inputs: Any) -> list:
+        return file_fingerprint(ctx.runtime, cls.file_input.options.key, inputs.get(cls.file_input.name))
+
+
 def _place_vae(vae, choice) -> Any:
     """A freshly loaded VAE moved to the compute device (VAEs are small: they stay there)."""
     if vae is not None and choice.device.type != "cpu":
@@ -61,12 +88,13 @@ def _place_vae(vae, choice) -> Any:
     return vae
 
 
-class CheckpointLoaderSimple(Node):
+class CheckpointLoaderSimple(ModelFileLoader):
     node_id = "CheckpointLoaderSimple"
     display_name = "Load Checkpoint"
     category = "loaders"
     description = "Loads a diffusion model checkpoint; diffusion models are used to denoise latents."
-    inputs = [Combo("ckpt_name", FileList("checkpoints"), tooltip="The name of the checkpoint (model) to load.")]
+    file_input = Combo("ckpt_name", FileList("checkpoints"), tooltip="The name of the checkpoint (model) to load.")
+    inputs = [file_input]
     outputs = [
         Out("MODEL", tooltip="The model used for denoising latents."),
         Out("CLIP", tooltip="The CLIP model used for encoding text prompts."),
@@ -75,71 +103,66 @@ class CheckpointLoaderSimple(Node):
 
     @classmethod
     def run(cls, ctx: Any, *, ckpt_name: str) -> tuple:
-        path = model_file(ctx, "checkpoints", ckpt_name, cls.node_id, "ckpt_name")
+        path = cls.file_path(ctx, ckpt_name)
         services = ctx.runtime.models
         choice = services.choice
 
         def load() -> tuple:
-            loaded = load_checkpoint(path, embeddings_dirs=embeddings_dirs(ctx), dtype=choice.unet_dtype,
-                                     clip_dtype=choice.text_encoder_dtype, vae_dtype=choice.vae_dtype,
-                                     load_device=choice.device)
-            return prepare_unet(loaded.model, choice), loaded.clip, _place_vae(loaded.vae, choice)
+            loaded = checkpoints.load_checkpoint(path, embeddings_dirs=embeddings_dirs(ctx), dtype=choice.unet_dtype,
+                                                 clip_dtype=choice.text_encoder_dtype, vae_dtype=choice.vae_dtype,
+                                                 load_device=choice.device)
+            return model_services.prepare_unet(loaded.model, choice), loaded.clip, _place_vae(loaded.vae, choice)
 
         key = ("checkpoint", *file_identity(path), str(choice.unet_dtype))
         return services.files.handles(key, load)
 
-    @classmethod
-    def fingerprint(cls, ckpt_name: Any = None, runtime: Any = None) -> list:
-        return file_fingerprint(runtime, "checkpoints", ckpt_name)
 
-
-class VAELoader(Node):
+class VAELoader(ModelFileLoader):
     node_id = "VAELoader"
     display_name = "Load VAE"
     category = "loaders"
-    inputs = [Combo("vae_name", FileList("vae"))]
+    file_input = Combo("vae_name", FileList("vae"))
+    inputs = [file_input]
     outputs = [Out("VAE")]
 
     @classmethod
     def run(cls, ctx: Any, *, vae_name: str) -> tuple:
-        path = model_file(ctx, "vae", vae_name, cls.node_id, "vae_name")
+        path = cls.file_path(ctx, vae_name)
         services = ctx.runtime.models
         choice = services.choice
         key = ("vae", *file_identity(path), str(choice.vae_dtype))
-        (vae,) = services.files.handles(key, lambda: (_place_vae(load_vae(path, dtype=choice.vae_dtype), choice),))
+        (vae,) = services.files.handles(
+            key, lambda: (_place_vae(checkpoints.load_vae(path, dtype=choice.vae_dtype), choice),))
         return (vae,)
 
-    @classmethod
-    def fingerprint(cls, vae_name: Any = None, runtime: Any = None) -> list:
-        return file_fingerprint(runtime, "vae", vae_name)
 
-
-def _lora_weights(ctx: Any, lora_name: str, node: str) -> tuple[dict, str]:
+def _lora_weights(ctx: Any, path: Path, lora_name: str) -> tuple[dict, str]:
     """The LoRA file's state dict (cached) and a source label naming the file."""
-    path = model_file(ctx, "loras", lora_name, node, "lora_name")
     identity = file_identity(path)
-    weights = ctx.runtime.models.files.raw(("lora", *identity), lambda: dict(load_state_dict(path)))
+    weights = ctx.runtime.models.files.raw(("lora", *identity), lambda: dict(checkpoint_files.load_state_dict(path)))
     return weights, f"{lora_name}@{identity[1]}:{identity[2]}"
 
 
 def _apply(node: str, lora_name: str, model, clip, weights, strength_model: float, strength_clip: float, source: str):
     try:
-        new_model, new_clip, report = apply_lora(model, clip, weights, strength_model, strength_clip, source=source)
-    except LoraError as exc:
+        new_model, new_clip, report = lora.apply_lora(model, clip, weights, strength_model, strength_clip,
+                                                      source=source)
+    except lora.LoraError as exc:
         raise type(exc)(f"{node}: LoRA {lora_name!r}: {exc}") from None
     return new_model, new_clip, report
 
 
-class LoraLoader(Node):
+class LoraLoader(ModelFileLoader):
     node_id = "LoraLoader"
     display_name = "Load LoRA"
     category = "loaders"
     description = ("LoRAs modify diffusion and CLIP models, altering the way in which latents are denoised "
                    "such as applying styles. Multiple LoRA nodes can be linked together.")
+    file_input = Combo("lora_name", FileList("loras"), tooltip="The name of the LoRA.")
     inputs = [
         Socket("MODEL", "model", tooltip="The diffusion model the LoRA will be applied to."),
         Socket("CLIP", "clip", tooltip="The CLIP model the LoRA will be applied to."),
-        Combo("lora_name", FileList("loras"), tooltip="The name of the LoRA."),
+        file_input,
         Float("strength_model", **LORA_STRENGTH,
               tooltip="How strongly to modify the diffusion model. This value can be negative."),
         Float("strength_clip", **LORA_STRENGTH, tooltip="How strongly to modify the CLIP model. This value can be negative."),
@@ -151,26 +174,23 @@ class LoraLoader(Node):
             strength_clip: float) -> tuple:
         if strength_model == 0 and strength_clip == 0:
             return model, clip
-        weights, source = _lora_weights(ctx, lora_name, cls.node_id)
+        weights, source = _lora_weights(ctx, cls.file_path(ctx, lora_name), lora_name)
         new_model, new_clip, report = _apply(cls.node_id, lora_name, model, clip, weights, strength_model,
                                              strength_clip, source)
         if report.not_loaded:
             _log(ctx).warning("%s %s: %s", cls.node_id, lora_name, report.summary())
         return new_model, new_clip
 
-    @classmethod
-    def fingerprint(cls, lora_name: Any = None, runtime: Any = None) -> list:
-        return file_fingerprint(runtime, "loras", lora_name)
 
-
-class LoraLoaderModelOnly(Node):
+class LoraLoaderModelOnly(ModelFileLoader):
     node_id = "LoraLoaderModelOnly"
     display_name = "LoraLoaderModelOnly"
     category = "loaders"
     description = "Applies a LoRA to the diffusion model only."
+    file_input = Combo("lora_name", FileList("loras"))
     inputs = [
         Socket("MODEL", "model"),
-        Combo("lora_name", FileList("loras")),
+        file_input,
         Float("strength_model", **LORA_STRENGTH),
     ]
     outputs = [Out("MODEL")]
@@ -179,25 +199,22 @@ class LoraLoaderModelOnly(Node):
     def run(cls, ctx: Any, *, model: Any, lora_name: str, strength_model: float) -> tuple:
         if strength_model == 0:
             return (model,)
-        weights, source = _lora_weights(ctx, lora_name, cls.node_id)
+        weights, source = _lora_weights(ctx, cls.file_path(ctx, lora_name), lora_name)
         new_model, _, report = _apply(cls.node_id, lora_name, model, None, weights, strength_model, 0.0, source)
         if report.not_loaded:
             _log(ctx).warning("%s %s: %s", cls.node_id, lora_name, report.summary())
         return (new_model,)
 
-    @classmethod
-    def fingerprint(cls, lora_name: Any = None, runtime: Any = None) -> list:
-        return file_fingerprint(runtime, "loras", lora_name)
 
-
-class CLIPLoader(Node):
+class CLIPLoader(ModelFileLoader):
     node_id = "CLIPLoader"
     display_name = "Load CLIP"
     category = "advanced/loaders"
     description = ("Loads a text encoder file. Of the types, stable_diffusion is supported: a CLIP-L file gives "
                    "an SD1.x text encoder, CLIP-H an SD2.x one, CLIP-G the SDXL refiner's.")
+    file_input = Combo("clip_name", FileList("text_encoders"))
     inputs = [
-        Combo("clip_name", FileList("text_encoders")),
+        file_input,
         Combo("type", CLIP_TYPES),
         Combo("device", ("default", "cpu"), optional=True, advanced=True),
     ]
@@ -208,13 +225,13 @@ class CLIPLoader(Node):
         if type not in SUPPORTED_CLIP_TYPES:
             raise ValueError(f"{cls.node_id}: input 'type': {type!r} text encoders are not supported; "
                              f"supported: {', '.join(SUPPORTED_CLIP_TYPES)}")
-        path = model_file(ctx, "text_encoders", clip_name, cls.node_id, "clip_name")
+        path = cls.file_path(ctx, clip_name)
         services = ctx.runtime.models
         dtype = services.choice.text_encoder_dtype
         key = ("text_encoder", *file_identity(path), str(dtype), device)
 
         def load() -> tuple:
-            clip = load_text_encoder([path], embeddings_dirs=embeddings_dirs(ctx), dtype=dtype)
+            clip = checkpoints.load_text_encoder([path], embeddings_dirs=embeddings_dirs(ctx), dtype=dtype)
             if device == "default":
                 for patcher in clip.patchers():
                     patcher.load_device = services.choice.device
@@ -222,17 +239,14 @@ class CLIPLoader(Node):
 
         return services.files.handles(key, load)
 
-    @classmethod
-    def fingerprint(cls, clip_name: Any = None, runtime: Any = None) -> list:
-        return file_fingerprint(runtime, "text_encoders", clip_name)
 
-
-class UNETLoader(Node):
+class UNETLoader(ModelFileLoader):
     node_id = "UNETLoader"
     display_name = "Load Diffusion Model"
     category = "advanced/loaders"
     description = "Loads a bare diffusion model (UNet) file; only the default weight dtype is supported."
-    inputs = [Combo("unet_name", FileList("diffusion_models")), Combo("weight_dtype", UNET_WEIGHT_DTYPES)]
+    file_input = Combo("unet_name", FileList("diffusion_models"))
+    inputs = [file_input, Combo("weight_dtype", UNET_WEIGHT_DTYPES)]
     outputs = [Out("MODEL")]
 
     @classmethod
@@ -240,16 +254,16 @@ class UNETLoader(Node):
         if weight_dtype != "default":
             raise ValueError(f"{cls.node_id}: input 'weight_dtype': {weight_dtype!r} weights are not supported; "
                              "use 'default'")
-        path = model_file(ctx, "diffusion_models", unet_name, cls.node_id, "unet_name")
+        path = cls.file_path(ctx, unet_name)
         services = ctx.runtime.models
         choice = services.choice
         key = ("unet", *file_identity(path), str(choice.unet_dtype))
-        return services.files.handles(
-            key, lambda: (prepare_unet(load_unet(path, dtype=choice.unet_dtype, load_device=choice.device), choice),))
 
-    @classmethod
-    def fingerprint(cls, unet_name: Any = None, runtime: Any = None) -> list:
-        return file_fingerprint(runtime, "diffusion_models", unet_name)
+        def load() -> tuple:
+            unet = checkpoints.load_unet(path, dtype=choice.unet_dtype, load_device=choice.device)
+            return (model_services.prepare_unet(unet, choice),)
+
+        return services.files.handles(key, load)
 
 
 def _log(ctx: Any) -> logging.Logger:

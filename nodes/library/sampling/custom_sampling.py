@@ -10,11 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import torch
-
-from diffusion.sampling import SAMPLER_NAMES, SCHEDULER_NAMES, basic_scheduler_sigmas, karras_sigmas, schedule_of
-from diffusion.sampling import sample_with_sigmas as run_with_sigmas
+from diffusion.sampling.names import SAMPLER_NAMES, SCHEDULER_NAMES
 from nodes.api.declare import Boolean, Combo, Float, Int, Node, Out, Socket
+from nodes.api.lazy import lazy_import
 from nodes.library.sampling.ksampler import (
     MAX_SEED,
     check_noise_mask,
@@ -25,6 +23,13 @@ from nodes.library.sampling.ksampler import (
     require_model,
     step_callback,
 )
+
+# The engine (and torch) is imported when a node runs, not when the registry is built.
+torch = lazy_import("torch")
+discrete = lazy_import("diffusion.sampling.discrete")
+sampling = lazy_import("diffusion.sampling.sample")
+schedules = lazy_import("diffusion.sampling.schedules")
+sigma_plan = lazy_import("diffusion.sampling.sigma_plan")
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,7 @@ class BasicScheduler(Node):
     @classmethod
     def run(cls, ctx: Any, *, model: Any, scheduler: str, steps: int, denoise: float) -> tuple:
         model = require_model(model, cls.node_id)
-        return (basic_scheduler_sigmas(schedule_of(model), scheduler, steps, denoise),)
+        return (sigma_plan.basic_scheduler_sigmas(discrete.schedule_of(model), scheduler, steps, denoise),)
 
 
 def _sigma(name: str, default: float) -> Float:
@@ -105,7 +110,7 @@ class KarrasScheduler(Node):
                              f"sigma_max {sigma_max}")
         if rho <= 0:
             raise ValueError(f"{cls.node_id}: input 'rho' must be > 0, got {rho}")
-        return (karras_sigmas(steps, sigma_min, sigma_max, rho),)
+        return (schedules.karras_sigmas(steps, sigma_min, sigma_max, rho),)
 
 
 class SplitSigmas(Node):
@@ -150,7 +155,7 @@ class SamplerCustom(Node):
         noise_mask = check_noise_mask(latent, node)
         noise = noise_for(latent, samples, noise_seed, bool(add_noise), node, "noise_seed")
         ctx.runtime.models.load([model])
-        out, denoised = run_with_sigmas(
+        out, denoised = sampling.sample_with_sigmas(
             model, noise, require_conditioning(positive, node, "positive"),
             require_conditioning(negative, node, "negative"), cfg=cfg, sampler_name=name, sigmas=sigmas,
             latent=samples, noise_mask=noise_mask, seed=noise_seed,

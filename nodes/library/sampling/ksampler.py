@@ -13,14 +13,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import torch
-
-from diffusion.sampling import SAMPLER_NAMES, SCHEDULER_NAMES, encode_preview, fit_latent_channels, latent_to_rgb
-from diffusion.sampling import prepare_noise as draw_noise
-from diffusion.sampling import sample as run_sample
+from diffusion.sampling.names import SAMPLER_NAMES, SCHEDULER_NAMES
 from graph.context import PreviewImage
 from nodes.api.declare import Combo, Float, Int, Node, Out, Socket
+from nodes.api.lazy import lazy_import
 from nodes.api.runtime import previews_enabled
+
+# The engine (and torch) is imported when a sampler node runs, not when the registry is built.
+torch = lazy_import("torch")
+sampling = lazy_import("diffusion.sampling.sample")
+sampling_noise = lazy_import("diffusion.sampling.noise")
+previews = lazy_import("diffusion.sampling.previews")
 
 MAX_SEED = 0xFFFFFFFFFFFFFFFF
 SEED_TOOLTIP = "The random seed used for creating the noise."
@@ -64,7 +67,7 @@ def check_noise_mask(latent: dict, node: str, name: str = "latent_image") -> tor
 def fitted_latent(model: Any, latent: dict, node: str, name: str = "latent_image") -> torch.Tensor:
     """The latent's samples checked against the model (an empty latent is widened); errors name the input."""
     try:
-        return fit_latent_channels(model, latent["samples"])
+        return sampling.fit_latent_channels(model, latent["samples"])
     except ValueError as exc:
         raise ValueError(f"{node}: input '{name}': {exc}") from None
 
@@ -74,7 +77,7 @@ def noise_for(latent: dict, samples: torch.Tensor, seed: int, add_noise: bool, n
     if not add_noise:
         return torch.zeros(samples.shape, dtype=samples.dtype, device="cpu")
     try:
-        return draw_noise(samples, seed, latent.get("batch_index"))
+        return sampling_noise.prepare_noise(samples, seed, latent.get("batch_index"))
     except ValueError as exc:
         raise ValueError(f"{node}: input '{name}': {exc}") from None
 
@@ -87,7 +90,7 @@ def step_callback(ctx: Any, model: Any, total_steps: int) -> Callable[[int, torc
     def callback(step: int, x0: torch.Tensor, x: torch.Tensor, total: int) -> None:
         preview = None
         if with_preview:
-            preview = PreviewImage("JPEG", encode_preview(latent_to_rgb(x0, latent_format), "JPEG"))
+            preview = PreviewImage("JPEG", previews.encode_preview(previews.latent_to_rgb(x0, latent_format), "JPEG"))
         ctx.progress(step + 1, total or total_steps, preview)
 
     return callback
@@ -115,10 +118,10 @@ def sample_latent(ctx: Any, node: str, *, model, seed, steps, cfg, sampler_name,
     else:
         callback = report
     ctx.runtime.models.load([model])
-    out = run_sample(model, noise, positive, negative, cfg=cfg, sampler_name=sampler_name, scheduler=scheduler,
-                     steps=steps, latent=samples, denoise=denoise, start_step=start_step, last_step=last_step,
-                     force_full_denoise=force_full_denoise, noise_mask=noise_mask, seed=seed,
-                     callback=callback, interrupt_check=ctx.check_interrupted)
+    out = sampling.sample(model, noise, positive, negative, cfg=cfg, sampler_name=sampler_name, scheduler=scheduler,
+                          steps=steps, latent=samples, denoise=denoise, start_step=start_step, last_step=last_step,
+                          force_full_denoise=force_full_denoise, noise_mask=noise_mask, seed=seed,
+                          callback=callback, interrupt_check=ctx.check_interrupted)
     result = dict(latent)  # ComfyUI keeps every key (batch_index, noise_mask) and replaces the samples
     result["samples"] = out
     return result

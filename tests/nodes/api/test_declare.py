@@ -241,12 +241,12 @@ class Checked(Node):
         return (a,)
 
     @classmethod
-    def fingerprint(cls, path):
+    def fingerprint(cls, ctx, *, path):
         cls.calls.append(path)
         return f"hash-of-{path}"
 
     @classmethod
-    def validate(cls, a, input_types):
+    def validate(cls, ctx, *, a, input_types):
         if a is not None and a == 3:
             return "a must not be 3"
         if input_types.get("b") == "FLOAT":
@@ -285,7 +285,7 @@ def test_kwargs_validator_covers_every_input():
             return (a,)
 
         @classmethod
-        def validate(cls, **inputs):
+        def validate(cls, ctx, **inputs):
             return False if inputs.get("a") == 0 else True
 
     node = DeclaredNodeType(Loose)

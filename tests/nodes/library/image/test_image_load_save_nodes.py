@@ -10,10 +10,13 @@ import torch
 from PIL import Image
 
 from folders.output_names import expand_prefix
+from graph.context import NodeContext
 from nodes.library.image.image_io import ImageLoadError
 from nodes.library.image.load_save import LoadImage, LoadImageMask, PreviewImage, SaveImage
 from nodes.library.image.save_paths import SavePathError
 from tests.nodes.sd_fakes import execute, gradient, schema, values, write_image
+
+NO_RUNTIME = NodeContext(node_id="", prompt_id="")  # what fingerprint/validate get without a runtime
 
 
 @pytest.fixture
@@ -96,8 +99,8 @@ def test_subfolder_and_annotated_names_load(ctx, folders):
     assert values(LoadImage, ctx, image="sub/deep.png")[0].shape == (1, 4, 4, 3)
     assert values(LoadImage, ctx, image="made.png [output]")[0].shape == (1, 5, 5, 3)
     assert values(LoadImage, ctx, image="preview.png [temp]")[0].shape == (1, 3, 3, 3)
-    assert LoadImage.validate(image="sub/deep.png", runtime=ctx.runtime) is True
-    assert LoadImage.validate(image="made.png [output]", runtime=ctx.runtime) is True
+    assert LoadImage.validate(ctx, image="sub/deep.png") is True
+    assert LoadImage.validate(ctx, image="made.png [output]") is True
 
 
 @pytest.mark.parametrize("name, reason", [
@@ -112,8 +115,8 @@ def test_names_leaving_the_folders_are_refused(ctx, folders, name, reason):
     (folders.base_dir / "secret.png").write_bytes(b"not for you")
     with pytest.raises(ImageLoadError, match=f"LoadImage: refused image name .*{re.escape(reason)}"):
         values(LoadImage, ctx, image=name)
-    assert reason in LoadImage.validate(image=name, runtime=ctx.runtime)
-    assert reason in LoadImage.validate(image=name)  # the name alone is checked without a runtime
+    assert reason in LoadImage.validate(ctx, image=name)
+    assert reason in LoadImage.validate(NO_RUNTIME, image=name)  # the name alone is checked without a runtime
 
 
 def test_a_symlink_pointing_outside_is_refused(ctx, folders, tmp_path):
@@ -121,14 +124,14 @@ def test_a_symlink_pointing_outside_is_refused(ctx, folders, tmp_path):
     os.symlink(outside, folders.input_dir / "link.png")
     with pytest.raises(ImageLoadError, match="points outside the folder"):
         values(LoadImage, ctx, image="link.png")
-    assert "points outside" in LoadImage.validate(image="link.png", runtime=ctx.runtime)
+    assert "points outside" in LoadImage.validate(ctx, image="link.png")
 
 
 def test_missing_and_unreadable_files_are_named(ctx, folders):
     with pytest.raises(ImageLoadError, match="LoadImage: image 'gone.png' was not found in the input folder"):
         values(LoadImage, ctx, image="gone.png")
-    assert "'gone.png' was not found" in LoadImage.validate(image="gone.png", runtime=ctx.runtime)
-    assert LoadImage.validate(image=None, runtime=ctx.runtime) is True  # linked: checked at run time
+    assert "'gone.png' was not found" in LoadImage.validate(ctx, image="gone.png")
+    assert LoadImage.validate(ctx, image=None) is True  # linked: checked at run time
     (folders.input_dir / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
     with pytest.raises(ImageLoadError, match="cannot read 'broken.png' as an image"):
         values(LoadImage, ctx, image="broken.png")
@@ -136,12 +139,12 @@ def test_missing_and_unreadable_files_are_named(ctx, folders):
 
 def test_fingerprint_is_the_file_hash_and_follows_changes(ctx, folders):
     path = write_image(folders.input_dir / "a.png", gradient(4, 4, seed=1))
-    first = LoadImage.fingerprint(image="a.png", runtime=ctx.runtime)
-    assert first == LoadImage.fingerprint(image="a.png", runtime=ctx.runtime)
+    first = LoadImage.fingerprint(ctx, image="a.png")
+    assert first == LoadImage.fingerprint(ctx, image="a.png")
     write_image(path, gradient(4, 4, seed=2))
-    assert LoadImage.fingerprint(image="a.png", runtime=ctx.runtime) != first
+    assert LoadImage.fingerprint(ctx, image="a.png") != first
     with pytest.raises(RuntimeError, match="will run every time"):
-        LoadImage.fingerprint(image="a.png")
+        LoadImage.fingerprint(NO_RUNTIME, image="a.png")
 
 
 def test_combo_lists_top_level_image_files(runtime, folders):

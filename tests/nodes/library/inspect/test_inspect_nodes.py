@@ -16,7 +16,10 @@ from diffusion.checkpoints.make_checkpoint import write_vae
 from diffusion.memory.patcher import ModelPatcher
 from diffusion.models.latent_formats import SD15_FORMAT
 from diffusion.models.unet.unet import UNetConfig, UNetModel
-from diffusion.sampling import basic_scheduler_sigmas, prepare_noise, sample, schedule_of
+from diffusion.sampling.discrete import schedule_of
+from diffusion.sampling.noise import prepare_noise
+from diffusion.sampling.sample import sample
+from diffusion.sampling.sigma_plan import basic_scheduler_sigmas
 from graph.context import Interrupted
 from nodes.api.runtime import DeviceRequest
 from nodes.build import build_registry

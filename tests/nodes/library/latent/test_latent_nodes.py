@@ -5,7 +5,8 @@ import math
 import pytest
 import torch
 
-from diffusion.imaging.resample import LATENT_METHODS, bislerp
+from diffusion.imaging.names import LATENT_METHODS
+from diffusion.imaging.resample import bislerp
 from nodes.library.latent.latent_ops import (
     EmptyLatentImage,
     LatentBlend,

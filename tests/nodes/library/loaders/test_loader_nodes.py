@@ -77,13 +77,13 @@ def test_same_file_loaded_twice_shares_the_handles(sd_runtime):
 
 def test_fingerprint_follows_the_file(sd_runtime, tiny_files):
     path = copy_checkpoint(sd_runtime, tiny_files, "sd15", "mine.safetensors")
-    before = CheckpointLoaderSimple.fingerprint(ckpt_name="mine.safetensors", runtime=sd_runtime)
-    assert before == CheckpointLoaderSimple.fingerprint(ckpt_name="mine.safetensors", runtime=sd_runtime)
+    before = CheckpointLoaderSimple.fingerprint(context(sd_runtime), ckpt_name="mine.safetensors")
+    assert before == CheckpointLoaderSimple.fingerprint(context(sd_runtime), ckpt_name="mine.safetensors")
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
-    assert CheckpointLoaderSimple.fingerprint(ckpt_name="mine.safetensors", runtime=sd_runtime) != before
+    assert CheckpointLoaderSimple.fingerprint(context(sd_runtime), ckpt_name="mine.safetensors") != before
     with pytest.raises(RuntimeError):
-        CheckpointLoaderSimple.fingerprint(ckpt_name="mine.safetensors")  # no runtime: always re-run
+        CheckpointLoaderSimple.fingerprint(context(None), ckpt_name="mine.safetensors")  # no runtime: always re-run
 
 
 def test_changed_file_is_loaded_afresh(sd_runtime, tiny_files):

@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from diffusion.sampling import calculate_sigmas, schedule_of
+from diffusion.sampling.discrete import schedule_of
+from diffusion.sampling.schedules import calculate_sigmas
 from nodes.api.declare import DeclaredNodeType
 from nodes.library.conditioning.clip_text import CLIPTextEncode
 from nodes.library.sampling.custom_sampling import (

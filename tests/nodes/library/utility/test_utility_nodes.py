@@ -152,7 +152,7 @@ def test_save_text_writes_counter_named_files(make_ctx, runtime):
 
 
 def test_save_text_refuses_escaping_prefixes(make_ctx, runtime):
-    from folders.layout import UnsafePathError
+    from folders.safe_paths import UnsafePathError
 
     for prefix in ("../evil", "/abs/x", "a\\b", ""):
         with pytest.raises(UnsafePathError):
