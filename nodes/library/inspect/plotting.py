@@ -81,12 +81,6 @@ def pil_to_tensor(picture: Image.Image) -> torch.Tensor:
     return torch.from_numpy(array.copy())
 
 
-def tensor_to_pil(pixels: torch.Tensor) -> Image.Image:
-    """A float [H, W, 3] tensor in 0..1 as an RGB Pillow image (rounded to 8 bits)."""
-    array = (pixels.detach().float().clamp(0, 1).cpu().numpy() * 255.0).round().astype(np.uint8)
-    return Image.fromarray(array, "RGB")
-
-
 def blank(height: int, width: int, color: tuple[float, float, float] = BACKGROUND) -> torch.Tensor:
     """A [height, width, 3] canvas filled with `color`."""
     return torch.tensor(color, dtype=torch.float32).expand(height, width, 3).clone()

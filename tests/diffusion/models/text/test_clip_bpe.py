@@ -17,7 +17,7 @@ from diffusion.models.text.prompt_weights import tokenize_prompt
 from diffusion.models.text.tokenizer import MERGES_FILE, VOCAB_FILE, default_tokenizer
 from scripts import make_clip_tokenizer_files as maker
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 
 HAND_PICKED = [
     "a photo of a cat", "A PHOTO OF A CAT", "", "   ", "\t\n",
