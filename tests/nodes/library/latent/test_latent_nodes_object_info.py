@@ -1,0 +1,28 @@
+"""The latent nodes of nodes/library/latent/ show ComfyUI's own /object_info (scripts/compare_object_info.py)."""
+
+import json
+
+import pytest
+
+from scripts.compare_object_info import DEFAULT_REFERENCE, node_differences, our_object_info
+
+LATENT_NODE_IDS = [
+    "LatentAdd", "LatentSubtract", "LatentMultiply", "LatentInterpolate", "LatentConcat", "LatentCut",
+    "LatentCutToBatch", "LatentBatchSeedBehavior", "LatentBatch", "RebatchLatents", "LatentCrop", "LatentFlip",
+    "LatentRotate", "SaveLatent", "LoadLatent", "LatentApplyOperation", "LatentOperationSharpen",
+    "LatentOperationTonemapReinhard",
+]
+
+
+@pytest.fixture(scope="module")
+def object_infos():
+    if not DEFAULT_REFERENCE.is_file():
+        pytest.skip(f"the ComfyUI reference {DEFAULT_REFERENCE} is not present")
+    return our_object_info(), json.loads(DEFAULT_REFERENCE.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("node_id", LATENT_NODE_IDS)
+def test_latent_node_matches_comfyui_object_info(object_infos, node_id):
+    ours, reference = object_infos
+    assert node_id in ours, f"{node_id} is not registered"
+    assert node_differences(node_id, ours[node_id], reference[node_id]) == []
