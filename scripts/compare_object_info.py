@@ -89,6 +89,16 @@ def node_differences(name: str, ours: dict, ref: dict) -> list[str]:
     return problems
 
 
+def load_reference(path: Path = DEFAULT_REFERENCE) -> dict:
+    """ComfyUI's /object_info for its SD node types, as stored in `path`."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def shared_node_types(ours: dict, reference: dict) -> list[str]:
+    """The reference's node types that we register too, in the reference's order."""
+    return [name for name in reference if name in ours]
+
+
 def our_object_info() -> dict:
     from nodes.api.runtime import NodeRuntime
     from nodes.build import build_registry
@@ -104,9 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reference", type=Path, default=DEFAULT_REFERENCE)
     parser.add_argument("--missing", action="store_true", help="also list the reference's node types we lack")
     args = parser.parse_args(argv)
-    reference = json.loads(args.reference.read_text(encoding="utf-8"))
+    reference = load_reference(args.reference)
     ours = our_object_info()
-    names = args.nodes or [n for n in reference if n in ours]
+    names = args.nodes or shared_node_types(ours, reference)
     problems = []
     for name in names:
         if name not in reference:

@@ -140,7 +140,8 @@ def describe_value(value: Any) -> str:
 class PreviewAny(Node):
     node_id = "PreviewAny"
     display_name = "Preview as Text"
-    category = "utilities"
+    category = "utils"
+    # ComfyUI v0.8's PreviewAny has no outputs; the STRING output is newer ComfyUI's (a documented difference).
     description = "Shows any value as text in the editor and passes the text on."
     output_node = True
     inputs = [Socket("*", "source")]
