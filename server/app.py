@@ -9,6 +9,7 @@ the queue) when it shuts down.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -52,6 +53,10 @@ JSON_ROUTES = frozenset({"/prompt", "/plan", "/queue", "/interrupt", "/free", "/
                          "/internal/logs/subscribe"})
 
 
+# A path too long, or under a file, that slipped past the routes' own checks.
+_BAD_PATH_ERRNOS = (errno.ENAMETOOLONG, errno.ENOTDIR)
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler):
     """Unexpected exceptions become a JSON 500 without a traceback (logged on the server)."""
@@ -63,6 +68,12 @@ async def error_middleware(request: web.Request, handler):
         raise
     except (asyncio.CancelledError, ConnectionResetError):
         raise
+    except OSError as exc:
+        if exc.errno in _BAD_PATH_ERRNOS:  # a route met a path the file system refuses: the client's error
+            log.warning("%s %s: %s", request.method, request.path[:200], exc.strerror)
+            return error_response(400, "bad_path", f"The file system refused the path: {exc.strerror}.")
+        log.exception("error handling %s %s", request.method, request.path[:200])
+        return error_response(500, "internal_error", "The server failed to handle this request; see its log.")
     except Exception:
         log.exception("error handling %s %s", request.method, request.path)
         return error_response(500, "internal_error", "The server failed to handle this request; see its log.")
@@ -88,7 +99,8 @@ def create_app(*, registry: NodeLibrary, runtime: ServerRuntime, store_path: str
         log.warning("after restart: re-queued %s, failed by restart %s", store.recovery.requeued,
                     store.recovery.failed)
     hub = Hub(queue_limit=config.ws_queue_limit, queue_remaining=store.queue_remaining,
-              max_upload_bytes=config.max_upload_bytes, stall_seconds=config.ws_stall_seconds)
+              max_upload_bytes=config.max_upload_bytes, stall_seconds=config.ws_stall_seconds,
+              max_clients=config.ws_max_clients)
     worker = Worker(store, executor, registry=registry, publisher=hub, models=runtime,
                     default_extra={"preview_method": config.preview_method})
     state = ServerState(config=config, registry=registry, runtime=runtime, store=store, worker=worker, hub=hub,

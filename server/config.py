@@ -29,6 +29,8 @@ class ServerConfig:
     ws_queue_limit: int = 512
     # A client whose full queue's oldest message waited this long is not reading: disconnected.
     ws_stall_seconds: float = 5.0
+    # Open WebSockets at most; one more is refused with HTTP 503 before the upgrade.
+    ws_max_clients: int = 256
     preview_method: str = "auto"
     # Static editor files served at "/" (None: a built-in page says how to build the editor).
     web_root: Path | None = None

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import io
+import re
 import warnings
 
 from PIL import Image, UnidentifiedImageError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+_OBJECT_REPR = re.compile(r"<[^<>]*>")
+_QUOTED_PATH = re.compile(r"""(['"])[^'"]*[/\\][^'"]*\1""")
 
 
 class ImageRefusedError(ValueError):
@@ -28,11 +31,23 @@ def open_image(source, max_pixels: int) -> Image.Image:
             image.load()
     except ImageRefusedError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageRefusedError(f"Not a usable image: {exc}") from None
+    except UnidentifiedImageError:
+        raise ImageRefusedError("The file is not an image in a format this server reads "
+                                f"({', '.join(ext[1:] for ext in IMAGE_EXTENSIONS)}).") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageRefusedError(f"The image has too many pixels (the limit is {max_pixels}): "
+                                f"{plain_reason(exc)}.") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ImageRefusedError(f"The image is truncated or corrupt: {exc}") from None
+        detail = plain_reason(exc)
+        raise ImageRefusedError("The image is truncated or corrupt" + (f" ({detail})." if detail else ".")) from None
     return image
+
+
+def plain_reason(exc: BaseException) -> str:
+    """The decoder's own words without what it should not show: object reprs and file paths."""
+    text = _OBJECT_REPR.sub("", str(exc))
+    text = _QUOTED_PATH.sub("", text)
+    return " ".join(text.split())[:200].rstrip(" :")
 
 
 def encode(image: Image.Image, fmt: str, *, quality: int = 90) -> bytes:

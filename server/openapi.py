@@ -55,7 +55,10 @@ SCHEMAS = {
                                          "pytorch_version": {"type": "string"}, "argv": _STR_LIST},
                                         ["os", "ram_total", "ram_free", "python_version", "pytorch_version"]),
                          "devices": {"type": "array", "items": _obj({"name": {"type": "string"},
-                                                                     "type": {"type": "string"}}, ["name", "type"])}},
+                                                                     "type": {"type": "string"}}, ["name", "type"])},
+                         "queue_database": _obj({"status": {"enum": ["ok", "repaired", "found_empty"]},
+                                                 "message": {"type": "string"},
+                                                 "damaged_file": {"type": ["string", "null"]}}, ["status"])},
                         ["system", "devices"]),
     "Features": _obj({"supports_preview_metadata": {"type": "boolean"}, "max_upload_size": {"type": "integer"}},
                      ["supports_preview_metadata", "max_upload_size"]),
@@ -86,7 +89,8 @@ PATHS = {
     "/prompt": {
         "post": _op("Validate a prompt and commit it to the durable queue.", {
             "200": _json(_ref("PromptAccepted")), "400": _BAD,
-            "409": _json(_ref("ErrorBody"), "prompt_id already queued or in the history"),
+            "409": _json(_ref("ErrorBody"), "prompt_id already queued or in the history by a different body "
+                         "(the same body again answers 200 with the first answer)"),
             "413": _json(_ref("ErrorBody"), "body or node count over the limit"),
             "415": _json(_ref("ErrorBody"), "browser post with a non-JSON content type"),
             "429": _json(_ref("ErrorBody"), "queue full"),

@@ -14,7 +14,10 @@ from .ports import FolderLayout
 FILE_TYPES = ("output", "input", "temp")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _ANNOTATION = re.compile(r"^(.*) \[(output|input|temp)\]$")
+# What file systems allow for one name; and our limit for a whole relative path (the OS allows 4096
+# bytes including the base folder), so no route ever meets ENAMETOOLONG.
 MAX_NAME_BYTES = 255
+MAX_PATH_BYTES = 1024
 
 
 class PathRefusedError(Exception):
@@ -42,6 +45,10 @@ def _text_problem(value: str) -> str | None:
         return "is an absolute path"
     if ".." in value.split("/"):
         return "contains '..'"
+    if len(value.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES:
+        return f"is too long (longer than {MAX_PATH_BYTES} bytes)"
+    if any(len(part.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES for part in value.split("/")):
+        return f"is too long (a name in it is longer than {MAX_NAME_BYTES} bytes)"
     return None
 
 
@@ -54,8 +61,6 @@ def check_filename(name: str) -> None:
         problem = "contains '/'"
     if problem is None and name in (".", ".."):
         problem = "is not a file name"
-    if problem is None and len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
-        problem = f"is longer than {MAX_NAME_BYTES} bytes"
     if problem is not None:
         raise PathRefusedError(400, f"The file name {name[:80]!r} {problem}.")
 
@@ -78,7 +83,16 @@ def resolve_inside(base: Path, subfolder: str, filename: str = "") -> Path:
     target = (base_real / subfolder / filename).resolve()
     if target != base_real and base_real not in target.parents:
         raise PathRefusedError(403, "The path leads outside its folder (a symlink pointing out?).")
+    check_folders_on_the_way(base_real, target)
     return target
+
+
+def check_folders_on_the_way(base_real: Path, target: Path) -> None:
+    """Every existing folder between base and target must be a folder: 'a.png/x' is refused (400)."""
+    for parent in reversed(target.parents):
+        if parent != base_real and base_real in parent.parents and parent.exists() and not parent.is_dir():
+            shown = parent.relative_to(base_real).as_posix()
+            raise PathRefusedError(400, f"{shown[:80]!r} is a file, not a folder, so nothing can lie under it.")
 
 
 def base_folder(folders: FolderLayout, file_type: str) -> Path:

@@ -22,7 +22,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from PIL import PngImagePlugin
 
-from .images import IMAGE_EXTENSIONS, ImageRefusedError, open_image, preview_bytes
+from .images import IMAGE_EXTENSIONS, ImageRefusedError, open_image, plain_reason, preview_bytes
 from .paths import PathRefusedError, base_folder, check_filename, check_subfolder, resolve_inside, split_annotation
 from .ports import FolderLayout
 from .state import state_of
@@ -105,7 +105,8 @@ async def read_upload_form(request: web.Request, max_bytes: int) -> UploadForm:
     try:
         return await _read_parts(request, max_bytes)
     except (HttpProcessingError, ValueError, AssertionError, UnicodeError) as exc:
-        raise PathRefusedError(400, f"The multipart body is malformed: {str(exc)[:200]}") from None
+        detail = plain_reason(exc)
+        raise PathRefusedError(400, "The multipart body is malformed" + (f": {detail}." if detail else ".")) from None
 
 
 async def _read_parts(request: web.Request, max_bytes: int) -> UploadForm:

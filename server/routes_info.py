@@ -15,6 +15,7 @@ from aiohttp import web
 
 from .ports import FolderLayout, NodeLibrary
 from .state import state_of
+from .store import Store
 from .ws import server_feature_flags
 
 log = logging.getLogger("latentgraph.server.info")
@@ -68,7 +69,18 @@ async def get_system_stats(request: web.Request) -> web.Response:
                    "required_templates_version": "", "python_version": sys.version,
                    "pytorch_version": torch_version, "embedded_python": False, "argv": sys.argv,
                    "platform": platform.platform()},
-        "devices": devices})
+        "devices": devices,
+        "queue_database": queue_database_facts(state_of(request).store)})
+
+
+def queue_database_facts(store: Store) -> dict:
+    """Ours, beside ComfyUI's keys: whether the queue database was found damaged (or empty) at start,
+    where the damaged file went and what was kept."""
+    report = store.repair
+    if report is None:
+        return {"status": "ok"}
+    status = "repaired" if report.damaged_file else "found_empty"
+    return {"status": status, "message": report.sentence(), **report.as_json()}
 
 
 def model_keys(folders: FolderLayout) -> list[str]:

@@ -31,14 +31,18 @@ def _error(status: int, type_: str, message: str) -> web.Response:
 
 def newest_first(directory: Path) -> list[str]:
     """Names of the non-hidden regular files directly in `directory`, newest modification first
-    (ties by name). A missing folder lists nothing."""
+    (ties by name). A missing folder lists nothing; a symlink to a file outside the folder is not
+    listed (/view would refuse it anyway)."""
     found: list[tuple[float, str]] = []
+    real_directory = os.path.realpath(directory)
     try:
         with os.scandir(directory) as entries:
             for entry in entries:
                 if entry.name.startswith("."):
                     continue
                 try:
+                    if entry.is_symlink() and not os.path.realpath(entry.path).startswith(real_directory + os.sep):
+                        continue
                     if entry.is_file():
                         found.append((entry.stat().st_mtime, entry.name))
                 except OSError:  # vanished or unreadable meanwhile: not listed

@@ -1,7 +1,10 @@
 """POST /prompt (validate, commit to the durable queue, answer) and GET /prompt.
 
 Decisions beyond ComfyUI (documented in the OpenAPI document too):
-- a `prompt_id` already queued or in the history answers 409 `duplicate_prompt_id`;
+- a `prompt_id` already queued or in the history answers 409 `duplicate_prompt_id`, except when
+  the body is the same as the one that queued it (a client retrying after a lost answer): that
+  gets the first answer again (200, same number), and nothing is queued twice;
+- `number` must be a finite number within +-2**53 (it decides the queue position);
 - a full queue answers 429 `queue_full`; a store that cannot write answers 503 and nothing
   is accepted; a body over `max_prompt_bytes` or with more than `max_prompt_nodes` nodes 413;
 - wrongly typed `number`, `front`, `extra_data`, `client_id`, `prompt_id` or
@@ -12,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
+import json
 import logging
 import math
 import sqlite3
@@ -29,6 +34,9 @@ log = logging.getLogger("latentgraph.server.prompt")
 
 SENSITIVE_EXTRA_KEYS = ("auth_token_comfy_org", "api_key_comfy_org")
 MAX_ID_LENGTH = 200
+# The store keeps `number` as a float64 (SQLite REAL, and SQLite refuses ints beyond 64 bits with an
+# OverflowError): integers up to 2**53 survive exactly, so a restart keeps the same queue order.
+MAX_NUMBER = 2**53
 
 
 def _error(status: int, type_: str, message: str, details: str = "", **extra_info: Any) -> web.Response:
@@ -41,22 +49,42 @@ def _invalid(field: str, message: str) -> web.Response:
     return _error(400, "invalid_request", message, field, field=field)
 
 
+def number_ok(number: Any) -> bool:
+    """A usable queue position: a finite int or float within +-2**53 (stored exactly by the store)."""
+    if isinstance(number, bool) or not isinstance(number, (int, float)):
+        return False
+    if isinstance(number, float) and not math.isfinite(number):
+        return False
+    return -MAX_NUMBER <= number <= MAX_NUMBER
+
+
+def _short(value: Any) -> str:
+    """A value for an error message, cut so a huge number or string cannot blow up the reply."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int with more digits than Python converts to text
+        return "a number too long to show"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _number_out(number: float) -> float | int:
     return int(number) if float(number).is_integer() else number
 
 
 def check_request_fields(body: dict) -> web.Response | None:
     """The 400 for a wrongly typed optional field, or None."""
-    if "number" in body:
-        number = body["number"]
-        if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
-            return _invalid("number", f"'number' must be a finite number, not {number!r}.")
+    if "number" in body and not number_ok(body["number"]):
+        return _invalid("number", f"'number' must be a finite number between {-MAX_NUMBER} and {MAX_NUMBER} "
+                        f"(it decides the queue position), not {_short(body['number'])}.")
     if "front" in body and not isinstance(body["front"], bool):
-        return _invalid("front", f"'front' must be true or false, not {body['front']!r}.")
+        return _invalid("front", f"'front' must be true or false, not {_short(body['front'])}.")
     if "extra_data" in body and not isinstance(body["extra_data"], dict):
         return _invalid("extra_data", "'extra_data' must be an object.")
     if "client_id" in body and body["client_id"] is not None and not isinstance(body["client_id"], str):
         return _invalid("client_id", "'client_id' must be a string.")
+    extra_client = body.get("extra_data", {}).get("client_id")
+    if extra_client is not None and not isinstance(extra_client, str):
+        return _invalid("extra_data.client_id", "'extra_data.client_id' must be a string.")
     if "prompt_id" in body and body["prompt_id"] is not None:
         pid = body["prompt_id"]
         if not isinstance(pid, str) or not pid.strip() or len(pid) > MAX_ID_LENGTH or "\x00" in pid:
@@ -89,8 +117,9 @@ async def post_prompt(request: web.Request) -> web.Response:
     if bad is not None:
         return bad
     prompt_id = body.get("prompt_id") or str(uuid.uuid4())
+    request_hash = request_fingerprint(body) if body.get("prompt_id") else None
     if state.store.status_of(prompt_id) is not None:
-        return _duplicate(prompt_id)
+        return _repeat_or_duplicate(state, prompt_id, request_hash)
 
     result = await validate_off_loop(state, prompt, body.get("partial_execution_targets"))
     if not result.ok:
@@ -102,14 +131,15 @@ async def post_prompt(request: web.Request) -> web.Response:
     extra_data["create_time"] = int(time.time() * 1000)
     sensitive = {key: extra_data.pop(key) for key in SENSITIVE_EXTRA_KEYS if key in extra_data}
     add = functools.partial(state.store.add, prompt_id, result.prompt, extra_data, list(result.outputs),
-                            number=body.get("number"), front=bool(body.get("front", False)), sensitive=sensitive)
+                            number=body.get("number"), front=bool(body.get("front", False)), sensitive=sensitive,
+                            request_hash=request_hash, node_errors=result.node_errors)
     try:
         # The commit waits for the disk; other requests are served meanwhile.
         item = await asyncio.get_running_loop().run_in_executor(None, add)
     except QueueFullError as exc:
         return _error(429, "queue_full", str(exc))
-    except DuplicatePromptIdError:
-        return _duplicate(prompt_id)
+    except DuplicatePromptIdError:  # the same id arrived twice at once
+        return _repeat_or_duplicate(state, prompt_id, request_hash)
     except (OSError, sqlite3.Error) as exc:
         log.exception("could not commit prompt %s", prompt_id)
         return _error(503, "queue_write_failed", "The prompt could not be saved to the queue, so it was not "
@@ -122,6 +152,22 @@ async def post_prompt(request: web.Request) -> web.Response:
 async def validate_off_loop(state, prompt: dict, targets):
     """Validation reads node schemas (file lists for combos): done in a thread so the loop keeps serving."""
     return await asyncio.get_running_loop().run_in_executor(None, state.validate, prompt, state.registry, targets)
+
+
+def request_fingerprint(body: dict) -> str:
+    """A hash of the whole request body, independent of key order and spacing."""
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _repeat_or_duplicate(state, prompt_id: str, request_hash: str | None) -> web.Response:
+    """A client repeating the exact request it made (its answer was lost) gets the first answer again;
+    another request with a prompt_id in use gets 409."""
+    if request_hash is not None:
+        first = state.store.first_answer(prompt_id, request_hash)
+        if first is not None:
+            return web.json_response(first)
+    return _duplicate(prompt_id)
 
 
 def _duplicate(prompt_id: str) -> web.Response:

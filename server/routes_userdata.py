@@ -18,7 +18,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from .paths import PathRefusedError, check_subfolder
+from .paths import PathRefusedError, check_folders_on_the_way, check_subfolder
 from .routes_files import ACTIVE_TYPES
 from .state import state_of
 
@@ -45,6 +45,7 @@ def inside(root: Path, relative: str) -> Path:
     target = (root / relative).resolve()
     if target != root and root not in target.parents:
         raise PathRefusedError(403, "The path leads outside the user folder.")
+    check_folders_on_the_way(root, target)
     return target
 
 

@@ -4,8 +4,10 @@ Policy (see also the README of the server in the report):
 - When every listen address is loopback, the Host header must name a loopback host
   (`localhost`, `127.x.x.x`, `::1`), or the request gets 403: a DNS-rebinding page whose
   own name resolves to 127.0.0.1 is refused even when its Origin equals its Host.
-- When an Origin header is present it must equal the Host (host and port; ports are ignored
-  when one side lacks one); `Origin: null` and malformed origins are refused (403).
+- When an Origin header is present it must be the server's own origin: the same scheme (the
+  socket's, or `X-Forwarded-Proto` behind a TLS proxy), host and effective port (a missing port
+  is the scheme's default, 80 or 443), so a page on `http://127.0.0.1` cannot reach
+  `127.0.0.1:8188`; `Origin: null` and malformed origins are refused (403).
 - With a token configured, every request must carry it: `Authorization: Bearer <token>`,
   `?token=<token>`, or the cookie set after a successful `?token=` (so a browser tab opened
   with `?token=` keeps working).
@@ -30,6 +32,7 @@ from aiohttp import web
 TOKEN_COOKIE = "latentgraph_token"
 _SIMPLE_CONTENT_TYPES = {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data"}
 _BROWSER_HEADERS = ("Origin", "Referer", "Sec-Fetch-Site", "Sec-Fetch-Mode")
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class InsecureListenError(ValueError):
@@ -69,8 +72,10 @@ def split_host(value: str) -> tuple[str, int | None] | None:
     return host.lower(), port
 
 
-def check_host_origin(headers, loopback_only: bool) -> str | None:
-    """The reason to refuse the request, or None when Host/Origin are acceptable."""
+def check_host_origin(headers, loopback_only: bool, scheme: str = "http") -> str | None:
+    """The reason to refuse the request, or None when Host/Origin are acceptable.
+
+    `scheme` is how the request reached us (`request_scheme`); a missing port means the scheme's default."""
     host_header = headers.get("Host", "")
     host = split_host(host_header) if host_header else None
     if host_header and host is None:
@@ -89,11 +94,22 @@ def check_host_origin(headers, loopback_only: bool) -> str | None:
         return f"Origin {origin!r} is not allowed"
     if host is None:
         return "an Origin header was sent without a Host header"
-    if origin_host.lower() != host[0]:
-        return f"Origin {origin!r} does not match Host {host_header!r}"
-    if origin_port is not None and host[1] is not None and origin_port != host[1]:
-        return f"Origin {origin!r} does not match Host {host_header!r}"
+    origin_key = (parts.scheme, origin_host.lower(), origin_port or DEFAULT_PORTS[parts.scheme])
+    host_key = (scheme, host[0], host[1] or DEFAULT_PORTS[scheme])
+    if origin_key != host_key:
+        return (f"Origin {origin!r} does not match the server's own origin "
+                f"{scheme}://{host_header} (scheme, host and port must all agree)")
     return None
+
+
+def request_scheme(request: web.Request) -> str:
+    """The scheme the browser used: `X-Forwarded-Proto` from a TLS-terminating proxy, else the socket's.
+
+    A page cannot add that header to a request without a CORS preflight, which this server never grants."""
+    forwarded = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+    if forwarded in DEFAULT_PORTS:
+        return forwarded
+    return request.scheme if request.scheme in DEFAULT_PORTS else "http"
 
 
 def token_ok(request: web.Request, token: str) -> tuple[bool, bool]:
@@ -136,7 +152,7 @@ def make_security_middleware(*, loopback_only: bool, token: str | None, json_rou
 
     @web.middleware
     async def security_middleware(request: web.Request, handler):
-        reason = check_host_origin(request.headers, loopback_only)
+        reason = check_host_origin(request.headers, loopback_only, request_scheme(request))
         if reason is not None:
             return error_response(403, "forbidden_origin", reason)
         from_query = False

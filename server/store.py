@@ -27,6 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .store_repair import RepairReport, is_damage, open_checked, repair
+from .store_schema import create_or_upgrade
+
 PENDING = "pending"
 RUNNING = "running"
 SUCCESS = "success"
@@ -37,27 +40,6 @@ TERMINAL = (SUCCESS, ERROR, INTERRUPTED, FAILED_BY_RESTART)
 
 # A running prompt is started at most this many times across process deaths.
 MAX_ATTEMPTS = 2
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS prompts (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    prompt_id TEXT NOT NULL UNIQUE,
-    number REAL NOT NULL,
-    prompt TEXT NOT NULL,
-    extra_data TEXT NOT NULL,
-    outputs TEXT NOT NULL,
-    sensitive TEXT,
-    status TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    created REAL NOT NULL,
-    finished REAL,
-    done_order INTEGER,
-    result TEXT
-);
-CREATE INDEX IF NOT EXISTS prompts_status ON prompts(status, number, seq);
-CREATE INDEX IF NOT EXISTS prompts_done ON prompts(done_order);
-CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-"""
 
 
 class QueueFullError(Exception):
@@ -116,6 +98,8 @@ class Store:
         self._closed = False
         self._synchronous = "FULL"
         self.recovery = RecoveryReport()
+        # Set when the database was found damaged (or empty) at open: see store_repair.py.
+        self.repair: RepairReport | None = None
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
@@ -124,12 +108,25 @@ class Store:
         """Open (creating if needed) the database and recover what a dead process left running."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
-        conn.execute("PRAGMA journal_mode=WAL")
         if synchronous not in ("FULL", "NORMAL", "EXTRA"):
             raise ValueError(f"synchronous must be FULL, NORMAL or EXTRA, not {synchronous!r}")
+        conn, report = open_checked(path)
+        try:
+            store = cls._start(conn, max_queue_size, history_max, synchronous)
+        except (sqlite3.DatabaseError, ValueError) as exc:  # damage the quick check cannot see (bad JSON)
+            conn.close()
+            if isinstance(exc, sqlite3.DatabaseError) and not is_damage(exc):
+                raise
+            report = repair(path, f"a row could not be read: {exc}")
+            store = cls._start(open_checked(path)[0], max_queue_size, history_max, synchronous)
+        store.repair = report
+        return store
+
+    @classmethod
+    def _start(cls, conn: sqlite3.Connection, max_queue_size: int, history_max: int, synchronous: str) -> Store:
+        conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={synchronous}")
-        conn.executescript(_SCHEMA)
+        create_or_upgrade(conn)
         store = cls(conn, max_queue_size=max_queue_size, history_max=history_max)
         store._synchronous = synchronous
         store._recover()
@@ -182,11 +179,13 @@ class Store:
 
     # ------------------------------------------------------------------ queue
     def add(self, prompt_id: str, prompt: dict, extra_data: dict, outputs: list, *,
-            number: float | None = None, front: bool = False, sensitive: dict | None = None) -> QueueItem:
+            number: float | None = None, front: bool = False, sensitive: dict | None = None,
+            request_hash: str | None = None, node_errors: dict | None = None) -> QueueItem:
         """Commit a new pending prompt; returns it. Raises QueueFullError or DuplicatePromptIdError.
 
         As ComfyUI: without `number` the server counter is used (negated when `front`);
-        an explicit `number` is used as given."""
+        an explicit `number` is used as given. `request_hash` and `node_errors` are kept so a
+        client repeating the same request can be given the same answer (`first_answer`)."""
         with self._lock:
             self._check_open()
             if len(self._pending) + len(self._running) >= self.max_queue_size:
@@ -202,10 +201,11 @@ class Store:
                                        (counter + 1,))
                     number = -counter if front else counter
                 cur = self._conn.execute(
-                    "INSERT INTO prompts(prompt_id, number, prompt, extra_data, outputs, sensitive, status, created) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO prompts(prompt_id, number, prompt, extra_data, outputs, sensitive, status, created, "
+                    "request_hash, node_errors) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (prompt_id, number, json.dumps(prompt), json.dumps(extra_data), json.dumps(outputs),
-                     json.dumps(sensitive) if sensitive else None, PENDING, time.time()))
+                     json.dumps(sensitive) if sensitive else None, PENDING, time.time(), request_hash,
+                     json.dumps(node_errors) if node_errors is not None else None))
                 self._conn.execute("COMMIT")
             except sqlite3.IntegrityError as exc:
                 self._conn.execute("ROLLBACK")
@@ -350,6 +350,18 @@ class Store:
             entry.setdefault("meta", {})
             entries[pid] = entry
         return entries
+
+    def first_answer(self, prompt_id: str, request_hash: str) -> dict | None:
+        """`{"prompt_id", "number", "node_errors"}` as first answered, when the prompt was accepted
+        from a request with this hash (queued, running or in the history); else None."""
+        with self._lock:
+            self._check_open()
+            row = self._conn.execute("SELECT number, node_errors FROM prompts WHERE prompt_id = ? AND "
+                                     "request_hash = ?", (prompt_id, request_hash)).fetchone()
+        if row is None:
+            return None
+        number = int(row[0]) if float(row[0]).is_integer() else row[0]
+        return {"prompt_id": prompt_id, "number": number, "node_errors": json.loads(row[1] or "{}")}
 
     def status_of(self, prompt_id: str) -> str | None:
         with self._lock:

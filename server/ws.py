@@ -9,7 +9,8 @@ missed events; it reconnects and gets `status` and the current `executing` node.
 Binary frames: previews (type 1, or 4 with metadata for clients that announced
 `supports_preview_metadata`) and node progress text (type 3).
 Reconnecting with a clientId whose previous socket is still open is refused (close 4009), so a
-second party that learns a clientId cannot take over a live client's events.
+second party that learns a clientId cannot take over a live client's events. At most `max_clients`
+sockets are open at once; one more is refused with HTTP 503 before the upgrade.
 """
 
 from __future__ import annotations
@@ -82,8 +83,12 @@ class Hub:
     """Owns the sockets; all methods except the *_threadsafe ones run on the event loop."""
 
     def __init__(self, *, queue_limit: int = 512, queue_remaining: Callable[[], int] = lambda: 0,
-                 max_upload_bytes: int = 0, stall_seconds: float = 5.0) -> None:
+                 max_upload_bytes: int = 0, stall_seconds: float = 5.0, max_clients: int = 256) -> None:
         self.clients: dict[str, ClientConnection] = {}
+        self.max_clients = max_clients
+        # Sockets being opened or open (counted before the upgrade, so a burst cannot overshoot).
+        self.open_sockets = 0
+        self.refused_full = 0
         self.queue_limit = queue_limit
         self.stall_seconds = stall_seconds
         self.queue_remaining = queue_remaining
@@ -118,7 +123,13 @@ class Hub:
         self.send("status", {"status": {"exec_info": {"queue_remaining": self.queue_remaining()}}}, None)
 
     def dispatch(self, event: str, data: dict, client_id: str | None) -> None:
-        """Route one executor event as ComfyUI does."""
+        """Route one executor event as ComfyUI does. A client id that is not a string (a row queued
+        before POST /prompt checked it) is treated as no client, so the events still flow."""
+        if client_id is not None and not isinstance(client_id, str):
+            if event == ev.EXECUTION_START:
+                log.warning("prompt %s has a client_id that is not a string (%s); its events are routed as "
+                            "for a prompt without a client", data.get("prompt_id"), type(client_id).__name__)
+            client_id = None
         self._track(event, data, client_id)
         if client_id is None and event not in _BROADCAST_WITHOUT_CLIENT:
             return
@@ -192,6 +203,23 @@ class Hub:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """GET /ws: register the socket, send status (and the running node), read client messages."""
         self.loop = asyncio.get_running_loop()
+        if self.open_sockets >= self.max_clients:
+            self.refused_full += 1
+            if self.refused_full == 1 or self.refused_full % 1000 == 0:
+                log.warning("refusing a WebSocket: %d are open, the limit is %d (refused %d so far)",
+                            self.open_sockets, self.max_clients, self.refused_full)
+            return web.json_response(
+                {"error": {"type": "too_many_connections", "message": f"The server already has {self.open_sockets} "
+                           f"WebSocket connections, its limit; close one or try again later.", "details": "",
+                           "extra_info": {"limit": self.max_clients}}}, status=503, headers={"Retry-After": "5"})
+        self.open_sockets += 1
+        try:
+            return await self._serve(request)
+        finally:
+            self.open_sockets -= 1
+
+    async def _serve(self, request: web.Request) -> web.StreamResponse:
+        """One socket from the upgrade to its close."""
         ws = web.WebSocketResponse(heartbeat=20, max_msg_size=1 << 20)
         await ws.prepare(request)
         sid = request.query.get("clientId") or uuid.uuid4().hex

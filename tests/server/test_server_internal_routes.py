@@ -4,6 +4,7 @@ that (as in ComfyUI) they are not mirrored under /api but still pass the securit
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from real_engine_harness import real_server
@@ -38,6 +39,22 @@ def test_files_are_top_level_visible_files_newest_first(real):
     (output / "dangling.png").symlink_to(output / "nowhere.png")
     assert real.json("GET", "/internal/files/output") == (
         200, ["new.png", "middle.txt", "tie_a.png", "tie_b.png", "old.png"])
+
+
+def test_a_symlink_pointing_outside_is_not_listed(real, tmp_path):
+    """Issue 20, item 9: a link to a file outside the input folder is neither listed nor served."""
+    folders = real.runtime.folders
+    secret = tmp_path / "secret.png"
+    touch(secret, 3_000_000, b"secret")
+    touch(folders.input_dir / "real.png", 1_000_000)
+    (folders.input_dir / "sub").mkdir()
+    touch(folders.input_dir / "sub" / "deep.png", 1_000_000)
+    (folders.input_dir / "out.png").symlink_to(secret)
+    (folders.input_dir / "in.png").symlink_to(folders.input_dir / "sub" / "deep.png")
+    (folders.input_dir / "up.png").symlink_to(Path("..") / secret.relative_to(folders.input_dir.parent))
+    assert real.json("GET", "/internal/files/input") == (200, ["in.png", "real.png"])
+    assert real.request("GET", "/view?filename=out.png&type=input")[0] == 403
+    assert real.request("GET", "/view?filename=in.png&type=input")[0] == 200
 
 
 def test_each_type_lists_its_own_folder(real):

@@ -94,11 +94,56 @@ def test_listen_rule():
 def test_loopback_names_and_host_origin_rules():
     assert is_loopback("127.0.0.2") and is_loopback("[::1]") and is_loopback("LOCALHOST")
     assert not is_loopback("evil.com") and not is_loopback("0.0.0.0") and not is_loopback("127.0.0.1.evil.com")
-    assert check_host_origin({"Host": "localhost:8188", "Origin": "http://localhost"}, True) is None
+    assert check_host_origin({"Host": "localhost:8188", "Origin": "http://localhost:8188"}, True) is None
     assert check_host_origin({"Host": "evil.com"}, False) is None  # not bound to loopback: no allowlist
     assert check_host_origin({"Host": "evil.com", "Origin": "http://other.com"}, False) is not None
     assert check_host_origin({"Host": "[::1]:8188", "Origin": "http://[::1]:8188"}, True) is None
     assert check_host_origin({"Host": "localhost:8188", "Origin": "http://localhost:9999"}, True) is not None
+
+
+@pytest.mark.parametrize("host,origin,scheme,ok", [
+    ("127.0.0.1:8331", "http://127.0.0.1", "http", False),  # a page on port 80 (issue 20, item 6)
+    ("127.0.0.1:8331", "https://127.0.0.1", "http", False),  # a page on port 443
+    ("localhost:8188", "http://localhost", "http", False),
+    ("127.0.0.1:8331", "https://127.0.0.1:8331", "http", False),  # same port, other scheme
+    ("127.0.0.1", "http://127.0.0.1", "http", True),  # both port 80
+    ("127.0.0.1", "http://127.0.0.1:80", "http", True),
+    ("127.0.0.1:80", "http://127.0.0.1", "http", True),
+    ("127.0.0.1", "https://127.0.0.1", "http", False),
+    ("127.0.0.1", "https://127.0.0.1", "https", True),  # behind a TLS proxy
+    ("127.0.0.1:443", "https://127.0.0.1", "https", True),
+    ("127.0.0.1", "http://127.0.0.1", "https", False),
+    ("127.0.0.1:8331", "http://127.0.0.1:8331", "http", True),
+])
+def test_origin_must_match_scheme_host_and_effective_port(host, origin, scheme, ok):
+    reason = check_host_origin({"Host": host, "Origin": origin}, True, scheme)
+    assert (reason is None) == ok, reason
+    if not ok:
+        assert origin in reason and "scheme, host and port" in reason
+
+
+def test_a_page_on_the_default_port_is_refused_by_a_live_server(live):
+    """Issue 20, item 6: `Origin: http://127.0.0.1` against `Host: 127.0.0.1:<port>` used to pass."""
+    for method, path, body in [("GET", "/system_stats", None), ("POST", "/prompt", {"prompt": {}}),
+                               ("GET", "/internal/logs", None), ("POST", "/userdata/x.json", {"a": 1})]:
+        for origin in ("http://127.0.0.1", "https://127.0.0.1", f"https://127.0.0.1:{live.port}"):
+            status, body_ = live.json(method, path, body, headers={"Origin": origin})
+            assert status == 403 and body_["error"]["type"] == "forbidden_origin", (path, origin, status)
+    assert live.json("GET", "/system_stats", headers={"Origin": f"http://127.0.0.1:{live.port}"})[0] == 200
+    # A TLS-terminating proxy says so; the proxied page's origin then matches.
+    headers = {"Host": "127.0.0.1", "Origin": "https://127.0.0.1", "X-Forwarded-Proto": "https"}
+    assert live.json("GET", "/system_stats", headers=headers)[0] == 200
+    assert live.json("GET", "/system_stats", headers={**headers, "X-Forwarded-Proto": "http"})[0] == 403
+
+
+def test_websocket_from_a_page_on_the_default_port_is_refused(live):
+    async def connect():
+        async with aiohttp.ClientSession() as session:
+            with pytest.raises(aiohttp.WSServerHandshakeError) as info:
+                await session.ws_connect(f"{live.url}/ws", headers={"Origin": "http://127.0.0.1"})
+            return info.value.status
+
+    assert asyncio.run(connect()) == 403
 
 
 @pytest.mark.parametrize("headers", [{"Referer": "http://evil.com/page"}, {"Sec-Fetch-Mode": "no-cors"},

@@ -1,0 +1,40 @@
+"""The SQLite schema of the queue store, and bringing a database written by an older version up to it."""
+
+from __future__ import annotations
+
+import sqlite3
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS prompts (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    prompt_id TEXT NOT NULL UNIQUE,
+    number REAL NOT NULL,
+    prompt TEXT NOT NULL,
+    extra_data TEXT NOT NULL,
+    outputs TEXT NOT NULL,
+    sensitive TEXT,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL,
+    finished REAL,
+    done_order INTEGER,
+    result TEXT,
+    request_hash TEXT,
+    node_errors TEXT
+);
+CREATE INDEX IF NOT EXISTS prompts_status ON prompts(status, number, seq);
+CREATE INDEX IF NOT EXISTS prompts_done ON prompts(done_order);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+# Columns added after the first release: (name, SQL type). Older rows read them as NULL.
+ADDED_COLUMNS = (("request_hash", "TEXT"), ("node_errors", "TEXT"))
+
+
+def create_or_upgrade(conn: sqlite3.Connection) -> None:
+    """Create the tables, then add the columns an older database lacks."""
+    conn.executescript(SCHEMA)
+    present = {row[1] for row in conn.execute("PRAGMA table_info(prompts)")}
+    for name, sql_type in ADDED_COLUMNS:
+        if name not in present:
+            conn.execute(f"ALTER TABLE prompts ADD COLUMN {name} {sql_type}")
