@@ -8,7 +8,9 @@ from the submodules. Module map:
 - `discrete`: DiscreteSchedule (sigma table, sigma <-> timestep), schedule_of
 - `schedules`: scheduler functions, calculate_sigmas, karras_sigmas
 - `sigma_plan`: KSampler's sigma rules (denoise, penultimate drop, start/end step window)
-- `samplers_euler`, `samplers_dpmpp`, `samplers_dpm_solver`, `samplers_unipc`: sample_<name>
+- `samplers_euler`, `samplers_dpmpp`, `samplers_dpm_solver`, `samplers_unipc`, `samplers_multistep`,
+  `samplers_res`, `samplers_seeds`, `samplers_er_sde`, `samplers_sa_solver`, `samplers_sde_device`,
+  `samplers_cfg_pp`: sample_<name>
 - `registry`: get_sampler(name)
 - `noise`: prepare_noise, generator / Brownian-tree noise samplers
 - `denoiser`, `conds`, `cfg`, `inpaint_concat`: from UNet to guided denoiser

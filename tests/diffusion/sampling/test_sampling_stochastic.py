@@ -56,8 +56,12 @@ def test_lcm_with_a_consistency_function_is_exact():
 
 
 def test_stochastic_samplers_are_marked():
-    assert STOCHASTIC == {"euler_ancestral", "dpm_2_ancestral", "dpmpp_2s_ancestral", "dpmpp_sde", "dpmpp_2m_sde",
-                          "dpmpp_3m_sde", "ddpm", "lcm"}
+    assert STOCHASTIC == {"euler_ancestral", "euler_ancestral_cfg_pp", "exp_heun_2_x0_sde", "dpm_2_ancestral",
+                          "dpmpp_2s_ancestral", "dpmpp_2s_ancestral_cfg_pp", "dpmpp_sde", "dpmpp_sde_gpu",
+                          "dpmpp_2m_sde", "dpmpp_2m_sde_gpu", "dpmpp_2m_sde_heun", "dpmpp_2m_sde_heun_gpu",
+                          "dpmpp_3m_sde", "dpmpp_3m_sde_gpu", "ddpm", "lcm", "res_multistep_ancestral",
+                          "res_multistep_ancestral_cfg_pp", "er_sde", "seeds_2", "seeds_3", "sa_solver",
+                          "sa_solver_pece"}
 
 
 @pytest.mark.parametrize("name", sorted(STOCHASTIC))
