@@ -8,7 +8,9 @@ sound and are stricter where it silently changes meaning:
   infinities (JSON ``1e309`` parses as infinity), other strings such as ``"abc"``.
   Huge ints are kept as they are, so ``2**64`` then fails the declared ``max``.
 - FLOAT: ints and floats (ints become floats) and numeric strings, finite only.
-  Refused: booleans, NaN, infinities (also ``"inf"``), ints too large for a float.
+  Refused: booleans, NaN, infinities (also ``"inf"``), ints too large for a float, and
+  subnormal numbers (non-zero but smaller than 2.2e-308, such as ``1e-320``): dividing
+  by one overflows, so a node would fail at run time instead.
 - STRING: strings; ints and floats become their decimal text (as ComfyUI's ``str()``).
   Refused: booleans, null, lists and objects.
 - BOOLEAN: booleans; the strings ``"true"``/``"false"`` (any case, trimmed); the ints 0 and 1.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from typing import Any
 
 _INT_TEXT = re.compile(r"[+-]?[0-9]+")
@@ -66,6 +69,8 @@ def _float(value: Any) -> float:
         raise CoercionError(f"a {type(value).__name__} is not a number")
     if not math.isfinite(result):
         raise CoercionError(f"{value} is not a finite number")
+    if result != 0 and abs(result) < sys.float_info.min:
+        raise CoercionError(f"{result!r} is too close to zero (a subnormal number); use 0 or at least 2.2e-308")
     return result
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
+from graph.error_bounds import MAX_LISTED_IDS, listed_ids
 from graph.prompt import is_link, link_index, node_inputs
 from graph.schema import NodeSchema
 
@@ -23,10 +24,8 @@ Link = tuple[str, str, int]
 def describe_cycle(nodes: list[str]) -> str:
     """A readable name for a group of nodes that depend on each other."""
     if len(nodes) == 1:
-        return f"node '#{nodes[0]}' links to itself"
-    shown = ", ".join(f"'#{n}'" for n in nodes[:20])
-    more = f" and {len(nodes) - 20} more" if len(nodes) > 20 else ""
-    return f"nodes {shown}{more} depend on each other"
+        return f"node {listed_ids(nodes)} links to itself"
+    return f"nodes {listed_ids(nodes)} depend on each other"
 
 
 class DependencyCycleError(Exception):
@@ -34,7 +33,9 @@ class DependencyCycleError(Exception):
 
     def __init__(self, cycles: list[list[str]]):
         self.cycles = cycles
-        super().__init__("Dependency cycle detected: " + "; ".join(describe_cycle(c) for c in cycles))
+        shown = "; ".join(describe_cycle(c) for c in cycles[:MAX_LISTED_IDS])
+        more = f"; and {len(cycles) - MAX_LISTED_IDS} more cycles" if len(cycles) > MAX_LISTED_IDS else ""
+        super().__init__(f"Dependency cycle detected: {shown}{more}")
 
 
 @dataclass
@@ -95,20 +96,28 @@ def is_acyclic(sources: Mapping[str, Iterable[str]]) -> bool:
     return done == len(pending)
 
 
+def _natural(node_id: str) -> tuple:
+    """Sort key: numeric ids by value ("2" before "10"), after them the others as text."""
+    if node_id.isascii() and node_id.isdigit():
+        return (0, len(node_id.lstrip("0")), node_id)
+    return (1, 0, node_id)
+
+
 def find_cycles(sources: Mapping[str, Iterable[str]]) -> list[list[str]]:
-    """Each group of nodes that depend on each other (self-loops included), ids sorted."""
+    """Each group of nodes that depend on each other (self-loops included), ids in natural order
+    ("2" before "10"), the groups ordered by their first id."""
     graph = nx.DiGraph()
     graph.add_nodes_from(sources)
     graph.add_edges_from((src, node) for node, srcs in sources.items() for src in srcs if src in sources)
     cycles = []
     for component in nx.strongly_connected_components(graph):
         if len(component) > 1:
-            cycles.append(sorted(component))
+            cycles.append(sorted(component, key=_natural))
         else:
             (only,) = component
             if graph.has_edge(only, only):
                 cycles.append([only])
-    return sorted(cycles)
+    return sorted(cycles, key=lambda cycle: _natural(cycle[0]))
 
 
 def topological_order(sources: Mapping[str, Iterable[str]]) -> list[str]:

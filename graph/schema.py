@@ -45,6 +45,18 @@ class InputSpec:
         return (self.is_combo or self.type in WIDGET_TYPES) and not self.options.get("forceInput")
 
     @property
+    def links_only(self) -> bool:
+        """True for a socket-typed input (MODEL, LATENT, ...): only a link can feed it, never a literal.
+
+        Combos, the widget types, unions holding one of them ("INT,FLOAT", "STRING,MODEL") and the
+        wildcard ``*`` take literals.
+        """
+        if self.is_combo:
+            return False
+        parts = {part.strip() for part in self.type.split(",") if part.strip()}
+        return bool(parts) and not parts & (WIDGET_TYPES | {"*"})
+
+    @property
     def lazy(self) -> bool:
         return bool(self.options.get("lazy"))
 

@@ -9,8 +9,16 @@ executed, even when other outputs fail (ComfyUI parity). Decisions beyond ComfyU
   carries one entry per node; the top-level `invalid_prompt` error names the first and
   lists all in `details`);
 - input keys a node does not declare are ignored (neither validated nor passed on);
-- a dependency cycle is an error of type `dependency_cycle` on every node in it;
+- a dependency cycle is one error of type `dependency_cycle`, on the first of its nodes
+  (in sorted order), naming the first of its nodes and how many there are;
+- reports are bounded (graph.error_bounds): at most `MAX_REPORTED_NODES` entries in
+  node_errors (the top-level error counts the others in `extra_info.omitted_node_errors`),
+  capped lists that say how many they left out, texts and values cut short; nothing in
+  validation grows faster than the prompt (dependent outputs are found with a bounded walk);
 - literal coercion is stricter than ComfyUI's (see graph.coerce);
+- a literal given to a socket-typed input (MODEL, LATENT, ...: `InputSpec.links_only`) is an
+  error (``bad_linked_input``; ``required_input_missing`` for a null), where ComfyUI lets it
+  through to fail at run time; a null on an optional socket passes, as in ComfyUI;
 - a combo value shaped like a path escaping its folder (``..``, absolute) is refused
   even for inputs the node validates itself.
 """
@@ -20,6 +28,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from graph.error_bounds import (
+    MAX_DEPENDENT_OUTPUTS,
+    MAX_LISTED_IDS,
+    capped_lines,
+    capped_node_errors,
+    cut_text,
+)
 from graph.plan import describe_cycle, find_cycles, is_acyclic
 from graph.prompt import ShapeProblem, check_prompt_shape
 from graph.schema import Registry
@@ -53,15 +68,30 @@ def _invalid_prompt(problems: list[ShapeProblem]) -> ValidationResult:
             continue
         key = str(problem.node_id)
         entry = node_errors.setdefault(
-            key, {"errors": [], "dependent_outputs": [], "class_type": problem.class_type}
+            key, {"errors": [], "dependent_outputs": [], "class_type": _class_type_shown(problem.class_type)}
         )
         entry["errors"].append(error("invalid_prompt", problem.message, f"Node ID '#{key}'"))
     first = problems[0]
     if len(problems) == 1:
         details = "" if first.node_id is None else f"Node ID '#{first.node_id}'"
     else:
-        details = "\n".join(f"Node ID '#{p.node_id}': {p.message}" for p in problems)
-    return _failure("invalid_prompt", first.message, details, node_errors)
+        lines = (f"Node ID '#{p.node_id}': {p.message}" for p in problems)
+        details = capped_lines(lines, len(problems))
+    node_errors, omitted = capped_node_errors(node_errors)
+    result = _failure("invalid_prompt", first.message, details, node_errors)
+    _count_omitted(result, omitted)
+    return result
+
+
+def _class_type_shown(class_type: Any) -> Any:
+    return cut_text(class_type) if isinstance(class_type, str) else class_type
+
+
+def _count_omitted(result: ValidationResult, omitted: int) -> None:
+    """Say in the top-level error how many node_errors entries the report left out."""
+    if omitted and result.error is not None:
+        result.error["extra_info"]["omitted_node_errors"] = omitted
+        result.error["details"] += f"\n... errors of {omitted} more nodes are not shown"
 
 
 def _check_classes(prompt: dict, table: TypeTable) -> list[ShapeProblem]:
@@ -123,25 +153,55 @@ def _walk_outputs(prompt: dict, outputs: list[str], table: TypeTable):
 
 
 def _add_cycle_errors(errors: dict[str, list[dict]], sources: dict[str, list[str]]) -> None:
+    """One error per cycle, on its first node, listing its first `MAX_LISTED_IDS` nodes."""
     if is_acyclic(sources):
         return
     for cycle in find_cycles(sources):
-        text = describe_cycle(cycle)
-        for node_id in cycle:
-            errors.setdefault(node_id, []).append(
-                error("dependency_cycle", "Dependency cycle detected", text, cycle=list(cycle))
+        errors.setdefault(cycle[0], []).append(
+            error(
+                "dependency_cycle",
+                "Dependency cycle detected",
+                describe_cycle(cycle),
+                cycle=cycle[:MAX_LISTED_IDS],
+                cycle_length=len(cycle),
             )
+        )
+
+
+def _dependent_outputs(failed_outputs: list[str], sources: dict[str, list[str]]) -> dict[str, list[str]]:
+    """For each node, the first failed outputs (in order) that need it: up to one more than
+    `MAX_DEPENDENT_OUTPUTS`, so that a longer list shows as cut.
+
+    One walk upstream per output, never entering a node that already holds the full count:
+    everything upstream of such a node holds it too, so the work is bounded by
+    (MAX_DEPENDENT_OUTPUTS + 1) times the number of links, not outputs times nodes.
+    """
+    found: dict[str, list[str]] = {}
+    for output in failed_outputs:
+        stack = [output]
+        while stack:
+            node_id = stack.pop()
+            held = found.setdefault(node_id, [])
+            if len(held) > MAX_DEPENDENT_OUTPUTS or (held and held[-1] == output):
+                continue
+            held.append(output)
+            stack.extend(sources.get(node_id, ()))
+    return found
 
 
 def _node_errors(prompt: dict, errors: dict, sources: dict, failed_outputs: list[str]) -> dict[str, dict]:
-    result = {
-        node_id: {"errors": errs, "dependent_outputs": [], "class_type": prompt[node_id]["class_type"]}
-        for node_id, errs in errors.items()
-    }
-    for output in failed_outputs:
-        for node_id in _spread({output}, sources):
-            if node_id in result:
-                result[node_id]["dependent_outputs"].append(output)
+    dependents = _dependent_outputs(failed_outputs, sources)
+    result = {}
+    for node_id, errs in errors.items():
+        outputs = dependents.get(node_id, [])
+        entry = {
+            "errors": errs,
+            "dependent_outputs": outputs[:MAX_DEPENDENT_OUTPUTS],
+            "class_type": _class_type_shown(prompt[node_id]["class_type"]),
+        }
+        if len(outputs) > MAX_DEPENDENT_OUTPUTS:
+            entry["more_dependent_outputs"] = True
+        result[node_id] = entry
     return result
 
 
@@ -173,13 +233,15 @@ def _validate(prompt: Any, registry: Registry, partial_targets: list[str] | None
     broken = _spread(set(errors), _dependents(sources)) if errors else set()
     good = [o for o in outputs if o not in broken]
     failed = [o for o in outputs if o in broken]
-    node_errors = _node_errors(prompt, errors, sources, failed)
+    node_errors, omitted = capped_node_errors(_node_errors(prompt, errors, sources, failed))
     result = ValidationResult(
         ok=bool(good), error=None, node_errors=node_errors, outputs=good, prompt=_coerced_prompt(prompt, coerced)
     )
     if not good:
-        lines = [f"{e['message']}: {e['details']}" for errs in errors.values() for e in errs]
-        result.error = error("prompt_outputs_failed_validation", "Prompt outputs failed validation", "\n".join(lines))
+        lines = (f"{e['message']}: {e['details']}" for errs in errors.values() for e in errs)
+        details = capped_lines(lines, sum(len(errs) for errs in errors.values()))
+        result.error = error("prompt_outputs_failed_validation", "Prompt outputs failed validation", details)
+        _count_omitted(result, omitted)
     return result
 
 

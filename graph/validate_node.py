@@ -1,20 +1,21 @@
 """Validation of one node's inputs, producing ComfyUI-shaped error dicts.
 
 `check_node` looks at a single node: required inputs present, links well formed and
-pointing at an existing output of a compatible type, literals coerced to their declared
-type and inside min/max/choices, then the node type's own `validate` hook. It never
-recurses: the caller (graph.validate) walks the graph iteratively.
+pointing at an existing output of a compatible type, no literal where only a link can go,
+literals coerced to their declared type and inside min/max/choices, then the node type's
+own `validate` hook. It never recurses: the caller (graph.validate) walks the graph
+iteratively. Every text and value put into an error is cut to size (graph.error_bounds).
 """
 
 from __future__ import annotations
 
-import math
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from graph.coerce import CoercionError, coerce_literal
+from graph.error_bounds import MAX_DETAILS_TEXT, capped_traceback, cut_text, json_safe
 from graph.prompt import link_index, node_inputs, unwrap_literal, wrap_literal
 from graph.schema import InputSpec, NodeSchema, NodeType
 from graph.types import COMBO, types_compatible
@@ -34,31 +35,15 @@ class NodeCheck:
     sources: list[str] = field(default_factory=list)
 
 
-def json_safe(value: Any, depth: int = 0) -> Any:
-    """A value fit for an error body: non-finite floats become text, odd objects their repr,
-    long or deep containers are cut short."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    if depth >= 20:
-        return "..."
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v, depth + 1) for v in value[:100]]
-    if isinstance(value, dict):
-        return {str(k): json_safe(v, depth + 1) for k, v in list(value.items())[:100]}
-    return repr(value)[:200]
-
-
 def input_config(spec: InputSpec) -> list:
     """ComfyUI's ``[type, options]`` pair for an input (a combo's type is its list of choices)."""
-    kind: Any = list(spec.choices) if spec.is_combo else spec.type
+    kind: Any = json_safe(spec.choices) if spec.is_combo else spec.type
     return [kind, json_safe(dict(spec.options))]
 
 
 def error(kind: str, message: str, details: str, **extra_info: Any) -> dict:
-    """One ComfyUI error dict."""
-    return {"type": kind, "message": message, "details": details, "extra_info": extra_info}
+    """One ComfyUI error dict; long texts are cut (graph.error_bounds)."""
+    return {"type": kind, "message": cut_text(message), "details": cut_text(details, MAX_DETAILS_TEXT), "extra_info": extra_info}
 
 
 def exception_info(exc: BaseException) -> dict:
@@ -66,9 +51,9 @@ def exception_info(exc: BaseException) -> dict:
     kind = type(exc)
     name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
     return {
-        "exception_message": str(exc),
+        "exception_message": cut_text(str(exc)),
         "exception_type": name,
-        "traceback": traceback.format_tb(exc.__traceback__),
+        "traceback": capped_traceback(traceback.format_tb(exc.__traceback__)),
     }
 
 
@@ -129,11 +114,29 @@ class _Checker:
             value = self.raw_inputs[name]
             if type(value) is list:
                 self._check_link(spec, value)
+            elif spec.links_only and not (value is None and not spec.required):
+                self._literal_for_socket(spec, value)
             else:
                 self._check_literal(spec, value)
         return self.result
 
-    def _bad_link(self, spec: InputSpec, value: list, message: str, details: str) -> None:
+    def _literal_for_socket(self, spec: InputSpec, value: Any) -> None:
+        """A literal where only a link can go (a null on an optional socket passes, as in ComfyUI)."""
+        name = spec.name
+        self.hook_inputs[name] = None
+        if value is None:
+            self.result.errors.append(
+                error("required_input_missing", "Required input is missing", f"{name}: null is not a link", input_name=name)
+            )
+            return
+        self._bad_link(
+            spec,
+            value,
+            "Bad linked input, must be a link [node_id, output_index]",
+            f"{name}: a {spec.type} input takes another node's output, not the literal {json_safe(value)!r:.80}",
+        )
+
+    def _bad_link(self, spec: InputSpec, value: Any, message: str, details: str) -> None:
         self.result.errors.append(
             error(
                 "bad_linked_input",

@@ -244,12 +244,12 @@ def test_cycle_is_reported(reg):
     }
     result = validate_prompt(prompt, reg)
     assert result.error["type"] == "prompt_outputs_failed_validation"
-    for node_id in ("1", "2"):
-        (err,) = errors_of(result, node_id)
-        assert err["type"] == "dependency_cycle"
-        assert "'#1', '#2'" in err["details"]
-        assert err["extra_info"]["cycle"] == ["1", "2"]
-    assert "3" not in result.node_errors
+    (err,) = errors_of(result, "1")  # reported once, on the cycle's first node
+    assert err["type"] == "dependency_cycle"
+    assert "'#1', '#2'" in err["details"]
+    assert err["extra_info"] == {"cycle": ["1", "2"], "cycle_length": 2}
+    assert result.node_errors["1"]["dependent_outputs"] == ["3"]
+    assert list(result.node_errors) == ["1"]
 
 
 def test_self_loop_is_reported(reg):
@@ -280,7 +280,11 @@ def test_long_cycle_is_found(reg):
     prompt["1"] = node("Add", a=["4999", 0], b=1)
     result = validate_prompt(prompt, reg)
     assert not result.ok
-    assert len(result.node_errors) == 4999
+    (err,) = errors_of(result, "1")
+    assert list(result.node_errors) == ["1"]
+    assert err["extra_info"]["cycle_length"] == 4999
+    assert err["extra_info"]["cycle"] == [str(i) for i in range(1, 21)]  # natural order, capped
+    assert err["details"].endswith("'#19', '#20' and 4979 more depend on each other")
 
 
 def test_coerced_prompt_is_a_copy(reg):
