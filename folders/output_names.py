@@ -6,10 +6,34 @@ import os
 import re
 import time
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from folders.safe_paths import UnsafePathError, check_relative_name, safe_join
 
 _COUNTER_RE = re.compile(r"^(?P<digits>\d+)_")
+# A file name holds at most 255 bytes; "_00001_.png" and a longer counter take up to 16 of them.
+MAX_PREFIX_PART_BYTES = 200
+MAX_PREFIX_CHARS = 1024
+
+
+def prefix_problem(prefix: Any) -> str | None:
+    """Why `prefix` cannot name saved files (empty, too long, leaving the folder), or None when it can."""
+    if not isinstance(prefix, str) or not prefix.strip():
+        return "must not be empty"
+    if len(prefix) > MAX_PREFIX_CHARS:
+        return f"is {len(prefix)} characters long; at most {MAX_PREFIX_CHARS}"
+    try:
+        check_relative_name(prefix, "filename_prefix")
+    except UnsafePathError as exc:
+        return str(exc)
+    pure = PurePosixPath(prefix)
+    if not pure.name or pure.name.strip(".") == "":
+        return f"{prefix!r} has no file name part"
+    for part in pure.parts:
+        size = len(part.encode("utf-8"))
+        if size > MAX_PREFIX_PART_BYTES:
+            return f"has a folder or file name of {size} bytes; at most {MAX_PREFIX_PART_BYTES}"
+    return None
 
 
 def expand_prefix(prefix: str, width: int, height: int, now: time.struct_time | None = None) -> str:

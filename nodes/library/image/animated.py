@@ -16,11 +16,12 @@ from typing import Any
 from folders.layout import ANNOTATION_RE
 from folders.output_names import expand_prefix, next_counter_path
 from folders.safe_paths import UnsafePathError
-from nodes.api.declare import Boolean, Combo, FileList, Float, Int, Node, Out, Socket, String
+from nodes.api.declare import Boolean, Combo, FileList, Float, Int, Out, Socket, String
 from nodes.api.lazy import lazy_import
 from nodes.library.image.image_io import IMAGE_EXTENSIONS, check_image_batch, to_pil
 from nodes.library.image.load_save import LoadImage, metadata_enabled, runtime_folders
 from nodes.library.image.save_paths import SavePathError
+from nodes.library.output_files import SavesNamedFiles
 
 PngImagePlugin = lazy_import("PIL.PngImagePlugin")
 
@@ -74,7 +75,7 @@ def saved_ui(subfolder: str, filename: str, frames: int) -> dict:
                    "animated": [frames > 1]}}
 
 
-class SaveAnimatedPNG(Node):
+class SaveAnimatedPNG(SavesNamedFiles):
     node_id = "SaveAnimatedPNG"
     category = "image/animation"
     description = "Saves the batch as one animated PNG (APNG) in the output folder, one frame per image."
@@ -105,7 +106,7 @@ class SaveAnimatedPNG(Node):
         return saved_ui(subfolder, filename, len(frames))
 
 
-class SaveAnimatedWEBP(Node):
+class SaveAnimatedWEBP(SavesNamedFiles):
     node_id = "SaveAnimatedWEBP"
     category = "image/animation"
     description = ("Saves the batch as one animated WebP in the output folder; method is the encoder effort "

@@ -32,6 +32,7 @@ from nodes.library.image.image_io import (
 )
 from nodes.library.image.save_paths import preview_suffix, save_image_batch
 from nodes.library.image.transform import TRANSFORM_NODES
+from nodes.library.output_files import SavesNamedFiles
 
 SAVE_COMPRESS_LEVEL = 4
 PREVIEW_COMPRESS_LEVEL = 1
@@ -117,7 +118,7 @@ class LoadImageMask(_InputImageNode):
         return (load_mask_channel(path, channel, cls.node_id),)
 
 
-class SaveImage(Node):
+class SaveImage(SavesNamedFiles):
     node_id = "SaveImage"
     display_name = "Save Image"
     category = "image"

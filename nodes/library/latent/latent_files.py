@@ -27,6 +27,7 @@ from nodes.api.lazy import lazy_import
 from nodes.api.runtime import runtime_of
 from nodes.library.image.image_io import file_sha256
 from nodes.library.latent.latent_math import require_samples
+from nodes.library.output_files import SavesNamedFiles
 
 torch = lazy_import("torch")
 safetensors_torch = lazy_import("safetensors.torch")
@@ -85,7 +86,7 @@ def resolve_latent_file(folders: Any, name: Any, node: str) -> Path:
     return path
 
 
-class SaveLatent(Node):
+class SaveLatent(SavesNamedFiles):
     node_id = "SaveLatent"
     display_name = "SaveLatent"
     category = "_for_testing"

@@ -15,6 +15,7 @@ from typing import Any
 
 from nodes.api.declare import Boolean, Combo, Float, Int, Node, Out, Socket, String
 from nodes.api.runtime import runtime_of
+from nodes.library.output_files import SavesNamedFiles
 
 # ------------------------------------------------------------------ primitives (ComfyUI ids)
 
@@ -245,7 +246,7 @@ class FloatMath(Node):
 # ------------------------------------------------------------------ output and progress
 
 
-class SaveText(Node):
+class SaveText(SavesNamedFiles):
     node_id = "SaveText"
     display_name = "Save Text"
     category = "utils/string"
