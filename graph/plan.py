@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
+from graph.dynamic_inputs import expand_dynamic_inputs
 from graph.error_bounds import MAX_LISTED_IDS, listed_ids
 from graph.prompt import is_link, link_index, node_inputs
 from graph.schema import NodeSchema
@@ -51,7 +52,7 @@ def node_links(prompt: Mapping, node_id: str, schema: NodeSchema) -> list[Link]:
     """The well-formed links of a node's declared inputs that point at nodes in the prompt."""
     inputs = node_inputs(prompt[node_id])
     links: list[Link] = []
-    for spec in schema.inputs:
+    for spec in expand_dynamic_inputs(schema, inputs).inputs:
         value = inputs.get(spec.name)
         if value is not None and is_link(value) and value[0] in prompt:
             index = link_index(value[1])

@@ -15,6 +15,7 @@ from typing import Any
 from graph import events
 from graph.cache import CacheEntry
 from graph.context import Interrupted, InterruptToken, NodeContext, PreviewImage
+from graph.dynamic_inputs import expand_dynamic_inputs
 from graph.node_call import hidden_values, lazy_requests, map_calls, merge_results
 from graph.plan import Link
 from graph.prompt import node_inputs, unwrap_literal
@@ -75,7 +76,7 @@ class NodeRunner:
         literals = node_inputs(self.prompt[node_id])
         linked = {name: (src, index) for name, src, index in links}
         inputs: dict[str, list] = {}
-        for spec in schema.inputs:
+        for spec in expand_dynamic_inputs(schema, literals).inputs:
             name = spec.name
             if name in linked:
                 src, index = linked[name]

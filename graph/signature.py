@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from graph.dynamic_inputs import expand_dynamic_inputs
 from graph.plan import Link
 from graph.prompt import node_inputs, unwrap_literal
 from graph.schema import NodeSchema, NodeType
@@ -85,7 +86,7 @@ def node_signature(
     inputs = node_inputs(node)
     linked = {name: f"{signatures[src]}:{index}" for name, src, index in links}
     literals: dict[str, Any] = {}
-    for spec in schema.inputs:
+    for spec in expand_dynamic_inputs(schema, inputs).inputs:
         name = spec.name
         if name in linked:
             literals[name] = None

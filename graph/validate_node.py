@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graph.coerce import CoercionError, coerce_literal
+from graph.dynamic_inputs import expand_dynamic_inputs
 from graph.error_bounds import MAX_DETAILS_TEXT, capped_traceback, cut_text, json_safe
 from graph.prompt import link_index, node_inputs, unwrap_literal, wrap_literal
 from graph.schema import InputSpec, NodeSchema, NodeType
@@ -90,10 +91,10 @@ class _Checker:
 
     def __init__(self, node_id: str, node: dict, schema: NodeSchema, prompt: dict, schema_of: Callable[[str], NodeSchema]):
         self.node_id = node_id
-        self.schema = schema
+        self.raw_inputs = node_inputs(node)
+        self.schema = expand_dynamic_inputs(schema, self.raw_inputs)
         self.prompt = prompt
         self.schema_of = schema_of
-        self.raw_inputs = node_inputs(node)
         self.result = NodeCheck(inputs=dict(self.raw_inputs))
         self.hook_inputs: dict[str, Any] = {}
         self.received_types: dict[str, Any] = {}

@@ -38,6 +38,7 @@ from graph.context import NodeContext
 from graph.schema import NodeOutput, NodeSchema
 from nodes.api.inputs import (
     HIDDEN_NAMES,
+    Autogrow,
     Boolean,
     Combo,
     FileList,
@@ -110,6 +111,7 @@ class DeclaredNodeType:
         self._validate_args = signatures.get("validate")
         self._lazy_status_args = signatures.get("check_lazy_status")
         self._lazy_inputs = [i.name for i in node_cls.inputs if i.lazy]
+        self._growing = frozenset(i.name for i in node_cls.inputs if isinstance(i, Autogrow))
         self._static_schema = None if any(i.is_dynamic for i in node_cls.inputs) else self._build_schema()
 
     def _check_declaration(self) -> None:
@@ -173,27 +175,42 @@ class DeclaredNodeType:
     def schema(self) -> NodeSchema:
         return self._static_schema or self._build_schema()
 
+    def _nested(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """Inputs with the dotted pieces of each growing input gathered into one dict under its name."""
+        if not self._growing:
+            return dict(inputs)
+        nested: dict[str, Any] = {}
+        for name, value in inputs.items():
+            group, dot, piece = name.partition(".")
+            if dot and group in self._growing:
+                nested.setdefault(group, {})[piece] = value
+            else:
+                nested[name] = value
+        for group in self._growing:
+            nested.setdefault(group, {})
+        return nested
+
     def fingerprint(self, inputs: Mapping[str, Any]) -> Any:
         if self._fingerprint_args is None:
             return None
-        return self.node_cls.fingerprint(self._hook_context(), **self._fingerprint_args.pick(inputs))
+        return self.node_cls.fingerprint(self._hook_context(), **self._fingerprint_args.pick(self._nested(inputs)))
 
     def validate(self, inputs: Mapping[str, Any], input_types: Mapping[str, str] | None) -> list[tuple[str | None, str]]:
         if self._validate_args is None:
             return []
-        args = self._validate_args.pick({k: v for k, v in inputs.items() if k != "input_types"})
+        args = self._validate_args.pick({k: v for k, v in self._nested(inputs).items() if k != "input_types"})
         if "input_types" in self._validate_args.keywords:
             args["input_types"] = dict(input_types or {})
         return normalise_validation(self.node_cls.validate(self._hook_context(), **args))
 
     def check_lazy_status(self, context: Any, inputs: Mapping[str, Any]) -> list[str]:
         if self._lazy_status_args is not None:
-            args = self._lazy_status_args.pick(inputs)
+            args = self._lazy_status_args.pick(self._nested(inputs))
             return list(run_to_completion(self.node_cls.check_lazy_status(context, **args)) or [])
         return [name for name in self._lazy_inputs if name in inputs and inputs[name] is None]
 
     def execute(self, context: Any, inputs: Mapping[str, Any]) -> NodeOutput:
-        result = run_to_completion(self.node_cls.run(context, **inputs))
+        result = run_to_completion(self.node_cls.run(context, **self._nested(inputs)))
         return normalise_result(result, self.class_type, len(self.node_cls.outputs), wrap_single=True)
 
     def __repr__(self) -> str:

@@ -171,6 +171,35 @@ def Socket(type: str, name: str, **kwargs: Any) -> Input:
 
 
 @dataclass(frozen=True)
+class Autogrow(Input):
+    """A growing group of one template input (ComfyUI's V3 Autogrow): `images.image0`, `images.image1`, ...
+
+    The node's `run` receives the group as one dict by the names that arrived, in order
+    (`{"image0": ..., "image1": ...}`); the first `min` are required when the input is.
+    """
+
+    template: Input = None  # type: ignore[assignment]
+    _: KW_ONLY
+    type: str = "COMFY_AUTOGROW_V3"
+    prefix: str = ""
+    min: int = 1
+    max: int = 10
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.template, Input) or isinstance(self.template, Autogrow):
+            raise TypeError(f"growing input {self.name!r}: template must be one plain input, got {self.template!r}")
+        if not 0 <= self.min <= self.max <= 100:
+            raise ValueError(f"growing input {self.name!r}: need 0 <= min <= max <= 100, got {self.min}, {self.max}")
+
+    def type_options(self) -> dict[str, Any]:
+        inner = self.template.to_spec(None)
+        entry = [list(inner.choices), dict(inner.options)] if inner.is_combo else [inner.type, dict(inner.options)]
+        section = "optional" if self.template.optional else "required"
+        return {"template": {"input": {section: {inner.name: entry}}, "max": self.max, "min": self.min,
+                             "prefix": self.prefix}}
+
+
+@dataclass(frozen=True)
 class Out:
     """One declared output: its type, name (default: the type), list flag and tooltip."""
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from nodes.api.declare import Float, Input, Int, Node, Out, Socket
+from nodes.api.declare import Float, Int, Node, Out, Socket
+from nodes.api.inputs import Autogrow
 from nodes.api.lazy import lazy_import
 from nodes.library.image.geometry import with_channels
 from nodes.library.image.postprocess import require_range
@@ -20,7 +21,6 @@ torch = lazy_import("torch")
 MAX_BATCH = 4096
 MAX_SEED = 0xFFFFFFFFFFFFFFFF
 # BatchImagesNode's growing input: ComfyUI's Autogrow of IMAGE sockets image0, image1, ... (2 to 50).
-AUTOGROW_TEMPLATE = {"input": {"required": {"image": ["IMAGE", {}]}}, "prefix": "image", "min": 2, "max": 50}
 
 
 class GetImageSize(Node):
@@ -141,12 +141,12 @@ class BatchImagesNode(Node):
     category = "image"
     description = ("Joins 2 to 50 images into one batch, resized (bilinear, centre crop) to the first one's size; "
                    "missing alpha channels are opaque.")
-    inputs = [Input("images", type="COMFY_AUTOGROW_V3", extra={"template": AUTOGROW_TEMPLATE})]
+    inputs = [Autogrow("images", Socket("IMAGE", "image"), prefix="image", min=2, max=50)]
     outputs = [Out("IMAGE")]
 
     @classmethod
     def run(cls, ctx: Any, *, images) -> tuple:
-        if isinstance(images, Mapping):
+        if isinstance(images, Mapping):  # {"image0": ..., "image1": ...} in the template's order
             images = list(images.values())
         if not isinstance(images, (list, tuple)) or not images:
             raise ValueError(f"{cls.node_id}: input 'images' must hold at least one IMAGE (image0, image1, ...), "

@@ -17,6 +17,7 @@ import math
 from typing import Any
 
 from nodes.api.declare import Combo, Float, Node, Out, Socket
+from nodes.api.inputs import Autogrow
 from nodes.api.lazy import lazy_import
 from nodes.library.latent.latent_ops import with_samples
 
@@ -183,4 +184,30 @@ class LatentBatchSeedBehavior(Node):
         return (out,)
 
 
-NODES = [LatentAdd, LatentSubtract, LatentMultiply, LatentInterpolate, LatentBatch, LatentBatchSeedBehavior]
+class BatchLatentsNode(Node):
+    node_id = "BatchLatentsNode"
+    display_name = "Batch Latents"
+    category = "latent"
+    description = ("Joins 2 to 50 latents into one batch, each resized to the first one's size as LatentBatch does; "
+                   "batch_index joins all of them and the first latent's noise_mask is carried.")
+    inputs = [Autogrow("latents", Socket("LATENT", "latent"), prefix="latent", min=2, max=50)]
+    outputs = [Out("LATENT")]
+
+    @classmethod
+    def run(cls, ctx: Any, *, latents: dict) -> tuple:
+        named = list(latents.items())
+        if not named:
+            raise ValueError(f"{cls.node_id}: input 'latents' holds no LATENT (latent0, latent1, ...)")
+        first_name, first_latent = named[0]
+        first = require_samples(first_latent, cls.node_id, f"latents.{first_name}")
+        parts, indices = [first], batch_indices(first_latent, first.shape[0])
+        for name, latent in named[1:]:
+            samples = fit_to(first, require_samples(latent, cls.node_id, f"latents.{name}"), cls.node_id,
+                             (f"latents.{first_name}", f"latents.{name}"), repeat_batch=False)
+            parts.append(samples.to(first.dtype))
+            indices += batch_indices(latent, samples.shape[0])
+        return (with_samples(first_latent, torch.cat(parts, dim=0), batch_index=indices),)
+
+
+NODES = [LatentAdd, LatentSubtract, LatentMultiply, LatentInterpolate, LatentBatch, LatentBatchSeedBehavior,
+         BatchLatentsNode]

@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from nodes.api.declare import Boolean, Combo, Float, Int, Node, Out, Socket
+from nodes.api.inputs import Autogrow
 from nodes.api.lazy import lazy_import
+from nodes.library.image.batch import batch_images
 from nodes.library.mask.checks import require_mask
 
 torch = lazy_import("torch")
@@ -219,4 +221,22 @@ class MaskComposite(Node):
         return (output.clamp(0.0, 1.0),)
 
 
-NODES = [SolidMask, InvertMask, CropMask, ThresholdMask, GrowMask, FeatherMask, MaskComposite]
+class BatchMasksNode(Node):
+    node_id = "BatchMasksNode"
+    display_name = "Batch Masks"
+    category = "mask"
+    description = "Joins 2 to 50 masks into one batch, each resized (bilinear, centre crop) to the first one's size."
+    inputs = [Autogrow("masks", Socket("MASK", "mask"), prefix="mask", min=2, max=50)]
+    outputs = [Out("MASK")]
+
+    @classmethod
+    def run(cls, ctx: Any, *, masks: dict) -> tuple:
+        checked = [require_mask(mask, cls.node_id, f"masks.{name}") for name, mask in masks.items()]
+        if not checked:
+            raise ValueError(f"{cls.node_id}: input 'masks' holds no MASK (mask0, mask1, ...)")
+        # As images with one channel, so they share the image batch's resize (bilinear, centre crop).
+        joined = batch_images([mask.unsqueeze(-1) for mask in checked], cls.node_id)
+        return (joined[..., 0],)
+
+
+NODES = [SolidMask, InvertMask, CropMask, ThresholdMask, GrowMask, FeatherMask, MaskComposite, BatchMasksNode]
