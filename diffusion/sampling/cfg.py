@@ -25,7 +25,7 @@ FEATHER = 8  # latent pixels of linear fade on inner area edges
 MAX_TOKEN_REPEAT = 4  # text lengths whose lcm needs more repeats than this are run separately
 
 
-@dataclass
+@dataclass(eq=False)  # identity equality: `items.remove` must never compare the tensors of two items
 class _WorkItem:
     side: int  # 0 = positive, 1 = negative
     x: torch.Tensor

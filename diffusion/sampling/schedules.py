@@ -33,6 +33,38 @@ def exponential_sigmas(n: int, sigma_min: float, sigma_max: float) -> torch.Tens
     return _append_zero(torch.linspace(math.log(sigma_max), math.log(sigma_min), n).exp())
 
 
+def polyexponential_sigmas(n: int, sigma_min: float, sigma_max: float, rho: float = 1.0) -> torch.Tensor:
+    """log sigma from log sigma_max to log sigma_min along ramp^rho (ramp 1 -> 0); rho = 1 is `exponential`."""
+    ramp = torch.linspace(1, 0, n) ** rho
+    log_min, log_max = math.log(sigma_min), math.log(sigma_max)
+    return _append_zero(torch.exp(ramp * (log_max - log_min) + log_min))
+
+
+def vp_sigmas(n: int, beta_d: float = 19.9, beta_min: float = 0.1, eps_s: float = 1e-3) -> torch.Tensor:
+    """The continuous VP schedule: sigma(t) = sqrt(exp(beta_d t^2 / 2 + beta_min t) - 1), t from 1 to eps_s."""
+    t = torch.linspace(1, eps_s, n)
+    return _append_zero(torch.sqrt(torch.special.expm1(beta_d * t ** 2 / 2 + beta_min * t)))
+
+
+def laplace_sigmas(n: int, sigma_min: float, sigma_max: float, mu: float = 0.0, beta: float = 0.5) -> torch.Tensor:
+    """Tiankai et al. (2024): log sigma at the Laplace(mu, beta) quantiles of n even points, clamped to [min, max].
+
+    As in ComfyUI no final 0 is appended: the result has n sigmas and ends at sigma_min.
+    """
+    x = torch.linspace(0, 1, n)
+    offset = 0.5 - x
+    log_sigma = mu - beta * torch.sign(offset) * torch.log(1 - 2 * torch.abs(offset) + 1e-5)
+    return torch.clamp(torch.exp(log_sigma), min=sigma_min, max=sigma_max)
+
+
+def sd_turbo_sigmas(schedule: DiscreteSchedule, steps: int, denoise: float = 1.0) -> torch.Tensor:
+    """SD-Turbo's timesteps 999, 899, ..., 99: `steps` of them starting 10 - int(10 * denoise) in, then 0."""
+    start = 10 - int(10 * denoise)
+    timesteps = [999 - 100 * i for i in range(10)][start:start + steps]
+    return _append_zero(torch.stack([schedule.sigma(float(t)) for t in timesteps]) if timesteps
+                        else torch.zeros(0))
+
+
 def kl_optimal_sigmas(n: int, sigma_min: float, sigma_max: float) -> torch.Tensor:
     """"Align Your Steps"-style KL-optimal schedule: evenly spaced in arctan(sigma)."""
     sigmas = torch.zeros(n + 1)

@@ -1,8 +1,8 @@
 """The custom-sampling set: pick a sampler, build or split a sigma schedule, sample along it (ComfyUI's ids).
 
-Sockets: SAMPLER carries a `SamplerChoice` (the sampler's name; a plain name string is
-accepted too), SIGMAS a 1-D float tensor ending in 0. Node facts follow ComfyUI's
-comfy_extras/nodes_custom_sampler.py.
+Sockets: SAMPLER carries a `SamplerChoice` (the sampler's name and, from the Sampler* nodes,
+its options; a plain name string is accepted too), SIGMAS a 1-D float tensor ending in 0.
+Node facts follow ComfyUI's comfy_extras/nodes_custom_sampler.py.
 """
 
 from __future__ import annotations
@@ -28,15 +28,33 @@ from nodes.library.sampling.ksampler import (
 torch = lazy_import("torch")
 discrete = lazy_import("diffusion.sampling.discrete")
 sampling = lazy_import("diffusion.sampling.sample")
+guided = lazy_import("diffusion.sampling.guided")
+sampler_options = lazy_import("diffusion.sampling.sampler_options")
 schedules = lazy_import("diffusion.sampling.schedules")
 sigma_plan = lazy_import("diffusion.sampling.sigma_plan")
 
 
 @dataclass(frozen=True)
 class SamplerChoice:
-    """What the SAMPLER socket carries: a sampler of diffusion.sampling by name."""
+    """What the SAMPLER socket carries: a sampler of diffusion.sampling by name, with its options."""
 
     name: str
+    options: tuple[tuple[str, Any], ...] = ()  # (option, value) pairs passed to the sampler function
+
+
+def sampler_choice_of(sampler: Any, node: str) -> SamplerChoice:
+    """The SAMPLER value as a SamplerChoice (a plain name is one without options)."""
+    choice = sampler if isinstance(sampler, SamplerChoice) else SamplerChoice(sampler_name_of(sampler, node))
+    sampler_name_of(choice, node)
+    return choice
+
+
+def sampler_function(choice: SamplerChoice, node: str):
+    """The run(model, x, sigmas, ...) function of a SamplerChoice, its options applied."""
+    try:
+        return sampler_options.configured_sampler(choice.name, dict(choice.options))
+    except ValueError as exc:
+        raise ValueError(f"{node}: input 'sampler': {exc}") from None
 
 
 def sampler_name_of(sampler: Any, node: str) -> str:
@@ -148,18 +166,26 @@ class SamplerCustom(Node):
             negative: Any, sampler: Any, sigmas: Any, latent_image: Any) -> tuple:
         node = cls.node_id
         model = require_model(model, node)
-        name = sampler_name_of(sampler, node)
+        choice = sampler_choice_of(sampler, node)
+        name = choice.name
         sigmas = require_sigmas(sigmas, node)
         latent = require_latent(latent_image, node)
         samples = fitted_latent(model, latent, node)
         noise_mask = check_noise_mask(latent, node)
         noise = noise_for(latent, samples, noise_seed, bool(add_noise), node, "noise_seed")
+        positive = require_conditioning(positive, node, "positive")
+        negative = require_conditioning(negative, node, "negative")
+        callback = step_callback(ctx, model, max(len(sigmas) - 1, 0))
         ctx.runtime.models.load([model])
-        out, denoised = sampling.sample_with_sigmas(
-            model, noise, require_conditioning(positive, node, "positive"),
-            require_conditioning(negative, node, "negative"), cfg=cfg, sampler_name=name, sigmas=sigmas,
-            latent=samples, noise_mask=noise_mask, seed=noise_seed,
-            callback=step_callback(ctx, model, max(len(sigmas) - 1, 0)), interrupt_check=ctx.check_interrupted)
+        if choice.options:
+            out, denoised = guided.sample_guided(
+                guided.Guider(model, "cfg", (positive, negative), cfg=cfg), noise, sampler_function(choice, node),
+                sigmas, samples, noise_mask=noise_mask, seed=noise_seed, callback=callback,
+                interrupt_check=ctx.check_interrupted)
+        else:
+            out, denoised = sampling.sample_with_sigmas(
+                model, noise, positive, negative, cfg=cfg, sampler_name=name, sigmas=sigmas, latent=samples,
+                noise_mask=noise_mask, seed=noise_seed, callback=callback, interrupt_check=ctx.check_interrupted)
         output = {**latent, "samples": out}
         if len(sigmas) <= 1:
             return output, output
