@@ -116,15 +116,24 @@ class GuidedDenoiser:
         self.max_batch = max_batch
         self.model_calls = 0
 
-    def __call__(self, x: torch.Tensor, sigma: torch.Tensor, **_: object) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor, sigma: torch.Tensor,
+                 uncond_sink: Callable[[torch.Tensor], None] | None = None, **_: object) -> torch.Tensor:
+        """The guided prediction; a CFG++ sampler's `uncond_sink` is also handed the unconditional one.
+
+        With a sink the negative is evaluated even at cfg 1 (CFG++ steps along it); without a
+        negative (BasicGuider) there is none to hand over, and the sink is not called.
+        """
         if self.interrupt_check is not None:
             self.interrupt_check()
-        skip_uncond = math.isclose(self.cfg, 1.0)
+        wants_uncond = uncond_sink is not None and bool(self.negative)
+        skip_uncond = math.isclose(self.cfg, 1.0) and not wants_uncond
         sides = [self.positive] if skip_uncond else [self.positive, self.negative]
         cond_pred, *rest = self.predict(x, sigma, sides)
         if skip_uncond:
             return cond_pred
         uncond_pred = rest[0]
+        if wants_uncond:
+            uncond_sink(uncond_pred)
         return uncond_pred + (cond_pred - uncond_pred) * self.cfg
 
     def predict(self, x: torch.Tensor, sigma: torch.Tensor, sides: list[list[PreparedCond]]) -> list[torch.Tensor]:

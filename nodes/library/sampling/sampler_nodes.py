@@ -53,10 +53,9 @@ class SamplerEulerAncestralCFGPP(Node):
     node_id = "SamplerEulerAncestralCFGPP"
     display_name = "SamplerEulerAncestralCFG++"
     category = CATEGORY
-    description = ("Euler ancestral with CFG++ (the step's direction from the unconditional prediction). The guiders "
-                   "here do not report that prediction to the sampler yet (the `uncond_sink` of "
-                   "samplers_cfg_pp), so for now this computes what KSampler's euler_ancestral_cfg_pp computes: "
-                   "plain euler_ancestral.")
+    description = ("Euler ancestral with CFG++: the step's direction comes from the unconditional prediction, its "
+                   "end point from the guided one. With BasicGuider (no negative) there is no unconditional "
+                   "prediction and this is plain euler_ancestral.")
     inputs = [_param("eta", 1.0, high=1.0), _param("s_noise", 1.0, high=10.0)]
     outputs = [Out("SAMPLER")]
 

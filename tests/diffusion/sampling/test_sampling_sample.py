@@ -54,12 +54,37 @@ def test_cfg_pushes_away_from_the_negative():
     assert float(guided.mean()) > float(plain.mean()) + 1.0
 
 
+CFG_PP = [name for name in SAMPLER_NAMES if name.endswith("_cfg_pp")]
+
+
 @pytest.mark.parametrize("name", SAMPLER_NAMES)
 def test_every_sampler_runs_end_to_end(name):
-    out = run(sampler_name=name, scheduler="normal", steps=4, seed=3)
+    # A CFG++ sampler steps along the negative's prediction even at cfg 1 (and its 2nd-order
+    # ones mix D with the previous U, as ComfyUI's do), so the data mean is only reached when
+    # both sides agree; that the negative is really used is checked below.
+    negative = cond(0.8) if name in CFG_PP else cond(-0.5)
+    noise = prepare_noise(EMPTY, 3)
+    out = sample(ToyModel(), noise, cond(0.8), negative, latent=EMPTY, seed=3, cfg=1.0, sampler_name=name,
+                 scheduler="normal", steps=4)
     assert out.shape == EMPTY.shape
     assert torch.isfinite(out).all()
     assert float(out.mean()) == pytest.approx(0.8 / 0.5, abs=0.5)
+
+
+@pytest.mark.parametrize("name", CFG_PP)
+def test_cfg_pp_samplers_read_the_unconditional_prediction_through_ksampler(name):
+    plain = name.removesuffix("_cfg_pp")
+    results = {}
+    for sampler in (name, plain):
+        for negative in (0.8, -0.5):
+            noise = prepare_noise(EMPTY, 5)
+            results[sampler, negative] = sample(ToyModel(), noise, cond(0.8), cond(negative), latent=EMPTY, seed=5,
+                                                cfg=1.0, sampler_name=sampler, scheduler="normal", steps=4)
+    # At cfg 1 the plain sampler never looks at the negative; the CFG++ one steps along it.
+    assert torch.equal(results[plain, 0.8], results[plain, -0.5])
+    assert not torch.allclose(results[name, 0.8], results[name, -0.5])
+    # With both sides equal, U = D and CFG++ is its plain sampler.
+    assert torch.allclose(results[name, 0.8], results[plain, 0.8], atol=1e-5)
 
 
 @pytest.mark.parametrize("name", ["euler_ancestral", "dpmpp_2m_sde", "dpmpp_sde", "lcm", "ddpm"])
