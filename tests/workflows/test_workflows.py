@@ -32,6 +32,8 @@ OVERRIDES: dict[str, list[str]] = {
     "area_composition": ["5.width=128", "5.height=128", "12.width=64", "12.height=128", "13.width=64",
                          "13.height=128", "13.x=64", "3.steps=2"],
     "inside_the_sampler": [*SMALL, "3.steps=3", "3.frames=3", "13.steps=3"],
+    "custom_sampling_guider": [*SMALL, "13.steps=2"],
+    "mask_composite_inpaint": ["3.steps=2"],
 }
 # Expected size (width, height) of the saved image.
 EXPECTED_SIZE = {"outpainting": (96, 64), "hires_fix": (96, 96), "area_composition": (128, 128)}
