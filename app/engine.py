@@ -13,6 +13,7 @@ import psutil
 from folders.flags import add_folder_arguments
 from folders.layout import Folders
 from graph.cache import LRUPolicy, OutputCache
+from nodes.api.limits import DEFAULT_MAX_BATCH, DEFAULT_MAX_PIXELS, SizeLimits
 from nodes.api.output_sizes import tensor_sizeof
 from nodes.api.plugins import PluginReport
 from nodes.api.registry import NodeRegistry
@@ -67,6 +68,21 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--disable-metadata", action="store_true", help="save images without the prompt/workflow PNG text chunks"
     )
+    parser.add_argument(
+        "--max-pixels",
+        type=positive_int,
+        default=DEFAULT_MAX_PIXELS,
+        metavar="N",
+        help="refuse prompts whose nodes make images (or latents, counted at 8x) of more than N pixels each "
+        f"(default {DEFAULT_MAX_PIXELS} = 8192x8192)",
+    )
+    parser.add_argument(
+        "--max-batch",
+        type=positive_int,
+        default=DEFAULT_MAX_BATCH,
+        metavar="N",
+        help=f"refuse prompts whose nodes make batches of more than N images or latents (default {DEFAULT_MAX_BATCH})",
+    )
 
 
 def make_output_cache(args: argparse.Namespace) -> OutputCache:
@@ -75,6 +91,12 @@ def make_output_cache(args: argparse.Namespace) -> OutputCache:
     ram_gb = getattr(args, "cache_ram", None)
     max_bytes = psutil.virtual_memory().total // 2 if ram_gb is None else int(ram_gb * 1024**3)
     return OutputCache(LRUPolicy(max_entries=max_entries, max_bytes=max_bytes), sizeof=tensor_sizeof)
+
+
+def size_limits(args: argparse.Namespace) -> SizeLimits:
+    """--max-pixels and --max-batch, plus half the RAM as the budget of one node's output."""
+    return SizeLimits(max_pixels=getattr(args, "max_pixels", None) or DEFAULT_MAX_PIXELS,
+                      max_batch=getattr(args, "max_batch", None) or DEFAULT_MAX_BATCH)
 
 
 @dataclass
@@ -102,7 +124,8 @@ def build_engine(args: argparse.Namespace) -> Engine:
     devices = DeviceRequest(cpu=bool(getattr(args, "cpu", False)), precision=getattr(args, "precision", "auto"))
     runtime = NodeRuntime(folders=folders, devices=devices, logger=log,
                           preview_method=getattr(args, "preview_method", None) or "auto",
-                          disable_metadata=bool(getattr(args, "disable_metadata", False)))
+                          disable_metadata=bool(getattr(args, "disable_metadata", False)),
+                          limits=size_limits(args))
     dirs = [] if getattr(args, "disable_all_custom_nodes", False) else custom_node_dirs(folders)
     registry, report = build_registry(runtime, dirs)
     for failure in getattr(report, "failed", []):

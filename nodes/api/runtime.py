@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from folders.layout import Folders
+from nodes.api.limits import SizeLimits
 
 if TYPE_CHECKING:
     from nodes.api.model_services import ModelServices
@@ -51,6 +52,8 @@ class NodeRuntime:
     disable_metadata: bool = False
     # Memory budget of the model manager (None: 90% of the device).
     model_budget_bytes: int | None = None
+    # What a prompt may ask nodes to allocate (--max-pixels, --max-batch, half the RAM): nodes/api/limits.py.
+    limits: SizeLimits = field(default_factory=SizeLimits)
     _models: ModelServices | None = field(default=None, init=False, repr=False, compare=False)
     _models_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 

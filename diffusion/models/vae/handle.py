@@ -1,7 +1,14 @@
 """VAEHandle: what the VAE socket carries. Converts between IMAGE tensors ([B,H,W,C], 0..1,
-channels-last as ComfyUI) and unscaled latents, plainly or in overlapping tiles."""
+channels-last as ComfyUI) and unscaled latents, plainly or in overlapping tiles.
+
+Every method takes an optional `check_interrupt` callable (a node passes `ctx.check_interrupted`):
+it is called before each batch item (plain) or each tile (tiled) and stops the work by raising,
+so a long decode of a big batch or a big image ends at the next item or tile.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 
@@ -53,27 +60,42 @@ class VAEHandle:
         return latent.to(self.device)
 
     @torch.inference_mode()
-    def encode(self, image: torch.Tensor) -> torch.Tensor:
+    def encode(self, image: torch.Tensor, check_interrupt: Callable[[], None] | None = None) -> torch.Tensor:
         """IMAGE [B,H,W,C] 0..1 -> latent [B,4,H/8,W/8] (unscaled)."""
-        return self.model.encode(self._pixels(image)).float().cpu()
+        return by_item(self.model.encode, self._pixels(image), check_interrupt).float().cpu()
 
     @torch.inference_mode()
-    def decode(self, latent: torch.Tensor) -> torch.Tensor:
+    def decode(self, latent: torch.Tensor, check_interrupt: Callable[[], None] | None = None) -> torch.Tensor:
         """Latent [B,4,h,w] -> IMAGE [B,8h,8w,3] 0..1."""
-        return self._image(self.model.decode(self._latent(latent)))
+        return self._image(by_item(self.model.decode, self._latent(latent), check_interrupt))
 
     @torch.inference_mode()
-    def encode_tiled(self, image: torch.Tensor, tile_size: int = 512, overlap: int = 64) -> torch.Tensor:
+    def encode_tiled(self, image: torch.Tensor, tile_size: int = 512, overlap: int = 64,
+                     check_interrupt: Callable[[], None] | None = None) -> torch.Tensor:
         """Like `encode`, over overlapping tiles of `tile_size` pixels (rounded down to the downscale)."""
         factor = self.downscale
         tile = max(factor, tile_size // factor * factor)
         overlap = min(overlap // factor * factor, tile - factor)
-        return encode_tiled(self.model, self._pixels(image), tile, overlap).cpu()
+        return encode_tiled(self.model, self._pixels(image), tile, overlap, check_interrupt=check_interrupt).cpu()
 
     @torch.inference_mode()
-    def decode_tiled(self, latent: torch.Tensor, tile_size: int = 512, overlap: int = 64) -> torch.Tensor:
+    def decode_tiled(self, latent: torch.Tensor, tile_size: int = 512, overlap: int = 64,
+                     check_interrupt: Callable[[], None] | None = None) -> torch.Tensor:
         """Like `decode`, over overlapping tiles of `tile_size` pixels (ComfyUI's VAEDecodeTiled units)."""
         factor = self.downscale
         tile = max(1, tile_size // factor)
         overlap = min(overlap // factor, tile - 1)
-        return self._image(decode_tiled(self.model, self._latent(latent), tile, overlap))
+        return self._image(decode_tiled(self.model, self._latent(latent), tile, overlap,
+                                        check_interrupt=check_interrupt))
+
+
+def by_item(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
+            check_interrupt: Callable[[], None] | None) -> torch.Tensor:
+    """`fn(x)`; with `check_interrupt`, one batch item at a time with a check before each."""
+    if check_interrupt is None:
+        return fn(x)
+    parts = []
+    for item in x.split(1):
+        check_interrupt()
+        parts.append(fn(item))
+    return torch.cat(parts)

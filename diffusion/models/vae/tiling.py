@@ -38,10 +38,12 @@ def _ramp(length: int, overlap: int, device: torch.device) -> torch.Tensor:
 
 
 def tiled_apply(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, *, tile: int, overlap: int,
-                scale: float, out_channels: int, align: int = 1) -> torch.Tensor:
+                scale: float, out_channels: int, align: int = 1,
+                check_interrupt: Callable[[], None] | None = None) -> torch.Tensor:
     """Apply `fn` (mapping [B,C,h,w] to [B,out_channels,h*scale,w*scale]) tile by tile and blend.
 
     `tile` and `overlap` are in input pixels; tile starts are multiples of `align`.
+    `check_interrupt` (optional) is called before each tile and stops the work by raising.
     """
     if overlap < 0 or tile <= 0 or overlap >= tile:
         raise ValueError(f"need 0 <= overlap < tile, got tile={tile}, overlap={overlap}")
@@ -53,6 +55,8 @@ def tiled_apply(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, *, 
     blend = round(overlap * scale)
     for top in _starts(height, tile, stride, align):
         for left in _starts(width, tile, stride, align):
+            if check_interrupt is not None:
+                check_interrupt()
             piece = fn(x[:, :, top:top + tile, left:left + tile]).float()
             ph, pw = piece.shape[-2:]
             oy, ox = round(top * scale), round(left * scale)
@@ -62,14 +66,16 @@ def tiled_apply(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, *, 
     return total / weights
 
 
-def encode_tiled(vae: AutoencoderKL, pixels: torch.Tensor, tile_size: int = 512, overlap: int = 64) -> torch.Tensor:
+def encode_tiled(vae: AutoencoderKL, pixels: torch.Tensor, tile_size: int = 512, overlap: int = 64, *,
+                 check_interrupt: Callable[[], None] | None = None) -> torch.Tensor:
     """`vae.encode` over overlapping pixel tiles of `tile_size` (pixels, multiples of the downscale)."""
     factor = vae.config.downscale
     return tiled_apply(vae.encode, pixels, tile=tile_size, overlap=overlap, scale=1.0 / factor,
-                       out_channels=vae.config.embed_dim, align=factor)
+                       out_channels=vae.config.embed_dim, align=factor, check_interrupt=check_interrupt)
 
 
-def decode_tiled(vae: AutoencoderKL, latent: torch.Tensor, tile_size: int = 64, overlap: int = 8) -> torch.Tensor:
+def decode_tiled(vae: AutoencoderKL, latent: torch.Tensor, tile_size: int = 64, overlap: int = 8, *,
+                 check_interrupt: Callable[[], None] | None = None) -> torch.Tensor:
     """`vae.decode` over overlapping latent tiles of `tile_size` (latent pixels)."""
     return tiled_apply(vae.decode, latent, tile=tile_size, overlap=overlap, scale=float(vae.config.downscale),
-                       out_channels=vae.config.out_channels)
+                       out_channels=vae.config.out_channels, check_interrupt=check_interrupt)

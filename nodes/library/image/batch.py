@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from nodes.api import limits
 from nodes.api.declare import Float, Int, Node, Out, Socket
 from nodes.api.inputs import Autogrow
 from nodes.api.lazy import lazy_import
@@ -92,9 +93,16 @@ class RepeatImageBatch(Node):
     outputs = [Out("IMAGE")]
 
     @classmethod
+    def validate(cls, ctx: Any, *, amount: Any = None) -> list:
+        """Refuses an amount over the batch limit (--max-batch) before anything runs."""
+        return limits.range_problems(cls, {"amount": amount}) or limits.batch_problem(ctx, cls.node_id, amount, "amount")
+
+    @classmethod
     def run(cls, ctx: Any, *, image, amount: int) -> tuple:
         image = require_image(image, cls.node_id)
         require_range(amount, 1, MAX_BATCH, cls.node_id, "amount")
+        limits.check_output(ctx, cls.node_id, width=image.shape[2], height=image.shape[1], channels=image.shape[3],
+                            batch=image.shape[0] * int(amount), pixel_input="image", batch_input="amount")
         return (image.repeat((int(amount), 1, 1, 1)),)
 
 

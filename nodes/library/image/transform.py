@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 from diffusion.imaging.names import CROP_METHODS, IMAGE_METHODS
+from nodes.api import limits
 from nodes.api.declare import Combo, Float, Int, Node, Out, Socket
 from nodes.api.lazy import lazy_import
 
@@ -51,6 +52,12 @@ class ImageScale(Node):
     outputs = [Out("IMAGE")]
 
     @classmethod
+    def validate(cls, ctx: Any, *, width: Any = None, height: Any = None) -> list:
+        """Refuses a target over the pixel limit (nodes/api/limits.py; a 0 side is only known at run time)."""
+        return limits.validate_size(ctx, cls, {"width": width, "height": height},
+                                    lambda width, height: {"width": width, "height": height} if width and height else None)
+
+    @classmethod
     def run(cls, ctx: Any, *, image, upscale_method: str, width: int, height: int, crop: str) -> tuple:
         image = require_image(image, cls.node_id)
         if width == 0 and height == 0:
@@ -60,6 +67,8 @@ class ImageScale(Node):
             width = max(1, round(old_width * height / old_height))
         elif height == 0:
             height = max(1, round(old_height * width / old_width))
+        limits.check_output(ctx, cls.node_id, width=width, height=height, batch=image.shape[0],
+                            channels=image.shape[3], batch_input="image")
         return (resize_image(image, width, height, upscale_method, crop),)
 
 
@@ -79,6 +88,8 @@ class ImageScaleBy(Node):
         image = require_image(image, cls.node_id)
         width = max(1, round(image.shape[2] * scale_by))
         height = max(1, round(image.shape[1] * scale_by))
+        limits.check_output(ctx, cls.node_id, width=width, height=height, batch=image.shape[0],
+                            channels=image.shape[3], pixel_input="scale_by", batch_input="image")
         return (resize_image(image, width, height, upscale_method),)
 
 
@@ -94,6 +105,15 @@ class ImageScaleToTotalPixels(Node):
         Int("resolution_steps", default=1, min=1, max=256),
     ]
     outputs = [Out("IMAGE")]
+
+    @classmethod
+    def validate(cls, ctx: Any, *, megapixels: Any = None) -> list:
+        """Refuses more megapixels than the pixel limit allows (nodes/api/limits.py)."""
+        def shape(megapixels: float) -> dict:
+            side = math.isqrt(int(megapixels * 1024 * 1024))
+            return {"width": side, "height": int(megapixels * 1024 * 1024) // max(1, side),
+                    "pixel_input": "megapixels"}
+        return limits.validate_size(ctx, cls, {"megapixels": megapixels}, shape)
 
     @classmethod
     def run(cls, ctx: Any, *, image, upscale_method: str, megapixels: float, resolution_steps: int = 1) -> tuple:
@@ -165,7 +185,15 @@ class EmptyImage(Node):
     outputs = [Out("IMAGE")]
 
     @classmethod
+    def validate(cls, ctx: Any, *, width: Any = None, height: Any = None, batch_size: Any = None) -> list:
+        """Refuses, before anything runs, a batch over the size limits (nodes/api/limits.py)."""
+        return limits.validate_size(ctx, cls, {"width": width, "height": height, "batch_size": batch_size},
+                                    lambda width, height, batch_size: {"width": width, "height": height,
+                                                                       "batch": batch_size})
+
+    @classmethod
     def run(cls, ctx: Any, *, width: int, height: int, batch_size: int = 1, color: int = 0) -> tuple:
+        limits.check_output(ctx, cls.node_id, width=width, height=height, batch=batch_size)
         rgb = torch.tensor([(color >> 16) & 0xFF, (color >> 8) & 0xFF, color & 0xFF], dtype=torch.float32) / 0xFF
         return (rgb.expand(batch_size, height, width, 3).clone(),)
 
@@ -211,6 +239,8 @@ class ImagePadForOutpaint(Node):
     def run(cls, ctx: Any, *, image, left: int, top: int, right: int, bottom: int, feathering: int) -> tuple:
         image = require_image(image, cls.node_id)
         batch, height, width, channels = image.shape
+        limits.check_output(ctx, cls.node_id, width=width + left + right, height=height + top + bottom, batch=batch,
+                            channels=channels, pixel_input="left", batch_input="image")
         padded = torch.full((batch, height + top + bottom, width + left + right, channels), 0.5,
                             dtype=image.dtype, device=image.device)
         padded[:, top:top + height, left:left + width, :] = image

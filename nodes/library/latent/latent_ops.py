@@ -15,6 +15,7 @@ import math
 from typing import Any
 
 from diffusion.imaging.names import CROP_METHODS, LATENT_METHODS
+from nodes.api import limits
 from nodes.api.declare import Combo, Float, Int, Node, Out, Socket
 from nodes.api.lazy import lazy_import
 
@@ -60,12 +61,25 @@ class EmptyLatentImage(Node):
     outputs = [Out("LATENT", tooltip="The empty latent image batch.")]
 
     @classmethod
+    def validate(cls, ctx: Any, *, width: Any = None, height: Any = None, batch_size: Any = None) -> list:
+        """Refuses, before anything runs, a latent too large to sample or decode (nodes/api/limits.py)."""
+        return limits.validate_size(ctx, cls, {"width": width, "height": height, "batch_size": batch_size},
+                                    lambda width, height, batch_size: _latent_shape(width, height, batch_size))
+
+    @classmethod
     def run(cls, ctx: Any, *, width: int, height: int, batch_size: int = 1) -> tuple:
         if width < 8 or height < 8 or batch_size < 1:
             raise ValueError(f"{cls.node_id}: width and height must be at least 8 and batch_size at least 1, "
                              f"got {width}x{height}, batch {batch_size}")
+        limits.check_output(ctx, cls.node_id, **_latent_shape(width, height, batch_size))
         samples = torch.zeros([batch_size, LATENT_CHANNELS, height // 8, width // 8])
         return ({"samples": samples},)
+
+
+def _latent_shape(width: int, height: int, batch: int, name: str = "batch_size") -> dict:
+    """The `limits.size_problem` arguments of a [batch, 4, height/8, width/8] latent (sizes in pixels)."""
+    return {"width": width // 8, "height": height // 8, "batch": batch, "channels": LATENT_CHANNELS, "scale": 8,
+            "batch_input": name}
 
 
 def upscale_target(height: int, width: int, target_width: int, target_height: int) -> tuple[int, int]:
@@ -100,12 +114,19 @@ class LatentUpscale(Node):
     outputs = [Out("LATENT")]
 
     @classmethod
+    def validate(cls, ctx: Any, *, width: Any = None, height: Any = None) -> list:
+        """Refuses a target too large to sample or decode (a 0 side is only known at run time)."""
+        return limits.validate_size(ctx, cls, {"width": width, "height": height},
+                                    lambda width, height: _latent_shape(width, height, 1) if width and height else None)
+
+    @classmethod
     def run(cls, ctx: Any, *, samples: dict, upscale_method: str, width: int, height: int, crop: str) -> tuple:
         latent = require_latent(samples, cls.node_id)
         if width == 0 and height == 0:
             return (dict(latent),)
         tensor = latent["samples"]
         width, height = upscale_target(tensor.shape[2], tensor.shape[3], width, height)
+        limits.check_output(ctx, cls.node_id, **_latent_shape(width, height, tensor.shape[0], "samples"))
         return (with_samples(latent, resample.resize(tensor, width // 8, height // 8, upscale_method, crop)),)
 
 
@@ -126,6 +147,8 @@ class LatentUpscaleBy(Node):
         tensor = latent["samples"]
         width = max(1, round(tensor.shape[3] * scale_by))
         height = max(1, round(tensor.shape[2] * scale_by))
+        limits.check_output(ctx, cls.node_id, width=width, height=height, batch=tensor.shape[0],
+                            channels=tensor.shape[1], scale=8, pixel_input="scale_by", batch_input="samples")
         return (with_samples(latent, resample.resize(tensor, width, height, upscale_method)),)
 
 
@@ -242,6 +265,8 @@ class RepeatLatentBatch(Node):
         if amount < 1:
             raise ValueError(f"{cls.node_id}: amount must be at least 1, got {amount}")
         tensor = latent["samples"]
+        limits.check_output(ctx, cls.node_id, width=tensor.shape[3], height=tensor.shape[2], channels=tensor.shape[1],
+                            batch=tensor.shape[0] * amount, scale=8, pixel_input="samples", batch_input="amount")
         out = with_samples(latent, tensor.repeat(amount, 1, 1, 1))
         mask = latent.get("noise_mask")
         if isinstance(mask, torch.Tensor) and mask.ndim >= 1 and mask.shape[0] > 1:

@@ -17,6 +17,7 @@ from nodes.api.lazy import lazy_import
 
 torch = lazy_import("torch")
 F = lazy_import("torch.nn.functional")
+vae_handle = lazy_import("diffusion.models.vae.handle")
 
 
 def require_vae(vae: Any, node: str) -> Any:
@@ -40,6 +41,12 @@ def latent_samples(samples: Any, node: str, name: str = "samples") -> torch.Tens
     return samples["samples"]
 
 
+def interrupt_option(ctx: Any, vae: Any) -> dict:
+    """`check_interrupt=ctx.check_interrupted` for our VAEHandle (an /interrupt then stops it between batch
+    items or tiles); nothing for another pack's VAE object, whose methods may not take it."""
+    return {"check_interrupt": ctx.check_interrupted} if isinstance(vae, vae_handle.VAEHandle) else {}
+
+
 def _run(node: str, input_name: str, fn):
     """Call `fn()`; a ValueError from the VAE is re-raised naming the node input."""
     try:
@@ -61,7 +68,7 @@ class VAEDecode(Node):
     def run(cls, ctx: Any, *, samples: Any, vae: Any) -> tuple:
         vae = require_vae(vae, cls.node_id)
         latent = latent_samples(samples, cls.node_id)
-        return (_run(cls.node_id, "samples", lambda: vae.decode(latent)),)
+        return (_run(cls.node_id, "samples", lambda: vae.decode(latent, **interrupt_option(ctx, vae))),)
 
 
 class VAEEncode(Node):
@@ -75,7 +82,7 @@ class VAEEncode(Node):
     def run(cls, ctx: Any, *, pixels: Any, vae: Any) -> tuple:
         vae = require_vae(vae, cls.node_id)
         pixels = require_image(pixels, cls.node_id)
-        return ({"samples": _run(cls.node_id, "pixels", lambda: vae.encode(pixels[..., :3]))},)
+        return ({"samples": _run(cls.node_id, "pixels", lambda: vae.encode(pixels[..., :3], **interrupt_option(ctx, vae)))},)
 
 
 TEMPORAL = [
@@ -105,7 +112,8 @@ class VAEDecodeTiled(Node):
         latent = latent_samples(samples, cls.node_id)
         if tile_size < overlap * 4:
             overlap = tile_size // 4
-        return (_run(cls.node_id, "samples", lambda: vae.decode_tiled(latent, tile_size, overlap)),)
+        option = interrupt_option(ctx, vae)
+        return (_run(cls.node_id, "samples", lambda: vae.decode_tiled(latent, tile_size, overlap, **option)),)
 
 
 class VAEEncodeTiled(Node):
@@ -127,7 +135,9 @@ class VAEEncodeTiled(Node):
         pixels = require_image(pixels, cls.node_id)
         if tile_size < overlap * 4:
             overlap = tile_size // 4
-        return ({"samples": _run(cls.node_id, "pixels", lambda: vae.encode_tiled(pixels[..., :3], tile_size, overlap))},)
+        option = interrupt_option(ctx, vae)
+        return ({"samples": _run(cls.node_id, "pixels",
+                                 lambda: vae.encode_tiled(pixels[..., :3], tile_size, overlap, **option))},)
 
 
 def inpaint_inputs(pixels: torch.Tensor, mask: torch.Tensor, factor: int, grow_mask_by: int,
@@ -176,7 +186,7 @@ class VAEEncodeForInpaint(Node):
             raise ValueError(f"{cls.node_id}: input 'grow_mask_by' must be in 0..64, got {grow_mask_by}")
         factor = int(getattr(vae, "downscale", 8))
         greyed, noise_mask = inpaint_inputs(pixels, mask, factor, int(grow_mask_by), cls.node_id)
-        samples = _run(cls.node_id, "pixels", lambda: vae.encode(greyed))
+        samples = _run(cls.node_id, "pixels", lambda: vae.encode(greyed, **interrupt_option(ctx, vae)))
         return ({"samples": samples, "noise_mask": noise_mask},)
 
 

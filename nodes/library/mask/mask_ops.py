@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from nodes.api import limits
 from nodes.api.declare import Boolean, Combo, Float, Int, Node, Out, Socket
 from nodes.api.inputs import Autogrow
 from nodes.api.lazy import lazy_import
@@ -33,9 +34,16 @@ class SolidMask(Node):
     outputs = [Out("MASK")]
 
     @classmethod
+    def validate(cls, ctx: Any, *, width: Any = None, height: Any = None) -> list:
+        """Refuses, before anything runs, a mask over the pixel limit (nodes/api/limits.py)."""
+        return limits.validate_size(ctx, cls, {"width": width, "height": height},
+                                    lambda width, height: {"width": width, "height": height, "channels": 1})
+
+    @classmethod
     def run(cls, ctx: Any, *, value: float, width: int, height: int) -> tuple:
         if width < 1 or height < 1:
             raise ValueError(f"{cls.node_id}: width and height must be at least 1, got {width}x{height}")
+        limits.check_output(ctx, cls.node_id, width=width, height=height, channels=1)
         return (torch.full((1, height, width), float(value), dtype=torch.float32),)
 
 
