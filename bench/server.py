@@ -1,6 +1,6 @@
 """Benchmark of the server: accept latency under load, event delivery, memory, and kill -9 safety.
 
-Run: .venv/bin/python bench/server.py [--prompts 1000] [--clients 50] [--stalled 5] [--rounds 10]
+Run: .venv/bin/python bench/server.py [--prompts 1000] [--clients 50] [--stalled 5] [--rounds 10] [--no-huge-latents]
 
 Starts `python main.py` (real utility nodes: IntMath -> PreviewAny) in a temporary folder.
 Phase 1: `--clients` WebSocket clients connect (`--stalled` of them never read: raw sockets
@@ -13,8 +13,16 @@ SIGKILL at a random moment; after each restart every prompt ever submitted must 
 finished, still queued or explicitly failed (prompt ids are chosen by the client, so a
 request cut off by the kill is counted when the server had committed it).
 
+Before them, the worst error bodies of `--error-nodes` (20,000) node prompts: a ring of
+LatentUpscaleBy nodes, nodes that each have bad inputs, links given as literals, unknown classes,
+through graph.validate.validate_prompt with the real registry (bytes of to_json(); target <= 1 MB).
+After them, the two huge-latent prompts of issue 20 (EmptyLatentImage 16384x16384 and 64x64 with
+batch 4096, shown by PreviewAny) are posted to a fresh server: its answers and RSS before, after and
+at peak (they are refused before allocating, so this is cheap; `--no-huge-latents` skips it).
+
 The last line is a JSON object with prompt_p50_ms, prompt_p99_ms, queue_p99_ms, events_lost,
-peak_rss_mb, kill9_rounds, kill9_consistent_rounds (targets: p99 <= 50 ms, 0 lost, all consistent).
+peak_rss_mb, kill9_rounds, kill9_consistent_rounds (targets: p99 <= 50 ms, 0 lost, all consistent),
+largest_error_body_bytes, error_body_bytes, and the huge-latent figures.
 """
 
 from __future__ import annotations
@@ -264,6 +272,86 @@ def kill_phase(base: Path, rounds: int, rng: random.Random) -> tuple[int, list[d
     return consistent, details
 
 
+def worst_error_prompts(n: int) -> dict[str, dict]:
+    """Prompts of `n` nodes built to make validation report as much as it can."""
+    ring = {str(i): {"class_type": "LatentUpscaleBy", "inputs": {"samples": [str((i - 1) % (n - 2)), 0],
+                                                                 "upscale_method": "nearest-exact", "scale_by": 1.5}}
+            for i in range(n - 2)}
+    ring["decode"] = {"class_type": "VAEDecode", "inputs": {"samples": ["0", 0], "vae": ["missing", 0]}}
+    ring["out"] = {"class_type": "PreviewImage", "inputs": {"images": ["decode", 0]}}
+    bad_inputs = {}
+    for i in range(n // 2):
+        bad_inputs[f"m{i}"] = {"class_type": "IntMath", "inputs": {"a": "abc", "b": 2**64, "operation": "nope"}}
+        bad_inputs[f"p{i}"] = {"class_type": "PreviewAny", "inputs": {"source": [f"m{i}", 0]}}
+    literal_links = {str(i): {"class_type": "SaveImage", "inputs": {"images": {"x": i}, "filename_prefix": ""}}
+                     for i in range(n)}
+    unknown = {str(i): {"class_type": f"Unknown{i}", "inputs": {"x": ["0", 0]}} for i in range(n)}
+    return {"ring": ring, "bad_inputs": bad_inputs, "literal_links": literal_links, "unknown_classes": unknown}
+
+
+def error_body_sizes(n: int) -> dict[str, int]:
+    """Bytes of the 400 body (graph.validate.validate_prompt with the real registry, to_json) per worst case."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from graph.validate import validate_prompt
+    from nodes.api.runtime import NodeRuntime
+    from nodes.build import build_registry
+
+    with tempfile.TemporaryDirectory(prefix="lg-bench-errors-") as tmp:
+        runtime = NodeRuntime.for_directory(tmp)
+        registry, _ = build_registry(runtime, [])
+        sizes = {}
+        for name, prompt in worst_error_prompts(n).items():
+            result = validate_prompt(prompt, registry)
+            if result.ok:
+                raise RuntimeError(f"the worst case {name!r} passed validation")
+            sizes[name] = len(json.dumps(result.to_json()).encode())
+    return sizes
+
+
+def huge_latent_prompts() -> list[dict]:
+    """The two latents of issue 20 item 2, each shown by PreviewAny (no model needed)."""
+    return [{"1": {"class_type": "EmptyLatentImage", "inputs": {"width": w, "height": h, "batch_size": b}},
+             "2": {"class_type": "PreviewAny", "inputs": {"source": ["1", 0]}}}
+            for w, h, b in ((16384, 16384, 1), (64, 64, 4096))]
+
+
+def huge_latent_rss(base: Path) -> dict:
+    """RSS of a real server before and after the two huge-latent prompts (accepted or refused)."""
+    server = Server(base)
+    try:
+        http_json(server.port, "POST", "/prompt", {"prompt": quick_prompt(1), "prompt_id": "warm-up"})
+        wait_history(server.port, ["warm-up"])
+        process = psutil.Process(server.proc.pid)
+        before = process.memory_info().rss
+        sampler = RssSampler(server.proc.pid)
+        sampler.start()
+        answers, accepted = [], []
+        for prompt in huge_latent_prompts():
+            status, body = http_json(server.port, "POST", "/prompt", {"prompt": prompt}, timeout=120)
+            answers.append(status)
+            if status == 200:
+                accepted.append(body["prompt_id"])
+        wait_history(server.port, accepted)
+        after = process.memory_info().rss
+        sampler.running = False
+    finally:
+        server.stop()
+    return {"huge_latent_answers": answers, "rss_before_huge_latents_mb": round(before / 2**20, 1),
+            "rss_after_huge_latents_mb": round(after / 2**20, 1),
+            "peak_rss_huge_latents_mb": round(max(sampler.peak, after) / 2**20, 1)}
+
+
+def wait_history(port: int, prompt_ids: list[str], timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        history = http_json(port, "GET", "/history")[1]
+        if all(pid in history for pid in prompt_ids):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"prompts {prompt_ids} did not finish in {timeout} s")
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prompts", type=int, default=1000)
@@ -271,7 +359,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--stalled", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--error-nodes", type=int, default=20000, help="nodes in the worst-case error prompts")
+    parser.add_argument("--no-huge-latents", dest="huge_latents", action="store_false",
+                        help="skip posting the two huge-latent prompts (16384x16384, 64x64 x 4096) to a real server")
     args = parser.parse_args(argv)
+    sizes = error_body_sizes(args.error_nodes)
+    for name, size in sizes.items():
+        print(f"error body of the {args.error_nodes}-node {name} prompt: {size} bytes", flush=True)
     with tempfile.TemporaryDirectory(prefix="lg-bench-") as tmp:
         base = Path(tmp)
         server = Server(base / "load")
@@ -284,7 +378,15 @@ def main(argv: list[str]) -> int:
               f"peak RSS {figures['peak_rss_mb']} MB", flush=True)
         (base / "kill").mkdir()
         consistent, _ = kill_phase(base / "kill", args.rounds, random.Random(args.seed))
-    figures.update({"kill9_rounds": args.rounds, "kill9_consistent_rounds": consistent})
+        figures.update({"kill9_rounds": args.rounds, "kill9_consistent_rounds": consistent,
+                        "largest_error_body_bytes": max(sizes.values()), "error_body_bytes": sizes})
+        if args.huge_latents:
+            figures.update(huge_latent_rss(base / "latents"))
+            print(f"huge latents answered {figures['huge_latent_answers']}; server RSS "
+                  f"{figures['rss_before_huge_latents_mb']} MB before, {figures['rss_after_huge_latents_mb']} MB "
+                  f"after (peak {figures['peak_rss_huge_latents_mb']} MB)", flush=True)
+        else:
+            print("huge latents skipped (--no-huge-latents)", flush=True)
     print(json.dumps(figures))
     return 0
 

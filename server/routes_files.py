@@ -236,7 +236,7 @@ async def upload_mask(request: web.Request) -> web.Response:
         _upload_target(state, form)
         try:
             ref = json.loads(form.fields.get("original_ref", ""))
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep for the decoder
             ref = None
         if not isinstance(ref, dict) or not isinstance(ref.get("filename"), str):
             raise PathRefusedError(400, "original_ref must be JSON {\"filename\", \"subfolder\", \"type\"}.")

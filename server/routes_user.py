@@ -25,7 +25,7 @@ def load_settings(path: Path) -> dict:
     """The stored settings; a missing or corrupt file reads as {} (ComfyUI)."""
     try:
         value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # nested too deep for the decoder: corrupt too
         return {}
     return value if isinstance(value, dict) else {}
 

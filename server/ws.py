@@ -258,7 +258,7 @@ class Hub:
         client.got_first_message = True
         try:
             message = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep for the decoder
             return
         if not isinstance(message, dict) or message.get("type") != "feature_flags":
             return
