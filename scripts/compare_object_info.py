@@ -5,7 +5,9 @@
 Prints one line per difference (input names and order, types, defaults, ranges, combo
 options, outputs, category, output_node) for the given nodes, or for every node both sides
 have; `--missing` also lists the reference's node types we do not register. Exit 1 when a
-difference was found. The reference is ../shared/reference/comfyui-v0.8-sd-nodes.json.
+difference was found. The reference, tests/fixtures/comfyui-v0.8-sd-nodes.json, is ComfyUI v0.8's own
+/object_info for those types (a copy of ../shared/reference/comfyui-v0.8-sd-nodes.json, kept with
+the tests so they never depend on a folder outside the checkout).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DEFAULT_REFERENCE = ROOT.parent / "shared" / "reference" / "comfyui-v0.8-sd-nodes.json"
+DEFAULT_REFERENCE = ROOT / "tests" / "fixtures" / "comfyui-v0.8-sd-nodes.json"
 # Options compared when the reference states them (tooltips and UI hints are not compared).
 COMPARED_OPTIONS = ("default", "min", "max", "step", "round", "multiline", "options", "forceInput", "lazy")
 # Combo inputs whose choices depend on the files present (compared as "a combo", not by options).
