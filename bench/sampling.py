@@ -65,6 +65,7 @@ def runtime_for(checkpoint: Path, base: Path, precision: str | None):
     link = folder / checkpoint.name
     if not link.exists():
         link.symlink_to(checkpoint)
+    runtime.folders.follow_outside_symlinks = True  # the checkpoint is linked in from the bench's cache
     return runtime
 
 

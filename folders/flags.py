@@ -14,6 +14,10 @@ def add_folder_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--temp-directory", metavar="DIR", help="parent of the temp/ folder for previews")
     group.add_argument("--user-directory", metavar="DIR", help="per-user settings and saved workflows")
     group.add_argument(
+        "--follow-outside-symlinks", action="store_true",
+        help="list and read files through symlinks inside a folder that point outside it (ComfyUI does; "
+             "off by default: add a shared model library with --extra-model-paths-config instead)")
+    group.add_argument(
         "--extra-model-paths-config",
         metavar="PATH",
         nargs="+",

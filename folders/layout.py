@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 from folders.extra_model_paths import read_extra_model_paths
 from folders.model_folders import FOLDER_EXTENSIONS, LEGACY_KEYS, MODEL_EXTENSIONS, MODEL_FOLDERS
 from folders.output_names import next_counter_path
-from folders.safe_paths import check_relative_name, safe_join
+from folders.safe_paths import UnsafePathError, check_relative_name, safe_join
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DIRECTORY_KEYS = ("input", "output", "temp", "user")
@@ -40,6 +40,9 @@ class Folders:
     # Paths from extra_model_paths files: key -> (is_default paths first, then the others).
     extra_paths: dict[str, list[Path]] = field(default_factory=dict)
     _default_extra: dict[str, list[Path]] = field(default_factory=dict, repr=False)
+    # Follow symlinks inside a folder that point outside it (ComfyUI does; off by default here:
+    # a folder shows and reads only what lies under it, the folder itself may be a symlink).
+    follow_outside_symlinks: bool = False
 
     def __post_init__(self) -> None:
         self.base_dir = Path(self.base_dir).resolve()
@@ -68,6 +71,7 @@ class Folders:
             temp_dir=Path(temp_parent) / "temp" if temp_parent else None,
             user_dir=getattr(args, "user_directory", None),
         )
+        folders.follow_outside_symlinks = bool(getattr(args, "follow_outside_symlinks", False))
         default_config = folders.base_dir / "extra_model_paths.yaml"
         if default_config.is_file():
             folders.add_extra_model_paths(default_config)
@@ -133,7 +137,7 @@ class Folders:
         wanted = {e.lower() for e in extensions} if extensions is not None else None
         names: set[str] = set()
         for root in self.model_paths(key):
-            names.update(_walk_files(root, wanted, recursive))
+            names.update(_walk_files(root, wanted, recursive, self.follow_outside_symlinks))
         return sorted(names)
 
     def resolve(self, key: str, name: str) -> Path:
@@ -141,15 +145,17 @@ class Folders:
 
         Raises UnsafePathError for names that could leave the folder ("..", absolute, NUL,
         backslash) and a FileNotFoundError naming the folder when no folder holds the file.
-        Symlinks inside a folder are followed, as list_files does.
+        A symlink inside a folder that points outside it is refused (UnsafePathError) unless
+        `follow_outside_symlinks`, as list_files leaves it out.
         """
         check_relative_name(name, f"{key} file name")
         roots = self.model_paths(key)
         for root in roots:
-            # The name is checked lexically, so symlinks an administrator placed in a model
-            # folder (a shared model library, say) work as in ComfyUI and list_files.
             candidate = Path(root) / PurePosixPath(name)
             if candidate.is_file():
+                if not self.follow_outside_symlinks and not _stays_inside(candidate, Path(root)):
+                    raise UnsafePathError(f"{name!r} in the {key!r} folder is a link to a file outside it "
+                                          "(allow with --follow-outside-symlinks)")
                 return candidate
         searched = ", ".join(str(r) for r in roots)
         raise FileNotFoundError(f"{name!r} was not found in the {key!r} folder (searched: {searched})")
@@ -182,7 +188,14 @@ class Folders:
             (self.models_dir / names[0]).mkdir(parents=True, exist_ok=True)
 
 
-def _walk_files(root: Path, wanted: set[str] | None, recursive: bool) -> list[str]:
+def _stays_inside(path: Path, root: Path) -> bool:
+    """True when `path`, links resolved, lies under `root` (itself resolved: the folder may be a link)."""
+    real_root = root.resolve()
+    real = path.resolve()
+    return real == real_root or real_root in real.parents
+
+
+def _walk_files(root: Path, wanted: set[str] | None, recursive: bool, follow_outside: bool) -> list[str]:
     if not root.is_dir():
         return []
     found = []
@@ -193,6 +206,8 @@ def _walk_files(root: Path, wanted: set[str] | None, recursive: bool) -> list[st
             if filename.startswith("."):
                 continue
             if wanted is not None and Path(filename).suffix.lower() not in wanted:
+                continue
+            if not follow_outside and not _stays_inside(Path(current) / filename, root):
                 continue
             found.append((relative / filename).as_posix())
     return found

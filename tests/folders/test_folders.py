@@ -225,13 +225,27 @@ def test_configs_list_yaml_and_input_lists_everything(tmp_path):
     assert folders.list_files("input", extensions={".webp"}) == ["sub/mask.webp"]
 
 
-def test_list_files_follows_symlinked_folders(tmp_path):
+def test_list_files_follows_symlinked_folders_only_when_allowed(tmp_path):
     folders = Folders(tmp_path / "base")
     touch(tmp_path / "elsewhere" / "linked.safetensors")
     ckpts = folders.model_paths("checkpoints")[0]
     ckpts.mkdir(parents=True)
     os.symlink(tmp_path / "elsewhere", ckpts / "shared")
+    assert folders.list_files("checkpoints") == []
+    folders.follow_outside_symlinks = True
     assert folders.list_files("checkpoints") == ["shared/linked.safetensors"]
+
+
+def test_a_folder_that_is_itself_a_link_lists_and_reads_its_files(tmp_path):
+    folders = Folders(tmp_path / "base")
+    real = touch(tmp_path / "library" / "model.safetensors")
+    folders.models_dir.mkdir(parents=True)
+    os.symlink(tmp_path / "library", folders.models_dir / "checkpoints")
+    inside = touch(tmp_path / "library" / "sub" / "other.safetensors")
+    os.symlink(inside, tmp_path / "library" / "alias.safetensors")  # a link that stays inside
+    assert folders.list_files("checkpoints") == ["alias.safetensors", "model.safetensors", "sub/other.safetensors"]
+    assert folders.resolve("checkpoints", "model.safetensors").resolve() == real.resolve()
+    assert folders.resolve("checkpoints", "alias.safetensors").resolve() == inside.resolve()
 
 
 def test_resolve_finds_files_in_any_folder(tmp_path):
@@ -261,7 +275,7 @@ def test_resolve_refuses_unsafe_names(tmp_path, name, message):
         Folders(tmp_path).resolve("checkpoints", name)
 
 
-def test_symlinks_placed_in_model_folders_are_followed(tmp_path):
+def test_symlinks_pointing_outside_are_hidden_and_refused_unless_allowed(tmp_path):
     folders = Folders(tmp_path / "base")
     shared = touch(tmp_path / "library" / "shared.safetensors")
     touch(tmp_path / "library_dir" / "deep.safetensors")
@@ -269,7 +283,13 @@ def test_symlinks_placed_in_model_folders_are_followed(tmp_path):
     ckpts.mkdir(parents=True)
     os.symlink(shared, ckpts / "link.safetensors")
     os.symlink(tmp_path / "library_dir", ckpts / "lib")
-    assert folders.list_files("checkpoints") == ["lib/deep.safetensors", "link.safetensors"]
+    touch(ckpts / "own.safetensors")
+    assert folders.list_files("checkpoints") == ["own.safetensors"]
+    for name in ("link.safetensors", "lib/deep.safetensors"):
+        with pytest.raises(UnsafePathError, match="is a link to a file outside it"):
+            folders.resolve("checkpoints", name)
+    folders.follow_outside_symlinks = True  # --follow-outside-symlinks: ComfyUI's behaviour
+    assert folders.list_files("checkpoints") == ["lib/deep.safetensors", "link.safetensors", "own.safetensors"]
     assert folders.resolve("checkpoints", "link.safetensors").resolve() == shared.resolve()
     assert folders.resolve("checkpoints", "lib/deep.safetensors").is_file()
 
@@ -376,3 +396,15 @@ def test_runtime_decides_the_device_once_on_first_use(tmp_path):
     models = runtime.models
     assert runtime.models_loaded and runtime.models is models
     assert str(models.choice.device) == "cpu" and str(models.choice.unet_dtype) == "torch.float32"
+
+
+def test_the_follow_outside_symlinks_flag_reaches_the_folders(tmp_path):
+    import argparse
+
+    from folders.flags import add_folder_arguments
+
+    parser = argparse.ArgumentParser()
+    add_folder_arguments(parser)
+    assert Folders.from_args(parser.parse_args(["--base-directory", str(tmp_path)])).follow_outside_symlinks is False
+    chosen = parser.parse_args(["--base-directory", str(tmp_path), "--follow-outside-symlinks"])
+    assert Folders.from_args(chosen).follow_outside_symlinks is True

@@ -73,6 +73,7 @@ def sd_runtime(tmp_path, tiny_files) -> NodeRuntime:
     """A CPU fp32 runtime over tmp_path/base with the tiny checkpoints and LoRAs in its model folders."""
     runtime = NodeRuntime.for_directory(tmp_path / "base", devices=DeviceRequest(cpu=True, precision="fp32"))
     runtime.folders.ensure_dirs()
+    runtime.folders.follow_outside_symlinks = True  # the tiny files are linked in from the session's cache
     checkpoints = runtime.folders.models_dir / "checkpoints"
     loras = runtime.folders.models_dir / "loras"
     checkpoints.mkdir(parents=True, exist_ok=True)

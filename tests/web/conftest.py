@@ -154,7 +154,7 @@ def demo_server(web_dist: Path, tmp_path_factory: pytest.TempPathFactory):
     base = tmp_path_factory.mktemp("demo-base")
     checkpoints = base / "models" / "checkpoints"
     checkpoints.mkdir(parents=True)
-    os.symlink(demo, checkpoints / demo.name)
+    shutil.copy(demo, checkpoints / demo.name)
     with running_server(web_dist, base) as url:
         yield RunningServer(url=url, base=base)
 
