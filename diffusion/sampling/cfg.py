@@ -9,6 +9,9 @@
    lengths are repeated to their least common multiple, which leaves cross-attention unchanged);
 3. each side's predictions are summed with their weights and divided by the summed weights;
 4. result = uncond + (cond - uncond) * cfg. With cfg == 1 the negative side is not evaluated.
+The model handle's options (model_hooks.py: cfg and post-cfg functions, a model-sampling
+override, UNet block patches) are honoured; they come from `model_options`, else from the
+handle the DiscreteDenoiser runs.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
+from diffusion.sampling import model_hooks
 from diffusion.sampling.conds import PreparedCond
 
 FEATHER = 8  # latent pixels of linear fade on inner area edges
@@ -107,8 +111,10 @@ class GuidedDenoiser:
 
     def __init__(self, denoiser: Callable[..., torch.Tensor], positive: list[PreparedCond],
                  negative: list[PreparedCond], cfg: float, interrupt_check: Callable[[], None] | None = None,
-                 max_batch: int | None = None) -> None:
-        self.denoiser = denoiser
+                 max_batch: int | None = None, model_options: dict | None = None) -> None:
+        self.options = model_options if model_options is not None else model_hooks.options_of(denoiser)
+        self.base_denoiser = denoiser
+        self.denoiser = model_hooks.hooked(denoiser, self.options)
         self.positive = positive
         self.negative = negative
         self.cfg = float(cfg)
@@ -126,18 +132,30 @@ class GuidedDenoiser:
         if self.interrupt_check is not None:
             self.interrupt_check()
         wants_uncond = uncond_sink is not None and bool(self.negative)
-        skip_uncond = math.isclose(self.cfg, 1.0) and not wants_uncond
+        skip_uncond = (math.isclose(self.cfg, 1.0) and not wants_uncond
+                       and not model_hooks.wants_negative_at_cfg1(self.options))
         sides = [self.positive] if skip_uncond else [self.positive, self.negative]
         cond_pred, *rest = self.predict(x, sigma, sides)
-        if skip_uncond:
+        hooks = model_hooks.has_cfg_hooks(self.options)
+        if skip_uncond and not hooks:
             return cond_pred
-        uncond_pred = rest[0]
+        uncond_pred = torch.zeros_like(cond_pred) if skip_uncond else rest[0]
         if wants_uncond:
             uncond_sink(uncond_pred)
-        return uncond_pred + (cond_pred - uncond_pred) * self.cfg
+        if not hooks:
+            return uncond_pred + (cond_pred - uncond_pred) * self.cfg
+        sigma_b = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).reshape(-1).expand(x.shape[0])
+        return model_hooks.combine(cond_pred, uncond_pred, self.cfg, x, sigma_b, self.options,
+                                   self.positive, self.negative, self._calc_cond_batch)
 
-    def predict(self, x: torch.Tensor, sigma: torch.Tensor, sides: list[list[PreparedCond]]) -> list[torch.Tensor]:
-        """Weighted average prediction of each side's conds at this x and sigma."""
+    def _calc_cond_batch(self, sides: list[list[PreparedCond]], x: torch.Tensor, sigma: torch.Tensor,
+                         options: dict) -> list[torch.Tensor]:
+        """Predictions of `sides` with the model run under other options (for post-cfg hooks such as PAG)."""
+        return self.predict(x, sigma, sides, denoiser=model_hooks.hooked(self.base_denoiser, options))
+
+    def predict(self, x: torch.Tensor, sigma: torch.Tensor, sides: list[list[PreparedCond]],
+                denoiser: Callable[..., torch.Tensor] | None = None) -> list[torch.Tensor]:
+        """Weighted average prediction of each side's conds at this x and sigma (by `denoiser`, else our own)."""
         sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).reshape(-1)
         if sigma.numel() == 1:
             sigma = sigma.expand(x.shape[0])
@@ -158,7 +176,7 @@ class GuidedDenoiser:
                 if _can_batch(group[0], other):
                     group.append(other)
                     items.remove(other)
-            outputs = self._run(group, sigma)
+            outputs = self._run(group, sigma, denoiser or self.denoiser)
             for item, output in zip(group, outputs, strict=True):
                 total, count = totals[item.side], counts[item.side]
                 if item.area is not None:
@@ -169,7 +187,8 @@ class GuidedDenoiser:
                 count += item.weight
         return [total / count for total, count in zip(totals, counts, strict=True)]
 
-    def _run(self, group: list[_WorkItem], sigma: torch.Tensor) -> list[torch.Tensor]:
+    def _run(self, group: list[_WorkItem], sigma: torch.Tensor,
+             denoiser: Callable[..., torch.Tensor]) -> list[torch.Tensor]:
         batch = group[0].x.shape[0]
         x_in = torch.cat([item.x for item in group], dim=0)
         sigma_in = sigma.repeat(len(group))
@@ -181,5 +200,5 @@ class GuidedDenoiser:
         if group[0].cond.concat is not None:
             concat = torch.cat([_crop_concat(item) for item in group], dim=0)
         self.model_calls += 1
-        output = self.denoiser(x_in, sigma_in, context=context, y=y, concat=concat)
+        output = denoiser(x_in, sigma_in, context=context, y=y, concat=concat)
         return list(output.split(batch, dim=0))

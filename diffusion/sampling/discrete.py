@@ -80,8 +80,11 @@ class DiscreteSchedule:
 
 
 def schedule_of(model) -> DiscreteSchedule:
-    """The discrete schedule of a model object: its own `model_sampling` if it has one, else SD's."""
-    own = getattr(model, "model_sampling", None)
+    """The discrete schedule of a model object: its options' or own `model_sampling` if it has one, else SD's."""
+    options = getattr(model, "options", None)
+    own = options.get("model_sampling") if isinstance(options, dict) else None
+    if not isinstance(own, DiscreteSchedule):
+        own = getattr(model, "model_sampling", None)
     if isinstance(own, DiscreteSchedule):
         return own
     return _DEFAULT

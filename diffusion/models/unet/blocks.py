@@ -9,6 +9,7 @@ with BasicTransformerBlock (`attn1`, `attn2`, `ff.net`, `norm1..3`). Attention g
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -143,8 +144,16 @@ class BasicTransformerBlock(nn.Module):
         self.norm2 = nn.LayerNorm(dim)
         self.norm3 = nn.LayerNorm(dim)
 
-    def forward(self, x: torch.Tensor, context: torch.Tensor | None) -> torch.Tensor:
-        x = self.attn1(self.norm1(x)) + x
+    def forward(self, x: torch.Tensor, context: torch.Tensor | None,
+                self_attention: Callable | None = None, info: dict | None = None) -> torch.Tensor:
+        """`self_attention(q, k, v, info)` (optional; [B, tokens, inner], info["n_heads"]) replaces the
+        self-attention's core (PAG, SAG)."""
+        if self_attention is None:
+            x = self.attn1(self.norm1(x)) + x
+        else:
+            n = self.norm1(x)
+            q, k, v = self.attn1.to_q(n), self.attn1.to_k(n), self.attn1.to_v(n)
+            x = self.attn1.to_out(self_attention(q, k, v, {"n_heads": self.attn1.heads, **(info or {})})) + x
         x = self.attn2(self.norm2(x), context) + x
         return self.ff(self.norm3(x)) + x
 
@@ -163,7 +172,8 @@ class SpatialTransformer(nn.Module):
         )
         self.proj_out = nn.Linear(inner, channels) if use_linear else nn.Conv2d(inner, channels, 1)
 
-    def forward(self, x: torch.Tensor, context: torch.Tensor | None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, context: torch.Tensor | None,
+                self_attention: Callable | None = None) -> torch.Tensor:
         batch, _, height, width = x.shape
         residual = x
         x = self.norm(x)
@@ -172,8 +182,8 @@ class SpatialTransformer(nn.Module):
         x = x.flatten(2).transpose(1, 2)
         if self.use_linear:
             x = self.proj_in(x)
-        for block in self.transformer_blocks:
-            x = block(x, context)
+        for index, block in enumerate(self.transformer_blocks):
+            x = block(x, context, self_attention, {"transformer_index": index})
         if self.use_linear:
             x = self.proj_out(x)
         x = x.transpose(1, 2).reshape(batch, -1, height, width)
@@ -186,12 +196,12 @@ class TimestepEmbedSequential(nn.Sequential):
     """A sequence whose layers receive the time embedding or the context as they need."""
 
     def forward(self, x: torch.Tensor, emb: torch.Tensor, context: torch.Tensor | None = None,
-                output_shape: tuple[int, int] | None = None) -> torch.Tensor:
+                output_shape: tuple[int, int] | None = None, self_attention: Callable | None = None) -> torch.Tensor:
         for layer in self:
             if isinstance(layer, ResBlock):
                 x = layer(x, emb)
             elif isinstance(layer, SpatialTransformer):
-                x = layer(x, context)
+                x = layer(x, context, self_attention)
             elif isinstance(layer, Upsample):
                 x = layer(x, output_shape)
             else:

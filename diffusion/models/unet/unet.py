@@ -12,7 +12,7 @@ heads when `model_channels` is a multiple of 64, else 8-channel heads (tiny test
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -81,8 +81,17 @@ class UNetModel(nn.Module):
             ))
 
     def forward(self, x: torch.Tensor, timesteps: torch.Tensor, context: torch.Tensor | None = None,
-                y: torch.Tensor | None = None) -> torch.Tensor:
-        """Model output for latents `x` [B,C,H,W] at `timesteps` [B] (0..999, may be fractional)."""
+                y: torch.Tensor | None = None, output_block_patch: Sequence[Callable] = (),
+                attn1_replace: Mapping[tuple[str, int], Callable] | None = None) -> torch.Tensor:
+        """Model output for latents `x` [B,C,H,W] at `timesteps` [B] (0..999, may be fractional).
+
+        Each `output_block_patch` fn(h, skip, info) -> (h, skip) runs before an output block joins
+        the backbone features h and the skip connection (FreeU); info names the block index.
+        `attn1_replace` maps ("input" | "middle" | "output", block index) to fn(q, k, v, info) -> attention
+        output, which replaces the self-attention core of that block's transformers (PAG, SAG); info
+        holds "n_heads" and "transformer_index".
+        """
+        replace = attn1_replace or {}
         if (y is None) != (self.config.adm_in_channels is None):
             raise ValueError("y (the SDXL vector conditioning) is required exactly when the model has label_emb")
         dtype = self.input_blocks[0][0].weight.dtype
@@ -91,14 +100,17 @@ class UNetModel(nn.Module):
             emb = emb + self.label_emb(y.to(dtype))
         h = x.to(dtype)
         skips = []
-        for block in self.input_blocks:
-            h = block(h, emb, context)
+        for index, block in enumerate(self.input_blocks):
+            h = block(h, emb, context, self_attention=replace.get(("input", index)))
             skips.append(h)
-        h = self.middle_block(h, emb, context)
-        for block in self.output_blocks:
-            h = torch.cat([h, skips.pop()], dim=1)
+        h = self.middle_block(h, emb, context, self_attention=replace.get(("middle", 0)))
+        for index, block in enumerate(self.output_blocks):
+            skip = skips.pop()
+            for patch in output_block_patch:
+                h, skip = patch(h, skip, {"block": ("output", index)})
+            h = torch.cat([h, skip], dim=1)
             output_shape = tuple(skips[-1].shape[-2:]) if skips else None
-            h = block(h, emb, context, output_shape)
+            h = block(h, emb, context, output_shape, self_attention=replace.get(("output", index)))
         return self.out(h).to(x.dtype)
 
 

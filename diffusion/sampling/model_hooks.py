@@ -1,0 +1,150 @@
+"""Sampling hooks a patch node puts into a model clone's `options` (keys named as in ComfyUI).
+
+- options["sampler_cfg_function"]: fn(args) -> x - guided, replacing uncond + (cond - uncond) * cfg.
+  args: "cond" / "uncond" = x - the conditional / unconditional denoised, "cond_scale", "sigma" and
+  "timestep" (the [B] noise levels), "input" (x), "cond_denoised", "uncond_denoised", "model_options".
+- options["sampler_post_cfg_function"]: list of fn(args) -> new guided denoised, applied in order.
+  args: "denoised", "cond_denoised", "uncond_denoised", "cond_scale", "sigma", "input", "cond",
+  "uncond" (the prepared conditioning lists), "model_options", and "calc_cond_batch":
+  fn(cond_lists, x, sigma, options) -> one prediction per list, the model run with other options (PAG).
+- options["model_sampling"]: a `ModelSamplingDiscrete` (prediction type and sigma table).
+- options["output_block_patch"]: list of fn(h, skip, info) -> (h, skip), run in the UNet before each
+  output block joins the backbone features h with the skip connection.
+- options["attn1_replace"]: {("input" | "middle" | "output", block index): fn(q, k, v, info) -> attention
+  output}, replacing the self-attention core of that UNet block's transformers (info: "n_heads",
+  "transformer_index").
+- options["disable_cfg1_optimization"]: evaluate the negative even at cfg 1.
+At cfg 1 (and no disable flag) the negative is not evaluated and the hooks see an all-zero
+unconditional prediction, as in ComfyUI. Patch nodes call `with_option` / `with_listed_option`,
+which return a clone and never touch the input handle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from diffusion.sampling.denoiser import DiscreteDenoiser, scalings
+
+SAMPLER_CFG_FUNCTION = "sampler_cfg_function"
+SAMPLER_POST_CFG_FUNCTION = "sampler_post_cfg_function"
+MODEL_SAMPLING = "model_sampling"
+OUTPUT_BLOCK_PATCH = "output_block_patch"
+ATTN1_REPLACE = "attn1_replace"
+DISABLE_CFG1_OPTIMIZATION = "disable_cfg1_optimization"
+
+
+def _require_patcher(model: Any, node: str) -> None:
+    if not callable(getattr(model, "clone", None)) or not isinstance(getattr(model, "options", None), dict):
+        raise TypeError(f"{node}: input 'model' must be a MODEL (a model handle with clone() and options), "
+                        f"got {type(model).__name__}")
+
+
+def with_option(model: Any, key: str, value: Any, node: str = "model patch") -> Any:
+    """A clone of `model` whose options[key] is `value`."""
+    _require_patcher(model, node)
+    clone = model.clone()
+    clone.options = dict(clone.options)
+    clone.options[key] = value
+    return clone
+
+
+def with_listed_option(model: Any, key: str, value: Any, node: str = "model patch") -> Any:
+    """A clone of `model` with `value` appended to (a new copy of) the list options[key]."""
+    _require_patcher(model, node)
+    return with_option(model, key, [*model.options.get(key, ()), value], node)
+
+
+def options_of(denoiser: Any) -> dict:
+    """The options of the model handle a DiscreteDenoiser runs (empty when it has none)."""
+    options = getattr(getattr(denoiser, "apply", None), "options", None)
+    return options if isinstance(options, dict) else {}
+
+
+def wants_negative_at_cfg1(options: dict) -> bool:
+    return bool(options.get(DISABLE_CFG1_OPTIMIZATION, False))
+
+
+def combine(cond_pred: torch.Tensor, uncond_pred: torch.Tensor, cfg: float, x: torch.Tensor, sigma: torch.Tensor,
+            options: dict, positive: Any = None, negative: Any = None,
+            calc_cond_batch: Callable | None = None) -> torch.Tensor:
+    """Guided denoised from both sides' predictions, honouring the cfg and post-cfg hooks."""
+    cfg_function = options.get(SAMPLER_CFG_FUNCTION)
+    if cfg_function is not None:
+        args = {"cond": x - cond_pred, "uncond": x - uncond_pred, "cond_scale": cfg, "timestep": sigma,
+                "input": x, "sigma": sigma, "cond_denoised": cond_pred, "uncond_denoised": uncond_pred,
+                "model_options": options}
+        result = x - cfg_function(args)
+    else:
+        result = uncond_pred + (cond_pred - uncond_pred) * cfg
+    for post in options.get(SAMPLER_POST_CFG_FUNCTION, ()):
+        args = {"denoised": result, "cond": positive, "uncond": negative, "cond_scale": cfg,
+                "uncond_denoised": uncond_pred, "cond_denoised": cond_pred, "sigma": sigma,
+                "model_options": options, "input": x, "calc_cond_batch": calc_cond_batch}
+        result = post(args)
+    return result
+
+
+def has_cfg_hooks(options: dict) -> bool:
+    return SAMPLER_CFG_FUNCTION in options or bool(options.get(SAMPLER_POST_CFG_FUNCTION))
+
+
+class _DefaultSampling:
+    """A DiscreteDenoiser's own prediction (eps or v) and schedule in the ModelSamplingDiscrete shape."""
+
+    def __init__(self, prediction: str, schedule: Any) -> None:
+        self.prediction = prediction
+        self.schedule = schedule
+
+    def timestep(self, sigma: torch.Tensor) -> torch.Tensor:
+        return self.schedule.timestep(sigma)
+
+    def calculate_input(self, sigma: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return x * scalings(sigma, self.prediction)[2]
+
+    def calculate_denoised(self, sigma: torch.Tensor, output: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        c_skip, c_out, _ = scalings(sigma, self.prediction)
+        return c_skip * x + c_out * output
+
+
+class HookedDenoiser:
+    """D(x, sigma, context=, y=, concat=) with a model-sampling override and UNet block patches."""
+
+    def __init__(self, apply: Callable[..., torch.Tensor], sampling: Any,
+                 block_patches: list[Callable] | tuple = (), attn1_replace: dict | None = None) -> None:
+        self.apply = apply
+        self.sampling = sampling
+        self.block_patches = list(block_patches)
+        self.attn1_replace = dict(attn1_replace or {})
+
+    def __call__(self, x: torch.Tensor, sigma: torch.Tensor, context: torch.Tensor | None = None,
+                 y: torch.Tensor | None = None, concat: torch.Tensor | None = None) -> torch.Tensor:
+        sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device)
+        sigma_col = sigma.reshape(-1, *([1] * (x.ndim - 1))) if sigma.ndim else sigma
+        x_in = self.sampling.calculate_input(sigma_col, x)
+        if concat is not None:
+            x_in = torch.cat([x_in, concat.to(dtype=x_in.dtype, device=x_in.device)], dim=1)
+        timesteps = self.sampling.timestep(sigma.reshape(-1)).to(x.device)
+        if timesteps.numel() == 1 and x.shape[0] > 1:
+            timesteps = timesteps.expand(x.shape[0])
+        extra = {OUTPUT_BLOCK_PATCH: self.block_patches} if self.block_patches else {}
+        if self.attn1_replace:
+            extra[ATTN1_REPLACE] = self.attn1_replace
+        output = self.apply(x_in, timesteps, context=context, y=y, **extra)
+        if output.shape != x.shape:
+            raise ValueError(f"the model returned shape {tuple(output.shape)} for an input of shape {tuple(x.shape)}")
+        return self.sampling.calculate_denoised(sigma_col, output.to(x.dtype), x)
+
+
+def hooked(denoiser: Any, options: dict) -> Any:
+    """`denoiser`, or a HookedDenoiser in its place when the options override sampling or patch blocks."""
+    sampling = options.get(MODEL_SAMPLING)
+    patches = options.get(OUTPUT_BLOCK_PATCH) or ()
+    replace = options.get(ATTN1_REPLACE) or {}
+    if (sampling is None and not patches and not replace) or not isinstance(denoiser, DiscreteDenoiser):
+        return denoiser
+    if sampling is None:
+        sampling = _DefaultSampling(denoiser.prediction, denoiser.schedule)
+    return HookedDenoiser(denoiser.apply, sampling, patches, replace)
