@@ -28,6 +28,7 @@ from pathlib import Path
 import torch
 
 from diffusion.checkpoints.checkpoint import CheckpointError
+from diffusion.checkpoints.weight_kinds import recognise
 from diffusion.models.latent_formats import LatentFormat, latent_format_for
 from diffusion.models.unet.config import UNetConfig, UNetConfigError
 from diffusion.models.unet.unet import unet_config_from_state_dict
@@ -111,7 +112,11 @@ _EMBEDDING_KEYS = ("emb_params", "string_to_param", "clip_l", "clip_g")
 
 
 def detect_file_kind(sd: Mapping) -> str:
-    """"checkpoint" | "vae" | "lora" | "unet" | "text_encoder" | "embedding" | "unknown"."""
+    """"checkpoint" | "vae" | "lora" | "unet" | "text_encoder" | "embedding" | "unknown", or the name
+    of a kind in `weight_kinds.KINDS` (ControlNet, upscaler, ...) whose recogniser claims the file."""
+    extra = recognise(sd)
+    if extra is not None:
+        return extra["kind"]
     keys = list(sd)
     if _count(keys, UNET_PREFIX) > 5:
         return "checkpoint"

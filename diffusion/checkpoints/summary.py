@@ -16,6 +16,7 @@ from typing import Any
 
 from diffusion.checkpoints.checkpoint import load_state_dict
 from diffusion.checkpoints.detect import UNET_PREFIX, VAE_PREFIX, detect_file_kind, detect_model, detect_unet
+from diffusion.checkpoints.weight_kinds import recognise
 from diffusion.models.vae.convert import diffusers_vae_to_ldm, is_diffusers_vae
 from diffusion.models.vae.vae import vae_config_from_state_dict
 
@@ -49,6 +50,9 @@ def describe_model_file(path: str | Path) -> dict[str, Any]:
     """A JSON-ready description of a model file. Raises CheckpointError for unreadable files."""
     path = Path(path)
     sd = load_state_dict(path)
+    extra = recognise(sd)
+    if extra is not None:
+        return {"path": str(path), "size_bytes": path.stat().st_size, **extra}
     kind = detect_file_kind(sd)
     summary: dict[str, Any] = {"path": str(path), "kind": kind, "size_bytes": path.stat().st_size}
     describe = {"checkpoint": _checkpoint, "lora": _lora, "vae": _vae, "unet": _unet,

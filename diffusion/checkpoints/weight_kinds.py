@@ -1,0 +1,78 @@
+"""Model files beyond whole checkpoints, VAEs and LoRAs: ControlNets, upscalers, CLIP vision, ...
+
+Each `WeightKind` is one `main.py make-checkpoint --kind NAME` and one rule of `main.py inspect`
+(and of `detect_file_kind`, so loading such a file as a checkpoint says what it is). It names two
+functions as "module:function" strings, imported only when used:
+
+    writer(out, *, family, size, seed, dtype) -> int
+        write random weights in the exact original key layout and names; `family` is the model
+        family the file is made for (None when the kind has none), `size` "tiny" | "full";
+        returns the number of bytes written.
+    recogniser(sd) -> dict | None
+        `sd` maps key -> tensor (or a lazy safetensors mapping with `.shape(key)`); return the
+        description `inspect` prints (at least {"kind": NAME}; "family_guess", "components", ...)
+        when the keys and shapes are of this kind, else None. Recognisers run in table order,
+        before the checkpoint / LoRA / VAE / UNet rules, so a specific layout wins.
+
+To add a kind, add one entry to KINDS.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class WeightKind:
+    name: str                      # the --kind value, e.g. "controlnet"
+    writer: str                    # "module:function" (see the module docstring)
+    recogniser: str | None         # "module:function" or None
+    help: str                      # one line for --help
+    families: tuple[str, ...] = ()  # the --family values it accepts; () = it takes none
+    default_family: str | None = None
+
+
+KINDS: tuple[WeightKind, ...] = (
+)
+
+
+def _resolve(target: str) -> Callable[..., Any]:
+    module, _, function = target.partition(":")
+    return getattr(importlib.import_module(module), function)
+
+
+def kind_names() -> tuple[str, ...]:
+    return tuple(kind.name for kind in KINDS)
+
+
+def weight_kind(name: str) -> WeightKind:
+    for kind in KINDS:
+        if kind.name == name:
+            return kind
+    raise ValueError(f"unknown --kind {name!r}; expected one of {', '.join(kind_names()) or '(none)'}")
+
+
+def write_kind(name: str, out: str, *, family: str | None, size: str, seed: int, dtype: Any) -> int:
+    """Write a random file of kind `name`; checks `family` against the kind's list."""
+    kind = weight_kind(name)
+    if family is None:
+        family = kind.default_family
+    if kind.families and family not in kind.families:
+        raise ValueError(f"--kind {name} is made for --family {' | '.join(kind.families)}, got {family!r}")
+    if not kind.families and family is not None:
+        raise ValueError(f"--kind {name} takes no --family (got {family!r})")
+    return _resolve(kind.writer)(out, family=family, size=size, seed=seed, dtype=dtype)
+
+
+def recognise(sd: Mapping) -> dict | None:
+    """The first recogniser's description of `sd`, or None when no extra kind claims it."""
+    for kind in KINDS:
+        if kind.recogniser is None:
+            continue
+        described = _resolve(kind.recogniser)(sd)
+        if described is not None:
+            return {"kind": kind.name, **described}
+    return None
