@@ -52,7 +52,9 @@ class DiscreteDenoiser:
         self.schedule = schedule
 
     def __call__(self, x: torch.Tensor, sigma: torch.Tensor, context: torch.Tensor | None = None,
-                 y: torch.Tensor | None = None, concat: torch.Tensor | None = None) -> torch.Tensor:
+                 y: torch.Tensor | None = None, concat: torch.Tensor | None = None,
+                 hooks: object | None = None) -> torch.Tensor:
+        """`hooks` (a `UNetHooks`, optional) go to the UNet call; an `apply` without hooks never sees the keyword."""
         sigma_col = _column(sigma, x)
         c_skip, c_out, c_in = scalings(sigma_col, self.prediction)
         x_in = x * c_in
@@ -61,7 +63,8 @@ class DiscreteDenoiser:
         timesteps = self.schedule.timestep(torch.as_tensor(sigma).reshape(-1)).to(x.device)
         if timesteps.numel() == 1 and x.shape[0] > 1:
             timesteps = timesteps.expand(x.shape[0])
-        output = self.apply(x_in, timesteps, context=context, y=y)
+        extra = {"hooks": hooks} if hooks is not None else {}
+        output = self.apply(x_in, timesteps, context=context, y=y, **extra)
         if output.shape != x.shape:
             raise ValueError(f"the model returned shape {tuple(output.shape)} for an input of shape {tuple(x.shape)}")
         return c_skip * x + c_out * output.to(x.dtype)

@@ -12,7 +12,10 @@
   output block joins the backbone features h with the skip connection.
 - options["attn1_replace"]: {("input" | "middle" | "output", block index): fn(q, k, v, info) -> attention
   output}, replacing the self-attention core of that UNet block's transformers (info: "n_heads",
-  "transformer_index").
+  "transformer_index", "block", "original_shape", ...).
+- the other UNet patches under ComfyUI's names: "input_block_patch", "input_block_patch_after_skip",
+  "attn1_patch", "attn1_output_patch", "middle_patch", "attn2_patch", "attn2_output_patch" (lists) and
+  "attn2_replace" (a dict like attn1_replace); what each receives: `diffusion/models/unet/hooks.py`.
 - options["disable_cfg1_optimization"]: evaluate the negative even at cfg 1.
 At cfg 1 (and no disable flag) the negative is not evaluated and the hooks see an all-zero
 unconditional prediction, as in ComfyUI. Patch nodes call `with_option` / `with_listed_option`,
@@ -26,6 +29,7 @@ from typing import Any
 
 import torch
 
+from diffusion.models.unet.hooks import UNetHooks
 from diffusion.sampling.denoiser import DiscreteDenoiser, scalings
 
 SAMPLER_CFG_FUNCTION = "sampler_cfg_function"
@@ -33,6 +37,17 @@ SAMPLER_POST_CFG_FUNCTION = "sampler_post_cfg_function"
 MODEL_SAMPLING = "model_sampling"
 OUTPUT_BLOCK_PATCH = "output_block_patch"
 ATTN1_REPLACE = "attn1_replace"
+INPUT_BLOCK_PATCH = "input_block_patch"
+INPUT_BLOCK_PATCH_AFTER_SKIP = "input_block_patch_after_skip"
+ATTN1_PATCH = "attn1_patch"
+ATTN1_OUTPUT_PATCH = "attn1_output_patch"
+MIDDLE_PATCH = "middle_patch"
+ATTN2_PATCH = "attn2_patch"
+ATTN2_OUTPUT_PATCH = "attn2_output_patch"
+ATTN2_REPLACE = "attn2_replace"
+# option key -> UNetHooks field (the same name)
+UNET_PATCH_OPTIONS = (OUTPUT_BLOCK_PATCH, ATTN1_REPLACE, INPUT_BLOCK_PATCH, INPUT_BLOCK_PATCH_AFTER_SKIP, ATTN1_PATCH,
+                      ATTN1_OUTPUT_PATCH, MIDDLE_PATCH, ATTN2_PATCH, ATTN2_OUTPUT_PATCH, ATTN2_REPLACE)
 DISABLE_CFG1_OPTIMIZATION = "disable_cfg1_optimization"
 
 
@@ -109,18 +124,23 @@ class _DefaultSampling:
         return c_skip * x + c_out * output
 
 
-class HookedDenoiser:
-    """D(x, sigma, context=, y=, concat=) with a model-sampling override and UNet block patches."""
+def unet_hooks_of(options: dict) -> UNetHooks | None:
+    """The UNet patches named in `options`, or None when there are none."""
+    present = {key: options[key] for key in UNET_PATCH_OPTIONS if options.get(key)}
+    return UNetHooks(**present) if present else None
 
-    def __init__(self, apply: Callable[..., torch.Tensor], sampling: Any,
-                 block_patches: list[Callable] | tuple = (), attn1_replace: dict | None = None) -> None:
+
+class HookedDenoiser:
+    """D(x, sigma, context=, y=, concat=, hooks=) with a model-sampling override and UNet patches."""
+
+    def __init__(self, apply: Callable[..., torch.Tensor], sampling: Any, unet_hooks: UNetHooks | None = None) -> None:
         self.apply = apply
         self.sampling = sampling
-        self.block_patches = list(block_patches)
-        self.attn1_replace = dict(attn1_replace or {})
+        self.unet_hooks = unet_hooks
 
     def __call__(self, x: torch.Tensor, sigma: torch.Tensor, context: torch.Tensor | None = None,
-                 y: torch.Tensor | None = None, concat: torch.Tensor | None = None) -> torch.Tensor:
+                 y: torch.Tensor | None = None, concat: torch.Tensor | None = None,
+                 hooks: UNetHooks | None = None) -> torch.Tensor:
         sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device)
         sigma_col = sigma.reshape(-1, *([1] * (x.ndim - 1))) if sigma.ndim else sigma
         x_in = self.sampling.calculate_input(sigma_col, x)
@@ -129,9 +149,8 @@ class HookedDenoiser:
         timesteps = self.sampling.timestep(sigma.reshape(-1)).to(x.device)
         if timesteps.numel() == 1 and x.shape[0] > 1:
             timesteps = timesteps.expand(x.shape[0])
-        extra = {OUTPUT_BLOCK_PATCH: self.block_patches} if self.block_patches else {}
-        if self.attn1_replace:
-            extra[ATTN1_REPLACE] = self.attn1_replace
+        combined = self.unet_hooks.merged(hooks) if self.unet_hooks is not None else hooks
+        extra = {"hooks": combined} if combined is not None else {}
         output = self.apply(x_in, timesteps, context=context, y=y, **extra)
         if output.shape != x.shape:
             raise ValueError(f"the model returned shape {tuple(output.shape)} for an input of shape {tuple(x.shape)}")
@@ -139,12 +158,11 @@ class HookedDenoiser:
 
 
 def hooked(denoiser: Any, options: dict) -> Any:
-    """`denoiser`, or a HookedDenoiser in its place when the options override sampling or patch blocks."""
+    """`denoiser`, or a HookedDenoiser in its place when the options override sampling or patch the UNet."""
     sampling = options.get(MODEL_SAMPLING)
-    patches = options.get(OUTPUT_BLOCK_PATCH) or ()
-    replace = options.get(ATTN1_REPLACE) or {}
-    if (sampling is None and not patches and not replace) or not isinstance(denoiser, DiscreteDenoiser):
+    unet_hooks = unet_hooks_of(options)
+    if (sampling is None and unet_hooks is None) or not isinstance(denoiser, DiscreteDenoiser):
         return denoiser
     if sampling is None:
         sampling = _DefaultSampling(denoiser.prediction, denoiser.schedule)
-    return HookedDenoiser(denoiser.apply, sampling, patches, replace)
+    return HookedDenoiser(denoiser.apply, sampling, unet_hooks)

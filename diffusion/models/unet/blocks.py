@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from diffusion.models.unet.hooks import TransformerHooks
+
 
 class GroupNorm32(nn.GroupNorm):
     """GroupNorm computed in float32 (as the original `GroupNorm32`), result in the input dtype."""
@@ -98,9 +100,12 @@ class CrossAttention(nn.Module):
         self.to_v = nn.Linear(context_dim, inner_dim, bias=False)
         self.to_out = nn.Sequential(nn.Linear(inner_dim, query_dim), nn.Dropout(0.0))
 
-    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None,
+                value: torch.Tensor | None = None) -> torch.Tensor:
+        """Attention of x over `context` (keys; default x) and `value` (values; default the context)."""
         context = x if context is None else context.to(x.dtype)
-        q, k, v = self.to_q(x), self.to_k(context), self.to_v(context)
+        value = context if value is None else value.to(x.dtype)
+        q, k, v = self.to_q(x), self.to_k(context), self.to_v(value)
         batch = x.shape[0]
         q, k, v = (t.reshape(batch, -1, self.heads, t.shape[-1] // self.heads).transpose(1, 2) for t in (q, k, v))
         out = F.scaled_dot_product_attention(q, k, v)
@@ -145,17 +150,44 @@ class BasicTransformerBlock(nn.Module):
         self.norm3 = nn.LayerNorm(dim)
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None,
-                self_attention: Callable | None = None, info: dict | None = None) -> torch.Tensor:
-        """`self_attention(q, k, v, info)` (optional; [B, tokens, inner], info["n_heads"]) replaces the
-        self-attention's core (PAG, SAG)."""
-        if self_attention is None:
+                hooks: TransformerHooks | None = None, info: dict | None = None) -> torch.Tensor:
+        """`hooks` (optional) are the UNetHooks of this block (see `hooks.py` for what each does)."""
+        if hooks is None:
             x = self.attn1(self.norm1(x)) + x
-        else:
-            n = self.norm1(x)
-            q, k, v = self.attn1.to_q(n), self.attn1.to_k(n), self.attn1.to_v(n)
-            x = self.attn1.to_out(self_attention(q, k, v, {"n_heads": self.attn1.heads, **(info or {})})) + x
-        x = self.attn2(self.norm2(x), context) + x
+            x = self.attn2(self.norm2(x), context) + x
+            return self.ff(self.norm3(x)) + x
+        patches = hooks.hooks
+        heads = self.attn1.heads
+        info = hooks.info(**(info or {}), n_heads=heads, dim_head=self.attn1.to_q.out_features // heads)
+        n = self.norm1(x)
+        keys = values = None
+        for patch in patches.attn1_patch:
+            n, keys, values = patch(n, keys, values, info)
+        out = _attend(self.attn1, n, keys, values, hooks.attn1_replace, info)
+        for patch in patches.attn1_output_patch:
+            out = patch(out, info)
+        x = out + x
+        for patch in patches.middle_patch:
+            x = patch(x, info)
+        n = self.norm2(x)
+        keys, values = context, None
+        for patch in patches.attn2_patch:
+            n, keys, values = patch(n, keys, values, info)
+        out = _attend(self.attn2, n, keys, values, hooks.attn2_replace, info)
+        for patch in patches.attn2_output_patch:
+            out = patch(out, info)
+        x = out + x
         return self.ff(self.norm3(x)) + x
+
+
+def _attend(attention: CrossAttention, n: torch.Tensor, keys: torch.Tensor | None, values: torch.Tensor | None,
+            replace: Callable | None, info: dict) -> torch.Tensor:
+    """The attention of `n` over keys/values (None: n / the keys), its core replaced by `replace` if given."""
+    if replace is None:
+        return attention(n, keys, values)
+    keys = n if keys is None else keys.to(n.dtype)
+    values = keys if values is None else values.to(n.dtype)
+    return attention.to_out(replace(attention.to_q(n), attention.to_k(keys), attention.to_v(values), info))
 
 
 class SpatialTransformer(nn.Module):
@@ -173,8 +205,9 @@ class SpatialTransformer(nn.Module):
         self.proj_out = nn.Linear(inner, channels) if use_linear else nn.Conv2d(inner, channels, 1)
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None,
-                self_attention: Callable | None = None) -> torch.Tensor:
+                hooks: TransformerHooks | None = None) -> torch.Tensor:
         batch, _, height, width = x.shape
+        original_shape = list(x.shape)
         residual = x
         x = self.norm(x)
         if not self.use_linear:
@@ -183,7 +216,8 @@ class SpatialTransformer(nn.Module):
         if self.use_linear:
             x = self.proj_in(x)
         for index, block in enumerate(self.transformer_blocks):
-            x = block(x, context, self_attention, {"transformer_index": index})
+            info = {"transformer_index": index, "block_index": index, "original_shape": original_shape}
+            x = block(x, context, hooks, info)
         if self.use_linear:
             x = self.proj_out(x)
         x = x.transpose(1, 2).reshape(batch, -1, height, width)
@@ -196,12 +230,12 @@ class TimestepEmbedSequential(nn.Sequential):
     """A sequence whose layers receive the time embedding or the context as they need."""
 
     def forward(self, x: torch.Tensor, emb: torch.Tensor, context: torch.Tensor | None = None,
-                output_shape: tuple[int, int] | None = None, self_attention: Callable | None = None) -> torch.Tensor:
+                output_shape: tuple[int, int] | None = None, hooks: TransformerHooks | None = None) -> torch.Tensor:
         for layer in self:
             if isinstance(layer, ResBlock):
                 x = layer(x, emb)
             elif isinstance(layer, SpatialTransformer):
-                x = layer(x, context, self_attention)
+                x = layer(x, context, hooks)
             elif isinstance(layer, Upsample):
                 x = layer(x, output_shape)
             else:

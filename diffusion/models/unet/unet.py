@@ -12,7 +12,7 @@ heads when `model_channels` is a multiple of 64, else 8-channel heads (tiny test
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 
 import torch
 from torch import nn
@@ -27,6 +27,7 @@ from diffusion.models.unet.blocks import (
     timestep_embedding,
 )
 from diffusion.models.unet.config import UNetConfig, UNetConfigError
+from diffusion.models.unet.hooks import UNetHooks, pop_control, working_control
 
 __all__ = ["UNetConfig", "UNetConfigError", "UNetModel", "unet_config_from_state_dict"]
 
@@ -81,17 +82,11 @@ class UNetModel(nn.Module):
             ))
 
     def forward(self, x: torch.Tensor, timesteps: torch.Tensor, context: torch.Tensor | None = None,
-                y: torch.Tensor | None = None, output_block_patch: Sequence[Callable] = (),
-                attn1_replace: Mapping[tuple[str, int], Callable] | None = None) -> torch.Tensor:
+                y: torch.Tensor | None = None, hooks: UNetHooks | None = None) -> torch.Tensor:
         """Model output for latents `x` [B,C,H,W] at `timesteps` [B] (0..999, may be fractional).
 
-        Each `output_block_patch` fn(h, skip, info) -> (h, skip) runs before an output block joins
-        the backbone features h and the skip connection (FreeU); info names the block index.
-        `attn1_replace` maps ("input" | "middle" | "output", block index) to fn(q, k, v, info) -> attention
-        output, which replaces the self-attention core of that block's transformers (PAG, SAG); info
-        holds "n_heads" and "transformer_index".
+        `hooks` (optional): patches and ControlNet residuals for this evaluation (`hooks.py`).
         """
-        replace = attn1_replace or {}
         if (y is None) != (self.config.adm_in_channels is None):
             raise ValueError("y (the SDXL vector conditioning) is required exactly when the model has label_emb")
         dtype = self.input_blocks[0][0].weight.dtype
@@ -99,19 +94,54 @@ class UNetModel(nn.Module):
         if y is not None:
             emb = emb + self.label_emb(y.to(dtype))
         h = x.to(dtype)
+        if hooks is None or hooks.is_empty():
+            return self._plain(h, emb, context).to(x.dtype)
+        control = working_control(hooks.control)
         skips = []
         for index, block in enumerate(self.input_blocks):
-            h = block(h, emb, context, self_attention=replace.get(("input", index)))
+            where = ("input", index)
+            h = block(h, emb, context, hooks=hooks.transformer(where))
+            h = _add_residual(h, pop_control(control, "input"))
+            info = {**hooks.info, "block": where, "activations_shape": list(h.shape)}
+            for patch in hooks.input_block_patch:
+                h = patch(h, info)
             skips.append(h)
-        h = self.middle_block(h, emb, context, self_attention=replace.get(("middle", 0)))
+            for patch in hooks.input_block_patch_after_skip:
+                h = patch(h, info)
+        h = self.middle_block(h, emb, context, hooks=hooks.transformer(("middle", 0)))
+        h = _add_residual(h, pop_control(control, "middle"))
         for index, block in enumerate(self.output_blocks):
-            skip = skips.pop()
-            for patch in output_block_patch:
-                h, skip = patch(h, skip, {"block": ("output", index)})
+            where = ("output", index)
+            skip = _add_residual(skips.pop(), pop_control(control, "output"))
+            info = {**hooks.info, "block": where, "activations_shape": list(h.shape)}
+            for patch in hooks.output_block_patch:
+                h, skip = patch(h, skip, info)
             h = torch.cat([h, skip], dim=1)
             output_shape = tuple(skips[-1].shape[-2:]) if skips else None
-            h = block(h, emb, context, output_shape, self_attention=replace.get(("output", index)))
+            h = block(h, emb, context, output_shape, hooks=hooks.transformer(where))
         return self.out(h).to(x.dtype)
+
+    def _plain(self, h: torch.Tensor, emb: torch.Tensor, context: torch.Tensor | None) -> torch.Tensor:
+        skips = []
+        for block in self.input_blocks:
+            h = block(h, emb, context)
+            skips.append(h)
+        h = self.middle_block(h, emb, context)
+        for block in self.output_blocks:
+            h = torch.cat([h, skips.pop()], dim=1)
+            output_shape = tuple(skips[-1].shape[-2:]) if skips else None
+            h = block(h, emb, context, output_shape)
+        return self.out(h)
+
+
+def _add_residual(h: torch.Tensor, residual: torch.Tensor | None) -> torch.Tensor:
+    """h plus a ControlNet residual; a residual of another shape is an error naming both shapes."""
+    if residual is None:
+        return h
+    if residual.shape != h.shape:
+        raise ValueError(f"a ControlNet residual of shape {tuple(residual.shape)} cannot be added to UNet "
+                         f"features of shape {tuple(h.shape)}: is the ControlNet made for another model family?")
+    return h + residual.to(device=h.device, dtype=h.dtype)
 
 
 _TRANSFORMER_KEY = re.compile(r"^(input_blocks|output_blocks)\.(\d+)\.1\.transformer_blocks\.(\d+)\.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from diffusion.models.unet.hooks import UNetHooks
 from diffusion.sampling import model_hooks
 from nodes.library.model_patches.guidance_patches import PerturbedAttentionGuidance
 from tests.nodes.library.model_patches.patch_fixtures import positive_only, table_sigma, tiny_unet_handle
@@ -18,10 +19,11 @@ def _inputs(handle, seed: int = 0):
     return x, context
 
 
-def _unet(handle, x, context, **extra):
+def _unet(handle, x, context, attn1_replace=None):
     timesteps = torch.tensor([500.0])
+    hooks = UNetHooks(attn1_replace=attn1_replace) if attn1_replace else None
     with torch.no_grad():
-        return handle.model(x, timesteps, context, **extra)
+        return handle.model(x, timesteps, context, hooks=hooks)
 
 
 def test_a_replacement_that_recomputes_attention_changes_nothing():
@@ -31,7 +33,8 @@ def test_a_replacement_that_recomputes_attention_changes_nothing():
 
     def attention(q, k, v, info):
         seen.append(q.shape)
-        assert info == {"n_heads": heads, "transformer_index": 0}
+        assert info["n_heads"] == heads and info["transformer_index"] == 0 and info["block"] == ("middle", 0)
+        assert info["original_shape"][0] == 1 and info["original_shape"][2:] == [2, 2]
         b, n, inner = q.shape
         q, k, v = (t.reshape(b, n, heads, inner // heads).transpose(1, 2) for t in (q, k, v))
         weights = torch.softmax(q @ k.transpose(-1, -2) / (inner // heads) ** 0.5, dim=-1)
