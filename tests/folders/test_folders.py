@@ -1,33 +1,17 @@
-"""Folder layout, ComfyUI's folder flags, extra_model_paths.yaml, safe names and counter naming."""
+"""Folder layout, ComfyUI's folder flags, listing and resolving files, safe names, the runtime's folders."""
 
 from __future__ import annotations
 
 import argparse
 import os
-import textwrap
 
 import pytest
 
-from folders.extra_model_paths import FolderConfigError, read_extra_model_paths
-from folders.flags import add_folder_arguments
 from folders.layout import Folders
 from folders.model_folders import MODEL_EXTENSIONS
-from folders.output_names import next_counter_path
 from folders.safe_paths import UnsafePathError, check_relative_name, safe_join
 from nodes.api.runtime import DeviceRequest, NodeRuntime
-
-
-def parse(*argv):
-    parser = argparse.ArgumentParser()
-    add_folder_arguments(parser)
-    return parser.parse_args(list(argv))
-
-
-def touch(path, data=b"x"):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return path
-
+from tests.folders.folder_helpers import parse, touch
 
 # -------------------------------------------------------------------------- layout and flags
 
@@ -90,100 +74,6 @@ def test_flags_default_to_the_project_root():
 def test_from_args_tolerates_a_namespace_without_flags(tmp_path):
     folders = Folders.from_args(argparse.Namespace(base_directory=str(tmp_path)))
     assert folders.input_dir == tmp_path.resolve() / "input"
-
-
-# -------------------------------------------------------------------------- extra_model_paths.yaml
-
-
-def write_yaml(path, text):
-    path.write_text(textwrap.dedent(text))
-    return path
-
-
-def test_extra_model_paths_yaml(tmp_path):
-    config = write_yaml(tmp_path / "extra.yaml", """
-        comfyui:
-            base_path: other_install/
-            is_default: true
-            checkpoints: models/checkpoints/
-            clip: models/clip/
-            loras: |
-                models/loras
-                more_loras
-            custom_nodes: custom_nodes/
-        a1111:
-            base_path: /opt/webui
-            checkpoints: models/Stable-diffusion
-            embeddings: embeddings
-        no_base:
-            vae: relative_vae
-        empty_section:
-    """)
-    args = parse("--base-directory", str(tmp_path / "base"), "--extra-model-paths-config", str(config))
-    folders = Folders.from_args(args)
-    other = tmp_path.resolve() / "other_install"
-    builtin = (tmp_path / "base" / "models").resolve()
-    assert folders.model_paths("checkpoints") == [other / "models/checkpoints", builtin / "checkpoints",
-                                                  __import__("pathlib").Path("/opt/webui/models/Stable-diffusion")]
-    assert folders.model_paths("text_encoders")[0] == other / "models/clip"
-    assert folders.model_paths("loras") == [other / "models/loras", other / "more_loras", builtin / "loras"]
-    assert folders.model_paths("vae")[-1] == tmp_path.resolve() / "relative_vae"
-    assert folders.model_paths("custom_nodes")[0] == other / "custom_nodes"
-
-
-def test_extra_paths_flag_is_repeatable_and_takes_several(tmp_path):
-    a = write_yaml(tmp_path / "a.yaml", "one:\n    loras: /x/loras\n")
-    b = write_yaml(tmp_path / "b.yaml", "two:\n    loras: /y/loras\n")
-    c = write_yaml(tmp_path / "c.yaml", "three:\n    new_kind: /z/stuff\n")
-    args = parse("--base-directory", str(tmp_path), "--extra-model-paths-config", str(a), str(b),
-                  "--extra-model-paths-config", str(c))
-    folders = Folders.from_args(args)
-    assert [str(p) for p in folders.model_paths("loras")[1:]] == ["/x/loras", "/y/loras"]
-    assert [str(p) for p in folders.model_paths("new_kind")] == ["/z/stuff"]
-
-
-def test_extra_model_paths_yaml_in_the_base_is_read(tmp_path):
-    write_yaml(tmp_path / "extra_model_paths.yaml", "mine:\n    vae: /srv/vae\n")
-    folders = Folders.from_args(parse("--base-directory", str(tmp_path)))
-    assert str(folders.model_paths("vae")[-1]) == "/srv/vae"
-
-
-def test_environment_variables_and_home_are_expanded(tmp_path, monkeypatch):
-    monkeypatch.setenv("LG_MODELS", str(tmp_path / "envmodels"))
-    config = write_yaml(tmp_path / "env.yaml", "s:\n    base_path: $LG_MODELS\n    loras: loras\n")
-    assert read_extra_model_paths(config) == [("loras", tmp_path / "envmodels" / "loras", False)]
-
-
-@pytest.mark.parametrize(
-    "text, message",
-    [
-        ("a:\n  b: [unclosed\n", "line 2"),
-        ("a:\n\tb: tab\n", "line 2"),
-        ("- just\n- a list\n", "top level must be a mapping"),
-        ("section: 5\n", "section 'section' must be a mapping"),
-        ("s:\n    loras: 5\n", "key 'loras': expected a path"),
-        ("s:\n    base_path: [1]\n", "base_path must be a string"),
-    ],
-)
-def test_bad_yaml_names_the_file_and_what_is_wrong(tmp_path, text, message):
-    config = tmp_path / "bad.yaml"
-    config.write_text(text)
-    with pytest.raises(FolderConfigError) as err:
-        Folders(tmp_path).add_extra_model_paths(config)
-    assert str(config) in str(err.value) and message in str(err.value)
-
-
-def test_missing_or_unreadable_yaml(tmp_path):
-    with pytest.raises(FolderConfigError, match="does not exist"):
-        read_extra_model_paths(tmp_path / "nope.yaml")
-    binary = tmp_path / "bin.yaml"
-    binary.write_bytes(b"\xff\xfe\x00garbage")
-    with pytest.raises(FolderConfigError, match="bin.yaml"):
-        read_extra_model_paths(binary)
-
-
-def test_empty_yaml_adds_nothing(tmp_path):
-    assert read_extra_model_paths(write_yaml(tmp_path / "e.yaml", "")) == []
 
 
 # -------------------------------------------------------------------------- listing and resolving
@@ -330,46 +220,6 @@ def test_annotated_default_and_path(tmp_path):
     assert folders.annotated_path("a.png") == folders.input_dir / "a.png"
     with pytest.raises(UnsafePathError):
         folders.annotated_path("../a.png [output]")
-
-
-# -------------------------------------------------------------------------- counter naming
-
-
-def test_counter_naming_follows_comfyui(tmp_path):
-    path, subfolder, filename = next_counter_path(tmp_path, "ComfyUI")
-    assert (subfolder, filename) == ("", "ComfyUI_00001_.png")
-    assert path == tmp_path.resolve() / "ComfyUI_00001_.png"
-    path.write_bytes(b"")
-    (tmp_path / "ComfyUI_00007_.png").write_bytes(b"")
-    (tmp_path / "ComfyUI_00003_.webp").write_bytes(b"")
-    (tmp_path / "ComfyUIx_00050_.png").write_bytes(b"")  # another prefix
-    (tmp_path / "ComfyUI_notanumber_.png").write_bytes(b"")
-    assert next_counter_path(tmp_path, "ComfyUI")[2] == "ComfyUI_00008_.png"
-    assert next_counter_path(tmp_path, "comfyui")[2] == "comfyui_00008_.png"  # case-insensitive like ComfyUI
-    assert next_counter_path(tmp_path, "ComfyUI", "txt")[2] == "ComfyUI_00008_.txt"
-
-
-def test_counter_naming_with_subfolder_and_large_counters(tmp_path):
-    path, subfolder, filename = next_counter_path(tmp_path, "portraits/me")
-    assert subfolder == "portraits" and filename == "me_00001_.png"
-    assert path.parent.is_dir()
-    (path.parent / "me_123456_.png").write_bytes(b"")
-    assert next_counter_path(tmp_path, "portraits/me")[2] == "me_123457_.png"
-    assert next_counter_path(tmp_path, "a/b/c")[1] == "a/b"
-
-
-@pytest.mark.parametrize("prefix", ["../escape", "a/../../escape", "/abs", "a\\b", "", "   ", None, ".", "sub/.."])
-def test_counter_naming_refuses_escaping(tmp_path, prefix):
-    out = tmp_path / "out"
-    out.mkdir()
-    with pytest.raises(UnsafePathError):
-        next_counter_path(out, prefix)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
-
-
-def test_folders_next_output_path(tmp_path):
-    folders = Folders(tmp_path)
-    assert folders.next_output_path("x", "txt")[0] == folders.output_dir / "x_00001_.txt"
 
 
 # -------------------------------------------------------------------------- runtime
