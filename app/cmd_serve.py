@@ -29,8 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--front-end-root", type=Path, default=None, help="serve the editor from this folder")
     parser.add_argument("--max-upload-size", type=float, default=100.0, metavar="MB",
                         help="largest request body in MB (default 100)")
-    parser.add_argument("--preview-method", choices=PREVIEW_METHODS, default="auto",
-                        help="live preview method while sampling (default auto)")
+    parser.add_argument("--preview-method", choices=PREVIEW_METHODS, default="none",
+                        help="live previews while sampling for prompts that do not ask (extra_data.preview_method); "
+                             "default none, as ComfyUI")
     parser.add_argument("--database", type=Path, default=None,
                         help="queue and history database (default <user dir>/latentgraph.db)")
     add_engine_arguments(parser)  # folder flags, --cpu, --disable-all-custom-nodes

@@ -224,7 +224,7 @@ def submit_until(stop: threading.Event, port: int, round_index: int, acknowledge
     """Queue prompts (every tenth one slow) with client-chosen ids until `stop` or the server dies."""
     i = 0
     while not stop.is_set():
-        pid = f"r{round_index}-{i}-{uuid.uuid4().hex[:6]}"
+        pid = str(uuid.uuid4())  # ComfyUI v0.46 takes only canonical UUIDs as client-chosen ids
         prompt = slow_prompt(i) if i % 10 == 0 else quick_prompt(i + 1000 * round_index)
         maybe.add(pid)
         try:

@@ -15,12 +15,15 @@ after resolving through frontend-only nodes:
   unconnected subgraph input that feeds a widget gives the instance's widget value.
 
 A widget input driven by a link (a "converted widget") keeps its slot in
-``widgets_values``; the link wins. Unknown node types of nodes that would run are a
+``widgets_values``; the link wins. Old files load as the editor loads them: a widget saved
+before it existed gets its default (with a note), an old upload-button value is skipped
+(graph.widget_layout). Unknown node types of nodes that would run are a
 `WorkflowError` naming the node; muted and bypassed nodes need no schema.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +40,8 @@ from graph.ui_graph import (
 )
 from graph.widget_layout import read_widget_values, widget_inputs
 from graph.workflow_error import WorkflowError
+
+log = logging.getLogger("latentgraph.graph.ui_to_api")
 
 # Frontend-only node types: never sent to the backend.
 REROUTE = "Reroute"
@@ -87,7 +92,7 @@ def _bypass_input_index(entry: ExecNode, slot: int, wanted: str) -> int:
 
 
 class _Converter:
-    def __init__(self, workflow: dict, registry: Any) -> None:
+    def __init__(self, workflow: dict, registry: Any, notes: list[str] | None = None) -> None:
         if not isinstance(workflow, dict):
             raise WorkflowError(f"a UI workflow must be an object, not {type(workflow).__name__}")
         self.registry = registry
@@ -97,6 +102,7 @@ class _Converter:
         self.widget_specs: dict[str, list] = {}
         self.overrides: dict[str, dict[str, Any]] = {}
         self.output_links: dict[str, dict[int, UILink]] = {}
+        self.notes = notes if notes is not None else []
 
     # --- lookups -------------------------------------------------------------------------
     def schema(self, entry: ExecNode) -> NodeSchema:
@@ -245,7 +251,8 @@ class _Converter:
         node = entry.node
         specs = self.widget_specs[node.type]
         values = read_widget_values(
-            schema, node.widgets_values, node.widgets_values_named, node_id=entry.id, where=node.where, specs=specs
+            schema, node.widgets_values, node.widgets_values_named, node_id=entry.id, where=node.where, specs=specs,
+            notes=self.notes,
         )
         for name, value in self.overrides.get(entry.id, {}).items():
             if any(spec.name == name for spec in specs):
@@ -304,11 +311,18 @@ def _unknown_hint(class_type: str) -> str:
     return " (not a registered node type)"
 
 
-def ui_to_api(workflow: dict, registry: Any) -> dict:
+def ui_to_api(workflow: dict, registry: Any, *, notes: list[str] | None = None) -> dict:
     """Convert a UI workflow (version 0.4 or 1, with subgraphs) to an API prompt, as the editor's export does.
 
     `registry` is a `graph.schema.Registry`; node schemas give the widget order.
     Raises `WorkflowError` naming the node (and input) for wrong shapes, unknown node
-    types, links to missing nodes, too few widget values and circular reroutes.
+    types, links to missing nodes, a missing widget value without a default and circular
+    reroutes. What was filled in as the editor would (a widget the file was saved without
+    gets its default) is appended to `notes` and logged.
     """
-    return _Converter(workflow, registry).convert()
+    notes = notes if notes is not None else []
+    start = len(notes)
+    prompt = _Converter(workflow, registry, notes).convert()
+    for note in notes[start:]:
+        log.info("%s", note)
+    return prompt

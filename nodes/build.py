@@ -24,6 +24,7 @@ BUILTIN_NODE_MODULES = [
     "nodes.library.image.geometry",
     "nodes.library.image.batch",
     "nodes.library.image.animated",
+    "nodes.library.image.websocket_save",
     "nodes.library.latent.latent_ops",
     "nodes.library.latent.latent_math",
     "nodes.library.latent.latent_slicing",

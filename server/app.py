@@ -25,10 +25,13 @@ from . import (
     routes_info,
     routes_internal,
     routes_jobs,
+    routes_jobs_cancel,
     routes_metadata,
     routes_prompt,
     routes_queue,
     routes_static,
+    routes_subgraphs,
+    routes_templates,
     routes_user,
     routes_userdata,
 )
@@ -45,12 +48,13 @@ from .ws import Hub
 log = logging.getLogger("latentgraph.server")
 
 ROUTE_MODULES = (routes_prompt, routes_queue, routes_history, routes_info, routes_user, routes_userdata, routes_jobs,
-                 routes_files, routes_metadata, routes_frontend, openapi)
+                 routes_jobs_cancel, routes_files, routes_metadata, routes_frontend, routes_templates,
+                 routes_subgraphs, openapi)
 # ComfyUI serves /internal/* from a sub-application: not mirrored under /api.
 UNPREFIXED_ROUTE_MODULES = (routes_internal,)
 # Paths (without /api) whose POST bodies are JSON: browser "simple" content types are refused there.
 JSON_ROUTES = frozenset({"/prompt", "/plan", "/queue", "/interrupt", "/free", "/history", "/settings", "/users",
-                         "/internal/logs/subscribe"})
+                         "/internal/logs/subscribe", "/jobs/cancel"})
 
 
 # A path too long, or under a file, that slipped past the routes' own checks.

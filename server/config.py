@@ -31,12 +31,15 @@ class ServerConfig:
     ws_stall_seconds: float = 5.0
     # Open WebSockets at most; one more is refused with HTTP 503 before the upgrade.
     ws_max_clients: int = 256
-    preview_method: str = "auto"
+    # Previews for prompts whose extra_data names no preview_method (or "default"): none, as ComfyUI.
+    preview_method: str = "none"
     # Static editor files served at "/" (None: a built-in page says how to build the editor).
     web_root: Path | None = None
     # SQLite durability: FULL survives power loss, NORMAL survives process death.
     db_synchronous: str = "FULL"
     extra_dirs: dict[str, Path] = field(default_factory=dict)
+    # UI workflows listed in ComfyUI's Templates dialog (None: the project's workflows/ folder).
+    workflows_dir: Path | None = None
 
     @property
     def max_upload_bytes(self) -> int:

@@ -65,7 +65,8 @@ SCHEMAS = {
     "Upload": _obj({"name": {"type": "string"}, "subfolder": {"type": "string"}, "type": {"type": "string"}},
                    ["name", "subfolder", "type"]),
     "Job": _obj({"id": {"type": "string"}, "status": {"type": "string",
-                                                      "enum": ["pending", "in_progress", "completed", "failed"]},
+                                                      "enum": ["pending", "in_progress", "completed", "failed",
+                                                               "cancelled"]},
                  "priority": {"type": "number"}, "create_time": {"type": "integer"},
                  "outputs_count": {"type": "integer"}}, ["id", "status", "priority"]),
     "Jobs": _obj({"jobs": {"type": "array", "items": _ref("Job")},
@@ -129,6 +130,20 @@ PATHS = {
                          {"200": _json(_ref("Jobs")), "400": _json(_obj({"error": {"type": "string"}}, ["error"]))})},
     "/jobs/{job_id}": {"get": _op("One job.", {"200": _json(_ref("Job")),
                                               "404": _json(_obj({"error": {"type": "string"}}, ["error"]))})},
+    "/jobs/{job_id}/cancel": {"post": _op(
+        "Cancel a job: a queued one leaves the queue, a running one is interrupted; both end as cancelled.", {
+            "200": _json(_obj({"id": {"type": "string"}, "cancelled": {"enum": ["pending", "in_progress"]}},
+                              ["id", "cancelled"])),
+            "404": _json(_obj({"error": {"type": "string"}}, ["error"]), "unknown job"),
+            "409": _json(_obj({"error": {"type": "string"}, "status": {"type": "string"}}, ["error"]),
+                         "already finished")})},
+    "/jobs/cancel": {"post": _op(
+        "Cancel many jobs ({\"job_ids\": [...]}); each id is sorted into one list.", {
+            "200": _json(_obj({key: _STR_LIST for key in ("cancelled", "interrupted", "finished", "not_found")},
+                              ["cancelled", "interrupted", "finished", "not_found"])),
+            "400": _json(_obj({"error": {"type": "string"}}, ["error"]))},
+        requestBody={"required": True, "content": {"application/json": {"schema": _obj(
+            {"job_ids": _STR_LIST}, ["job_ids"])}}})},
     "/userdata": {"get": _op("Files of a user folder (dir, recurse, full_info, split).",
                              {"200": _json({"type": "array"}), "400": {"description": "no dir"},
                               "403": {"description": "outside"}, "404": {"description": "missing"}})},
@@ -141,8 +156,17 @@ PATHS = {
     "/userdata/{file}/move/{dest}": {"post": _op("Move a user file.", {"200": _json({})})},
     "/i18n": {"get": _op("Custom node translations (none).", {"200": _json({"type": "object"})})},
     "/workflow_templates": {"get": _op("Custom node workflow templates (none).", {"200": _json({"type": "object"})})},
-    "/templates/index.json": {"get": _op("Workflow templates index (none).", {"200": _json({"type": "array"})})},
-    "/global_subgraphs": {"get": _op("Custom node subgraphs (none).", {"200": _json({"type": "object"})})},
+    "/templates/index.json": {"get": _op("Workflow templates index: the UI workflows of workflows/.",
+                                         {"200": _json({"type": "array"})})},
+    "/templates/index_logo.json": {"get": _op("Template logos (none).", {"200": _json({"type": "object"})})},
+    "/templates/{name}.json": {"get": _op("One template's UI workflow.", {
+        "200": _json({"type": "object"}), "404": _json(_obj({"error": {"type": "string"}}, ["error"]))})},
+    "/global_subgraphs": {"get": _op("Subgraph blueprints of custom node packs (<pack>/subgraphs/*.json), "
+                                     "without their text.", {"200": _json({"type": "object"})})},
+    "/global_subgraphs/{subgraph_id}": {"get": _op("One blueprint, its file as the string `data`.", {
+        "200": _json(_obj({"source": {"type": "string"}, "name": {"type": "string"}, "info": {"type": "object"},
+                           "data": {"type": "string"}}, ["source", "name", "info", "data"])),
+        "404": _json(_obj({"error": {"type": "string"}}, ["error"]))})},
     "/experiment/models": {"get": _op("Model folders for the model browser.", {"200": _json({"type": "array"})})},
     "/experiment/models/{folder}": {"get": _op("Files of one model folder for the model browser.",
                                                {"200": _json({"type": "array"}), "404": {"description": "unknown"}})},

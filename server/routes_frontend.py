@@ -1,6 +1,6 @@
 """Small routes ComfyUI's editor asks for at start-up, answered with what this server has:
-no translations of custom nodes, no workflow templates or global subgraphs, and the model
-browser's folder lists."""
+no translations of custom nodes, no custom-node workflow templates, and the model browser's folder
+lists. The Templates dialog's files: routes_templates.py; subgraph blueprints: routes_subgraphs.py."""
 
 from __future__ import annotations
 
@@ -16,15 +16,6 @@ async def get_i18n(request: web.Request) -> web.Response:
 
 async def get_workflow_templates(request: web.Request) -> web.Response:
     return web.json_response({})
-
-
-async def get_global_subgraphs(request: web.Request) -> web.Response:
-    return web.json_response({})
-
-
-async def get_templates_index(request: web.Request) -> web.Response:
-    """The workflow templates package's index: this server ships none."""
-    return web.json_response([])
 
 
 async def get_experiment_models(request: web.Request) -> web.Response:
@@ -47,5 +38,5 @@ async def get_experiment_models_folder(request: web.Request) -> web.Response:
 
 
 ROUTES = [("GET", "/i18n", get_i18n), ("GET", "/workflow_templates", get_workflow_templates),
-          ("GET", "/global_subgraphs", get_global_subgraphs), ("GET", "/templates/index.json", get_templates_index), ("GET", "/experiment/models", get_experiment_models),
+          ("GET", "/experiment/models", get_experiment_models),
           ("GET", "/experiment/models/{folder}", get_experiment_models_folder)]

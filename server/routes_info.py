@@ -21,6 +21,12 @@ from .ws import server_feature_flags
 log = logging.getLogger("latentgraph.server.info")
 
 VERSION = "0.1.0"
+# The ComfyUI editor this server is tested with (pyproject.toml's `comfyui` extra pins it); the editor
+# compares its own version with this and says when it is older.
+REQUIRED_FRONTEND_VERSION = "1.58.1"
+# Packages ComfyUI reports in system_stats.comfy_package_versions: (name, the version we require).
+COMFY_PACKAGES = (("comfyui-frontend-package", REQUIRED_FRONTEND_VERSION), ("comfyui-workflow-templates", ""),
+                  ("comfyui-embedded-docs", ""))
 _EMBEDDING_EXTENSIONS = (".safetensors", ".pt", ".bin", ".pth", ".ckpt")
 
 
@@ -56,6 +62,19 @@ def _torch_facts() -> tuple[str, list[dict]]:
     return torch.__version__, devices
 
 
+def installed_version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return ""
+
+
+def comfy_package_versions() -> list[dict]:
+    """ComfyUI's list of `{name, installed, required}` (empty strings when not installed / no pin)."""
+    return [{"name": name, "installed": installed_version(name), "required": required}
+            for name, required in COMFY_PACKAGES]
+
+
 async def get_system_stats(request: web.Request) -> web.Response:
     memory = psutil.virtual_memory()
     torch_version, devices = _torch_facts()
@@ -65,8 +84,10 @@ async def get_system_stats(request: web.Request) -> web.Response:
                     "torch_vram_free": memory.available}]
     return web.json_response({
         "system": {"os": os.name, "ram_total": memory.total, "ram_free": memory.available,
-                   "comfyui_version": VERSION, "required_frontend_version": "", "installed_templates_version": "",
-                   "required_templates_version": "", "python_version": sys.version,
+                   "comfyui_version": VERSION, "required_frontend_version": REQUIRED_FRONTEND_VERSION,
+                   "installed_templates_version": installed_version("comfyui-workflow-templates"),
+                   "required_templates_version": "", "comfy_package_versions": comfy_package_versions(),
+                   "deploy_environment": "local", "python_version": sys.version,
                    "pytorch_version": torch_version, "embedded_python": False, "argv": sys.argv,
                    "platform": platform.platform()},
         "devices": devices,

@@ -1,10 +1,12 @@
 """GET /api/jobs and /api/jobs/{job_id}: the queue and history as one list of jobs (the queue
 panel of recent ComfyUI editors reads it).
 
-A job is a flat summary: id, status (pending | in_progress | completed | failed), priority
+A job is a flat summary: id, status (pending | in_progress | completed | failed | cancelled), priority
 (the queue number), create_time, execution start/end times and error from the history
 messages, how many outputs there are and one previewable output. Keys whose value is
-unknown are left out, as ComfyUI does.
+unknown are left out, as ComfyUI does. A prompt ended by a jobs cancel or by /interrupt is
+`cancelled` (store status cancelled or interrupted); restart failures and errors are `failed`.
+The cancel routes are in routes_jobs_cancel.py.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from .state import state_of
+from .store import CANCELLED, INTERRUPTED
 
-STATUSES = ("pending", "in_progress", "completed", "failed")
+STATUSES = ("pending", "in_progress", "completed", "failed", "cancelled")
 PREVIEWABLE = ("images", "video", "audio")
 SORT_KEYS = ("created_at", "execution_duration")
 
@@ -59,7 +62,13 @@ def output_summary(outputs: dict) -> tuple[int, dict | None]:
     return count, best or fallback
 
 
-def finished_job(prompt_id: str, entry: dict, *, full: bool = False) -> dict:
+def job_status(entry: dict, store_status: str | None) -> str:
+    if store_status in (CANCELLED, INTERRUPTED):
+        return "cancelled"
+    return "failed" if (entry.get("status") or {}).get("status_str") == "error" else "completed"
+
+
+def finished_job(prompt_id: str, entry: dict, store_status: str | None = None, *, full: bool = False) -> dict:
     number, _, prompt, extra_data, _ = entry["prompt"]
     create_time, workflow_id = _workflow_facts(extra_data)
     status_info = entry.get("status") or {}
@@ -76,7 +85,7 @@ def finished_job(prompt_id: str, entry: dict, *, full: bool = False) -> dict:
                 error = data
     count, preview = output_summary(entry.get("outputs") or {})
     job = _without_none({
-        "id": prompt_id, "status": "failed" if status_info.get("status_str") == "error" else "completed",
+        "id": prompt_id, "status": job_status(entry, store_status),
         "priority": number, "create_time": create_time, "execution_start_time": start, "execution_end_time": end,
         "execution_error": error, "outputs_count": count, "preview_output": preview, "workflow_id": workflow_id})
     if full:
@@ -123,9 +132,9 @@ async def get_jobs(request: web.Request) -> web.Response:
         jobs += [queued_job(item.as_list(), "in_progress") for item in running]
     if "pending" in wanted:
         jobs += [queued_job(item.as_list(), "pending") for item in pending]
-    if "completed" in wanted or "failed" in wanted:
-        jobs += [job for pid, entry in store.history().items()
-                 if (job := finished_job(pid, entry))["status"] in wanted]
+    if {"completed", "failed", "cancelled"} & set(wanted):
+        jobs += [job for pid, (entry, store_status) in store.history_rows().items()
+                 if (job := finished_job(pid, entry, store_status))["status"] in wanted]
     if query.get("workflow_id"):
         jobs = [job for job in jobs if job.get("workflow_id") == query["workflow_id"]]
     key = _duration if sort_by == "execution_duration" else (lambda job: job.get("create_time") or 0)
@@ -139,9 +148,10 @@ async def get_jobs(request: web.Request) -> web.Response:
 async def get_job(request: web.Request) -> web.Response:
     store = state_of(request).store
     job_id = request.match_info["job_id"]
-    history = store.history(prompt_id=job_id)
+    history = store.history_rows(prompt_id=job_id)
     if job_id in history:
-        return web.json_response(finished_job(job_id, history[job_id], full=True))
+        entry, store_status = history[job_id]
+        return web.json_response(finished_job(job_id, entry, store_status, full=True))
     running, pending = store.queue()
     for items, status in ((running, "in_progress"), (pending, "pending")):
         for item in items:

@@ -7,8 +7,12 @@ Decisions beyond ComfyUI (documented in the OpenAPI document too):
 - `number` must be a finite number within +-2**53 (it decides the queue position);
 - a full queue answers 429 `queue_full`; a store that cannot write answers 503 and nothing
   is accepted; a body over `max_prompt_bytes` or with more than `max_prompt_nodes` nodes 413;
-- wrongly typed `number`, `front`, `extra_data`, `client_id`, `prompt_id` or
+- wrongly typed `number`, `front`, `extra_data`, `client_id` or
   `partial_execution_targets` answer 400 `invalid_request` naming the field.
+
+Since ComfyUI v0.8 (followed here): a client-supplied `prompt_id` that is not a canonical UUID
+answers 400 `invalid_prompt_id`; a node whose class type is not installed (or that has none)
+answers 400 `missing_node_type` before any other validation.
 """
 
 from __future__ import annotations
@@ -33,7 +37,6 @@ from .store import DuplicatePromptIdError, QueueFullError
 log = logging.getLogger("latentgraph.server.prompt")
 
 SENSITIVE_EXTRA_KEYS = ("auth_token_comfy_org", "api_key_comfy_org")
-MAX_ID_LENGTH = 200
 # The store keeps `number` as a float64 (SQLite REAL, and SQLite refuses ints beyond 64 bits with an
 # OverflowError): integers up to 2**53 survive exactly, so a restart keeps the same queue order.
 MAX_NUMBER = 2**53
@@ -71,6 +74,45 @@ def _number_out(number: float) -> float | int:
     return int(number) if float(number).is_integer() else number
 
 
+def is_canonical_uuid(value: Any) -> bool:
+    """A prompt id as ComfyUI (since v0.8) accepts it from a client: a UUID written canonically."""
+    if not isinstance(value, str) or len(value) != 36:
+        return False
+    try:
+        return str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
+
+
+def missing_node_type(prompt: dict, registry) -> web.Response | None:
+    """ComfyUI's `missing_node_type` 400 for the first node without a class_type or with one the
+    registry does not have (node_errors empty, as ComfyUI, whose editor then opens its Missing Nodes
+    dialog); `extra_info.missing_nodes` (ours) lists every such node."""
+    missing = []
+    for node_id, node in prompt.items():
+        if not isinstance(node, dict):
+            continue
+        meta = node.get("_meta")
+        title = meta.get("title") if isinstance(meta, dict) and isinstance(meta.get("title"), str) else None
+        if "class_type" not in node:
+            missing.append((node_id, None, title))
+        elif isinstance(node["class_type"], str) and registry.get(node["class_type"]) is None:
+            missing.append((node_id, node["class_type"], title or node["class_type"]))
+        if len(missing) > 100:
+            break
+    if not missing:
+        return None
+    node_id, class_type, title = missing[0]
+    if class_type is None:
+        message = (f"Node '{title or f'ID #{node_id}'}' has no class_type. The workflow may be corrupted or a "
+                   "custom node is missing.")
+    else:
+        message = f"Node '{title}' not found. The custom node may not be installed."
+    return _error(400, "missing_node_type", message, f"Node ID '#{node_id}'", node_id=node_id,
+                  class_type=class_type, node_title=title,
+                  missing_nodes=[{"node_id": n, "class_type": c, "node_title": t} for n, c, t in missing[:100]])
+
+
 def check_request_fields(body: dict) -> web.Response | None:
     """The 400 for a wrongly typed optional field, or None."""
     if "number" in body and not number_ok(body["number"]):
@@ -85,10 +127,10 @@ def check_request_fields(body: dict) -> web.Response | None:
     extra_client = body.get("extra_data", {}).get("client_id")
     if extra_client is not None and not isinstance(extra_client, str):
         return _invalid("extra_data.client_id", "'extra_data.client_id' must be a string.")
-    if "prompt_id" in body and body["prompt_id"] is not None:
-        pid = body["prompt_id"]
-        if not isinstance(pid, str) or not pid.strip() or len(pid) > MAX_ID_LENGTH or "\x00" in pid:
-            return _invalid("prompt_id", f"'prompt_id' must be a non-empty string of at most {MAX_ID_LENGTH} characters.")
+    if "prompt_id" in body and body["prompt_id"] is not None and not is_canonical_uuid(body["prompt_id"]):
+        return _error(400, "invalid_prompt_id", "Invalid prompt_id: it must be a UUID in its canonical form "
+                      "(lowercase hex, 8-4-4-4-12, as uuid4() writes it).", _short(body["prompt_id"]),
+                      field="prompt_id")
     targets = body.get("partial_execution_targets")
     if targets is not None and (not isinstance(targets, list) or not all(isinstance(t, str) for t in targets)):
         return _invalid("partial_execution_targets", "'partial_execution_targets' must be a list of node ids.")
@@ -113,7 +155,7 @@ async def post_prompt(request: web.Request) -> web.Response:
     if len(prompt) > config.max_prompt_nodes:
         return _error(413, "prompt_too_large", f"The prompt has {len(prompt)} nodes; the limit is "
                       f"{config.max_prompt_nodes}.")
-    bad = check_request_fields(body)
+    bad = check_request_fields(body) or missing_node_type(prompt, state.registry)
     if bad is not None:
         return bad
     prompt_id = body.get("prompt_id") or str(uuid.uuid4())
@@ -192,7 +234,7 @@ async def post_plan(request: web.Request) -> web.Response:
         return _error(400, "no_prompt", "No prompt provided", "The body must be a JSON object with a 'prompt' object.")
     if len(body["prompt"]) > config.max_prompt_nodes:
         return _error(413, "prompt_too_large", f"The prompt has more than {config.max_prompt_nodes} nodes.")
-    bad = check_request_fields(body)
+    bad = check_request_fields(body) or missing_node_type(body["prompt"], state.registry)
     if bad is not None:
         return bad
     result = await validate_off_loop(state, body["prompt"], body.get("partial_execution_targets"))

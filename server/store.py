@@ -2,7 +2,7 @@
 
 Every accepted prompt is committed before `add` returns, so a prompt that `POST /prompt`
 acknowledged survives `kill -9`. A row moves pending -> running -> success | error |
-interrupted; on start-up a row still marked running (the process died under it) is put back
+interrupted | cancelled (or straight from pending to cancelled); on start-up a row still marked running (the process died under it) is put back
 in the queue once, and on the second death it ends as `failed_by_restart`, an explicit
 failure in the history. Queue order is (number, insertion order), as ComfyUI's heap.
 
@@ -13,7 +13,8 @@ rolled back by a power loss — the prompt then reappears as queued or running a
 never lost. This keeps the worker's writes from blocking the accept path on an fsync.
 
 Thread-safety: one connection guarded by a lock; an in-memory mirror of the queued rows
-answers `/queue` without touching the disk. The worker waits on `pop_next`.
+answers `/queue` without touching the disk. The worker waits on `pop_next`. The history
+half (finishing, cancelling queued prompts, reading entries) is in store_history.py.
 """
 
 from __future__ import annotations
@@ -23,68 +24,31 @@ import json
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from .store_history import HistoryMixin
+from .store_items import DuplicatePromptIdError, QueueFullError, QueueItem, RecoveryReport
 from .store_repair import RepairReport, is_damage, open_checked, repair
-from .store_schema import create_or_upgrade
+from .store_schema import (
+    CANCELLED,
+    ERROR,
+    FAILED_BY_RESTART,
+    INTERRUPTED,
+    PENDING,
+    RUNNING,
+    SUCCESS,
+    TERMINAL,
+    create_or_upgrade,
+)
 
-PENDING = "pending"
-RUNNING = "running"
-SUCCESS = "success"
-ERROR = "error"
-INTERRUPTED = "interrupted"
-FAILED_BY_RESTART = "failed_by_restart"
-TERMINAL = (SUCCESS, ERROR, INTERRUPTED, FAILED_BY_RESTART)
+__all__ = ["CANCELLED", "ERROR", "FAILED_BY_RESTART", "INTERRUPTED", "PENDING", "RUNNING", "SUCCESS", "TERMINAL",
+           "DuplicatePromptIdError", "QueueFullError", "QueueItem", "RecoveryReport", "Store"]
 
 # A running prompt is started at most this many times across process deaths.
 MAX_ATTEMPTS = 2
 
 
-class QueueFullError(Exception):
-    """The queue already holds `max_queue_size` prompts."""
-
-
-class DuplicatePromptIdError(Exception):
-    """A prompt with this id is already queued or in the history."""
-
-
-@dataclass
-class QueueItem:
-    """One queued prompt; `as_list()` is ComfyUI's 5-element queue item."""
-
-    number: float
-    prompt_id: str
-    prompt: dict
-    extra_data: dict
-    outputs: list
-    sensitive: dict = field(default_factory=dict)
-    seq: int = 0
-    attempts: int = 0
-
-    _json: str | None = field(default=None, repr=False, compare=False)
-
-    def as_list(self) -> list:
-        number = int(self.number) if float(self.number).is_integer() else self.number
-        return [number, self.prompt_id, self.prompt, self.extra_data, self.outputs]
-
-    def as_json(self) -> str:
-        """`as_list()` as JSON text, computed once (queued items never change)."""
-        if self._json is None:
-            self._json = json.dumps(self.as_list())
-        return self._json
-
-
-@dataclass
-class RecoveryReport:
-    """What `open` found left over from a previous process."""
-
-    requeued: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-
-
-class Store:
+class Store(HistoryMixin):
     """The queue and history. Create with `Store.open(path)`."""
 
     def __init__(self, conn: sqlite3.Connection, *, max_queue_size: int, history_max: int) -> None:
@@ -289,108 +253,6 @@ class Store:
                 for p in ids:
                     del self._pending[p]
             return ids
-
-    # ------------------------------------------------------------------ results
-    def finish(self, prompt_id: str, status: str, result: dict) -> None:
-        """Store the history entry of a running prompt (outputs, status, meta) and end it."""
-        if status not in (SUCCESS, ERROR, INTERRUPTED):
-            raise ValueError(f"not a finishing status: {status!r}")
-        with self._lock:
-            self._check_open()
-            with self._relaxed():
-                self._write_terminal(prompt_id, status, result, time.time())
-                self._running.pop(prompt_id, None)
-                self._trim_history()
-
-    def _write_terminal(self, prompt_id: str, status: str, result: dict, now: float) -> None:
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            row = self._conn.execute("SELECT COALESCE(MAX(done_order), 0) FROM prompts").fetchone()
-            self._conn.execute(
-                "UPDATE prompts SET status = ?, result = ?, finished = ?, done_order = ?, sensitive = NULL "
-                "WHERE prompt_id = ?", (status, json.dumps(result), now, row[0] + 1, prompt_id))
-            self._conn.execute("COMMIT")
-        except BaseException:
-            self._rollback_quietly()
-            raise
-
-    def _trim_history(self) -> None:
-        terminal = ",".join("?" * len(TERMINAL))
-        count = self._conn.execute(f"SELECT COUNT(*) FROM prompts WHERE status IN ({terminal})", TERMINAL).fetchone()[0]
-        excess = count - self.history_max
-        if excess > 0:
-            self._conn.execute(
-                f"DELETE FROM prompts WHERE prompt_id IN (SELECT prompt_id FROM prompts WHERE status IN ({terminal}) "
-                "ORDER BY done_order LIMIT ?)", (*TERMINAL, excess))
-
-    def history(self, *, max_items: int | None = None, offset: int | None = None,
-                prompt_id: str | None = None) -> dict[str, dict]:
-        """History entries oldest -> newest, ComfyUI's shape; `max_items` alone gives the newest N."""
-        terminal = ",".join("?" * len(TERMINAL))
-        sql = ("SELECT prompt_id, number, prompt, extra_data, outputs, result, status FROM prompts "
-               f"WHERE status IN ({terminal})")
-        params: list[Any] = list(TERMINAL)
-        if prompt_id is not None:
-            sql += " AND prompt_id = ?"
-            params.append(prompt_id)
-        with self._lock:
-            self._check_open()
-            if max_items is not None and offset is None:
-                count = self._conn.execute(sql.replace("SELECT prompt_id, number, prompt, extra_data, outputs, "
-                                                       "result, status", "SELECT COUNT(*)"), params).fetchone()[0]
-                offset = max(count - max_items, 0)
-            sql += " ORDER BY done_order LIMIT ? OFFSET ?"
-            params += [-1 if max_items is None else max_items, offset or 0]
-            rows = self._conn.execute(sql, params).fetchall()
-        entries = {}
-        for pid, number, prompt, extra, outputs, result, _status in rows:
-            item = QueueItem(number, pid, json.loads(prompt), json.loads(extra), json.loads(outputs))
-            entry = {"prompt": item.as_list(), **json.loads(result or "{}")}
-            entry.setdefault("outputs", {})
-            entry.setdefault("meta", {})
-            entries[pid] = entry
-        return entries
-
-    def first_answer(self, prompt_id: str, request_hash: str) -> dict | None:
-        """`{"prompt_id", "number", "node_errors"}` as first answered, when the prompt was accepted
-        from a request with this hash (queued, running or in the history); else None."""
-        with self._lock:
-            self._check_open()
-            row = self._conn.execute("SELECT number, node_errors FROM prompts WHERE prompt_id = ? AND "
-                                     "request_hash = ?", (prompt_id, request_hash)).fetchone()
-        if row is None:
-            return None
-        number = int(row[0]) if float(row[0]).is_integer() else row[0]
-        return {"prompt_id": prompt_id, "number": number, "node_errors": json.loads(row[1] or "{}")}
-
-    def status_of(self, prompt_id: str) -> str | None:
-        with self._lock:
-            self._check_open()
-            row = self._conn.execute("SELECT status FROM prompts WHERE prompt_id = ?", (prompt_id,)).fetchone()
-            return row[0] if row else None
-
-    def counts(self) -> dict[str, int]:
-        """Rows per status (for checks and the benchmark)."""
-        with self._lock:
-            self._check_open()
-            return dict(self._conn.execute("SELECT status, COUNT(*) FROM prompts GROUP BY status").fetchall())
-
-    def delete_history(self, prompt_ids: list[str] | None = None) -> None:
-        """Delete the given history entries (all when None)."""
-        terminal = ",".join("?" * len(TERMINAL))
-        with self._lock:
-            self._check_open()
-            if prompt_ids is None:
-                self._conn.execute(f"DELETE FROM prompts WHERE status IN ({terminal})", TERMINAL)
-            else:
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    self._conn.executemany(f"DELETE FROM prompts WHERE prompt_id = ? AND status IN ({terminal})",
-                                           [(p, *TERMINAL) for p in prompt_ids])
-                    self._conn.execute("COMMIT")
-                except BaseException:
-                    self._rollback_quietly()
-                    raise
 
     # ------------------------------------------------------------------ helpers
     @contextlib.contextmanager

@@ -15,10 +15,10 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+from .store_schema import QUEUED, STATUSES
+
 COLUMNS = ("seq", "prompt_id", "number", "prompt", "extra_data", "outputs", "sensitive", "status", "attempts",
            "created", "finished", "done_order", "result", "request_hash", "node_errors")
-QUEUED = ("pending", "running")
-_STATUSES = ("pending", "running", "success", "error", "interrupted", "failed_by_restart")
 _JSON_COLUMNS = {"prompt": dict, "extra_data": dict, "outputs": list}
 _MAGIC = b"SQLite format 3\x00"
 _PAGE_SIZES = (4096, 1024, 2048, 8192, 16384, 32768, 65536, 512)
@@ -157,7 +157,7 @@ def rows_until_error(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> 
 def usable(row: dict) -> bool:
     """A row whose fields have the types the store writes and whose JSON parses (optional JSON that
     does not parse is dropped, keeping the prompt)."""
-    if not isinstance(row.get("prompt_id"), str) or row.get("status") not in _STATUSES:
+    if not isinstance(row.get("prompt_id"), str) or row.get("status") not in STATUSES:
         return False
     if isinstance(row.get("number"), bool) or not isinstance(row.get("number"), (int, float)):
         return False

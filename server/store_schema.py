@@ -4,6 +4,20 @@ from __future__ import annotations
 
 import sqlite3
 
+# The values of prompts.status. A value is never renamed; a new one needs no migration (the column is
+# TEXT), but an older version of the server does not count rows with it as history. "cancelled" came
+# with ComfyUI's jobs cancel routes (a queued prompt removed, or a running one interrupted, by a cancel).
+PENDING = "pending"
+RUNNING = "running"
+SUCCESS = "success"
+ERROR = "error"
+INTERRUPTED = "interrupted"
+FAILED_BY_RESTART = "failed_by_restart"
+CANCELLED = "cancelled"
+QUEUED = (PENDING, RUNNING)
+TERMINAL = (SUCCESS, ERROR, INTERRUPTED, FAILED_BY_RESTART, CANCELLED)
+STATUSES = QUEUED + TERMINAL
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS prompts (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -23,7 +23,8 @@ from graph.schema import Registry
 
 from .ports import ModelUnloader, PromptRunner
 from .progress_state import ProgressStateTracker, lazy_node_ids, registry_schema_getter
-from .store import ERROR, INTERRUPTED, SUCCESS, QueueItem, Store
+from .store import CANCELLED, ERROR, INTERRUPTED, SUCCESS, QueueItem, Store
+from .ws import OUTPUT_IMAGE
 
 log = logging.getLogger("latentgraph.server.worker")
 
@@ -31,6 +32,12 @@ log = logging.getLogger("latentgraph.server.worker")
 HISTORY_EVENTS = (ev.EXECUTION_START, ev.EXECUTION_CACHED, ev.EXECUTION_SUCCESS, ev.EXECUTION_ERROR,
                   ev.EXECUTION_INTERRUPTED)
 _STATUS_OF_RESULT = {"success": SUCCESS, "error": ERROR, "interrupted": INTERRUPTED}
+# extra_data.preview_method values a prompt may ask for (ComfyUI since Dec 2025); absent, "default" or
+# anything else means the server's setting (--preview-method, default none).
+PREVIEW_METHODS = ("none", "auto", "latent2rgb", "taesd")
+# Output nodes whose progress pictures are their results (ComfyUI's SaveImageWebsocket): published as
+# OUTPUT_IMAGE, sent whatever the preview method and never dropped (server/ws.py).
+WEBSOCKET_OUTPUT_NODES = frozenset({"SaveImageWebsocket"})
 
 
 class Publisher(Protocol):
@@ -71,6 +78,8 @@ class Worker:
         self._lock = threading.Lock()
         self._current: QueueItem | None = None
         self._stopping = False
+        # Running prompts a jobs cancel asked to stop: they end in the history as cancelled.
+        self._cancelled: set[str] = set()
         self._free_request = {"unload_models": False, "free_memory": False}
         self._thread = threading.Thread(target=self._loop, name="latentgraph-worker", daemon=True)
         self.prompts_done = 0
@@ -109,6 +118,18 @@ class Worker:
             self.token.set()
             return True
 
+    def cancel(self, prompt_id: str) -> bool:
+        """Interrupt `prompt_id` if it is running (or was just taken from the queue and is about to
+        run), so that it ends as cancelled; False when it is not running."""
+        with self._lock:
+            current = self._current.prompt_id if self._current else None
+            if current != prompt_id and prompt_id not in self.store.running_ids():
+                return False
+            self._cancelled.add(prompt_id)
+            if current == prompt_id:
+                self.token.set()
+            return True
+
     def request_free(self, *, unload_models: bool = False, free_memory: bool = False) -> None:
         """Ask for models to be unloaded / caches dropped between prompts (ComfyUI's /free)."""
         with self._lock:
@@ -136,12 +157,23 @@ class Worker:
         client_id = item.extra_data.get("client_id")
         with self._lock:
             self._current = item
-        self.token.clear()
+            self.token.clear()
+            if item.prompt_id in self._cancelled:  # cancelled between leaving the queue and starting
+                self.token.set()
         self.publisher.status()
         messages: list[list] = []
         progress = ProgressStateTracker(item.prompt_id, item.prompt, self._lazy_nodes(item.prompt))
 
+        extra = self._extra_data(item)
+        previews = extra.get("preview_method") != "none"
+
         def sink(event: str, data: dict) -> None:
+            if event == ev.PREVIEW:
+                node = item.prompt.get(data.get("node_id"))
+                if isinstance(node, dict) and node.get("class_type") in WEBSOCKET_OUTPUT_NODES:
+                    event = OUTPUT_IMAGE
+                elif not previews:  # nobody asked: no binary preview frames at all
+                    return
             if event in HISTORY_EVENTS:
                 data = dict(data)
                 data.setdefault("timestamp", now_ms())
@@ -154,7 +186,6 @@ class Worker:
             for name, payload in translated:
                 self.publisher.event(name, payload, client_id)
 
-        extra = {**self.default_extra, **item.extra_data, **item.sensitive}
         try:
             result = self.executor.execute(item.prompt, prompt_id=item.prompt_id, outputs=list(item.outputs),
                                            extra_data=extra, sink=sink, interrupt=self.token)
@@ -167,6 +198,11 @@ class Worker:
             status, outputs = ERROR, {}
             sink(ev.EXECUTION_ERROR, _executor_error(item.prompt_id, exc))
 
+        with self._lock:
+            cancelled = item.prompt_id in self._cancelled
+            self._cancelled.discard(item.prompt_id)
+        if cancelled and status == INTERRUPTED:
+            status = CANCELLED
         if self._stopping and status == INTERRUPTED:
             self.store.requeue(item.prompt_id)
             with self._lock:
@@ -186,6 +222,16 @@ class Worker:
         self.prompts_done += 1
         self.publisher.status()
         self.publisher.event(ev.EXECUTING, {"node": None, "prompt_id": item.prompt_id}, client_id)
+
+    def _extra_data(self, item: QueueItem) -> dict:
+        """The extra_data the executor sees: the server's defaults, the prompt's own, its secrets; a
+        preview_method the prompt does not name as one of PREVIEW_METHODS is the server's."""
+        extra = {**self.default_extra, **item.extra_data, **item.sensitive}
+        if item.extra_data.get("preview_method") not in PREVIEW_METHODS:
+            extra.pop("preview_method", None)
+            if "preview_method" in self.default_extra:
+                extra["preview_method"] = self.default_extra["preview_method"]
+        return extra
 
     def _lazy_nodes(self, prompt: dict) -> set[str]:
         try:

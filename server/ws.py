@@ -7,7 +7,8 @@ the oldest has waited more than `stall_seconds` (it is not reading), or when the
 reaches 4 x `limit` whatever the timing (hard memory bound). A disconnected client knows it
 missed events; it reconnects and gets `status` and the current `executing` node.
 Binary frames: previews (type 1, or 4 with metadata for clients that announced
-`supports_preview_metadata`) and node progress text (type 3).
+`supports_preview_metadata`), the images of SaveImageWebsocket (framed the same, never dropped)
+and node progress text (type 3).
 Reconnecting with a clientId whose previous socket is still open is refused (close 4009), so a
 second party that learns a clientId cannot take over a live client's events. At most `max_clients`
 sockets are open at once; one more is refused with HTTP 503 before the upgrade.
@@ -40,8 +41,12 @@ _IMAGE_FORMATS = {"JPEG": 1, "PNG": 2}
 CLOSE_OVERFLOW = 4008
 CLOSE_ID_IN_USE = 4009
 
+# The pictures of an output node that sends its results as frames (SaveImageWebsocket; see
+# server/worker.py): framed as previews, but never dropped.
+OUTPUT_IMAGE = "output_image"
 # ComfyUI sends these to every socket when the prompt has no client_id; others are dropped.
-_BROADCAST_WITHOUT_CLIENT = {ev.PROGRESS, ev.EXECUTION_INTERRUPTED, ev.PREVIEW, ev.PROGRESS_TEXT, "progress_state"}
+_BROADCAST_WITHOUT_CLIENT = {ev.PROGRESS, ev.EXECUTION_INTERRUPTED, ev.PREVIEW, ev.PROGRESS_TEXT, "progress_state",
+                             OUTPUT_IMAGE}
 
 
 class ClientConnection:
@@ -133,8 +138,8 @@ class Hub:
         self._track(event, data, client_id)
         if client_id is None and event not in _BROADCAST_WITHOUT_CLIENT:
             return
-        if event == ev.PREVIEW:
-            self._send_preview(data, client_id)
+        if event in (ev.PREVIEW, OUTPUT_IMAGE):
+            self._send_preview(data, client_id, droppable=event == ev.PREVIEW)
         elif event == ev.PROGRESS_TEXT:
             self._send_text(data, client_id)
         else:
@@ -156,7 +161,7 @@ class Hub:
         for client in targets:
             self._offer(client, message, droppable=False)
 
-    def _send_preview(self, data: dict, sid: str | None) -> None:
+    def _send_preview(self, data: dict, sid: str | None, *, droppable: bool = True) -> None:
         image = data.get("image")
         if not isinstance(image, PreviewImage):
             return
@@ -171,7 +176,7 @@ class Hub:
                 frame = struct.pack(">II", PREVIEW_IMAGE_WITH_METADATA, len(meta)) + meta + image.data
             else:
                 frame = struct.pack(">II", PREVIEW_IMAGE, _IMAGE_FORMATS.get(fmt, 1)) + image.data
-            self._offer(client, frame, droppable=True)
+            self._offer(client, frame, droppable=droppable)
 
     def _send_text(self, data: dict, sid: str | None) -> None:
         """A node's progress text as ComfyUI's binary type-3 frame (never dropped, like text events)."""

@@ -1,4 +1,8 @@
-"""A node schema in ComfyUI's classic /object_info shape (keys, order and combo forms as ComfyUI writes them)."""
+"""A node schema in ComfyUI's classic /object_info shape (keys, order and combo forms as ComfyUI writes them).
+
+The keys are ComfyUI v0.8's plus those added since (v0.46): `search_aliases`, `essentials_category`,
+`has_intermediate_output`, each only when set in `NodeSchema.extra`.
+"""
 
 from __future__ import annotations
 
@@ -64,6 +68,14 @@ def node_info(schema: NodeSchema, display_name: str | None = None, python_module
         info["experimental"] = True
     if "api_node" in schema.extra:
         info["api_node"] = bool(schema.extra["api_node"])
+    # Since ComfyUI v0.8, when a node declares them (the editor reads each as optional): search aliases,
+    # the category of the editor's "essentials" panel, and the V3 intermediate-output flag.
+    if schema.extra.get("search_aliases"):
+        info["search_aliases"] = [str(a) for a in schema.extra["search_aliases"]]
+    if schema.extra.get("essentials_category"):
+        info["essentials_category"] = str(schema.extra["essentials_category"])
+    if schema.extra.get("has_intermediate_output"):
+        info["has_intermediate_output"] = True
     return info
 
 

@@ -43,6 +43,13 @@ def test_models_embeddings_and_features(live):
 def test_system_stats(live):
     stats = live.json("GET", "/system_stats")[1]
     assert stats["system"]["ram_total"] > 0 and stats["devices"][0]["type"] in ("cpu", "cuda")
+    # The keys ComfyUI added after v0.8 (its editor reads them to warn about old packages).
+    system = stats["system"]
+    assert system["required_frontend_version"] == "1.58.1" and system["deploy_environment"] == "local"
+    assert isinstance(system["comfyui_version"], str) and isinstance(system["installed_templates_version"], str)
+    packages = {p["name"]: p for p in system["comfy_package_versions"]}
+    assert packages["comfyui-frontend-package"]["required"] == "1.58.1"
+    assert all(set(p) == {"name", "installed", "required"} for p in packages.values())
 
 
 def test_users_and_settings_round_trip(live):
@@ -129,7 +136,8 @@ def test_openapi_document_matches_real_responses(live):
 def test_every_documented_path_exists(live, path):
     concrete = path.replace("{prompt_id}", "x").replace("{node_class}", "Const").replace("{folder}", "checkpoints") \
         .replace("{setting_id}", "a").replace("{job_id}", "x").replace("{file}", "f.json").replace("{dest}", "g.json") \
-        .replace("{folder_name}", "checkpoints").replace("{directory_type}", "output")
+        .replace("{folder_name}", "checkpoints").replace("{directory_type}", "output").replace("{name}", "txt2img_sd15") \
+        .replace("{subgraph_id}", "0123456789abcdef")
     method = next(iter(document()["paths"][path]))
     status, headers, body = live.request(method.upper(), concrete, {} if method == "post" else None,
                                          headers={"Content-Type": "application/json"})

@@ -35,8 +35,7 @@ def test_b2_not_an_object_with_prompt(live, top):
     assert status == 400 and body["error"]["type"] == "no_prompt"
 
 
-@pytest.mark.parametrize("prompt", ["abc", [], 5, {"1": 5}, {"1": "class_type"}, {"1": {"inputs": {}}},
-                                    {"1": {"class_type": "Nope"}}, {"1": {"class_type": 7}}])
+@pytest.mark.parametrize("prompt", ["abc", [], 5, {"1": 5}, {"1": "class_type"}, {"1": {"class_type": 7}}])
 def test_b3_b4_malformed_prompts(live, prompt):
     status, body = live.json("POST", "/prompt", {"prompt": prompt})
     assert status == 400 and body["error"]["type"] == "invalid_prompt"
@@ -49,12 +48,44 @@ def test_b5_no_output_node(live):
 
 @pytest.mark.parametrize("field,value", [("number", "abc"), ("number", True), ("number", None), ("front", "yes"),
                                          ("front", 1), ("extra_data", []), ("extra_data", "x"), ("client_id", {}),
-                                         ("client_id", 5), ("prompt_id", 5), ("prompt_id", ""), ("prompt_id", "x" * 300),
+                                         ("client_id", 5),
                                          ("partial_execution_targets", "2"), ("partial_execution_targets", [2])])
 def test_b13_wrongly_typed_fields_name_the_field(live, field, value):
     status, body = live.json("POST", "/prompt", {"prompt": simple_prompt(), field: value})
     assert status == 400 and body["error"]["type"] == "invalid_request"
     assert body["error"]["extra_info"]["field"] == field
+    assert live.json("GET", "/queue")[1]["queue_pending"] == []
+
+
+@pytest.mark.parametrize("value", [5, "", "x" * 300, "my-id", "6F1C2A4E-0B7D-4C1E-9A3F-2D5E8B9C0A11",
+                                   "{6f1c2a4e-0b7d-4c1e-9a3f-2d5e8b9c0a11}", "6f1c2a4e0b7d4c1e9a3f2d5e8b9c0a11"])
+def test_a_client_prompt_id_must_be_a_canonical_uuid(live, value):
+    status, body = live.json("POST", "/prompt", {"prompt": simple_prompt(), "prompt_id": value})
+    assert status == 400 and body["error"]["type"] == "invalid_prompt_id" and body["node_errors"] == {}
+    assert "UUID" in body["error"]["message"] and body["error"]["extra_info"]["field"] == "prompt_id"
+    assert live.json("GET", "/queue")[1]["queue_pending"] == []
+
+
+def test_missing_node_types_are_reported_as_comfyui_does(live):
+    prompt = {**simple_prompt(), "7": {"class_type": "FancyCustomSampler", "inputs": {}, "_meta": {"title": "Fancy"}},
+              "8": {"class_type": "OtherMissing", "inputs": {}}}
+    for path in ("/prompt", "/plan"):
+        status, body = live.json("POST", path, {"prompt": prompt})
+        assert status == 400 and body["node_errors"] == {}
+        err = body["error"]
+        assert err["type"] == "missing_node_type" and err["details"] == "Node ID '#7'"
+        assert err["message"] == "Node 'Fancy' not found. The custom node may not be installed."
+        assert {k: err["extra_info"][k] for k in ("node_id", "class_type", "node_title")} == \
+            {"node_id": "7", "class_type": "FancyCustomSampler", "node_title": "Fancy"}
+        assert [m["class_type"] for m in err["extra_info"]["missing_nodes"]] == ["FancyCustomSampler", "OtherMissing"]
+        assert err["extra_info"]["missing_nodes"][1]["node_title"] == "OtherMissing"  # no title: the class type
+
+    status, body = live.json("POST", "/prompt", {"prompt": {"1": {"inputs": {}, "_meta": {"title": "Lost"}}}})
+    assert status == 400 and body["error"]["type"] == "missing_node_type"
+    assert body["error"]["message"].startswith("Node 'Lost' has no class_type.")
+    assert body["error"]["extra_info"]["class_type"] is None
+    status, body = live.json("POST", "/prompt", {"prompt": {"1": {"inputs": {}}}})
+    assert body["error"]["message"].startswith("Node 'ID #1' has no class_type.")
     assert live.json("GET", "/queue")[1]["queue_pending"] == []
 
 
@@ -76,15 +107,16 @@ def test_b14_one_invalid_output_still_runs_the_valid_one(live):
 
 
 def test_b15_duplicate_prompt_id_is_409(live):
-    first = live.queue_prompt(simple_prompt(), prompt_id="my-id")
-    assert first["prompt_id"] == "my-id"
-    status, body = live.json("POST", "/prompt", {"prompt": simple_prompt(2), "prompt_id": "my-id"})
+    my_id = "6f1c2a4e-0b7d-4c1e-9a3f-2d5e8b9c0a11"
+    first = live.queue_prompt(simple_prompt(), prompt_id=my_id)
+    assert first["prompt_id"] == my_id
+    status, body = live.json("POST", "/prompt", {"prompt": simple_prompt(2), "prompt_id": my_id})
     assert status == 409 and body["error"]["type"] == "duplicate_prompt_id"
-    live.wait_done("my-id")
-    status, _ = live.json("POST", "/prompt", {"prompt": simple_prompt(2), "prompt_id": "my-id"})
+    live.wait_done(my_id)
+    status, _ = live.json("POST", "/prompt", {"prompt": simple_prompt(2), "prompt_id": my_id})
     assert status == 409
     # The identical body is a retry (tests/server/test_server_idempotent_prompt.py): the first answer.
-    assert live.json("POST", "/prompt", {"prompt": simple_prompt(), "prompt_id": "my-id"}) == (200, first)
+    assert live.json("POST", "/prompt", {"prompt": simple_prompt(), "prompt_id": my_id}) == (200, first)
 
 
 def test_b12_too_many_nodes_or_bytes_is_413(make_live, tmp_path):

@@ -77,8 +77,8 @@ def test_real_node_error_is_reported_with_node_id(real):
 
 
 BAD_PROMPTS = {
-    "B4 no class_type": ({"1": {"inputs": {}}}, "invalid_prompt", None),
-    "B4 unknown class": ({"1": {"class_type": "Nope", "inputs": {}}}, "invalid_prompt", None),
+    "B4 no class_type": ({"1": {"inputs": {}}}, "missing_node_type", None),
+    "B4 unknown class": ({"1": {"class_type": "Nope", "inputs": {}}}, "missing_node_type", None),
     "B4 class not a string": ({"1": {"class_type": 5, "inputs": {}}}, "invalid_prompt", None),
     "B5 no output": ({"1": {"class_type": "IntMath", "inputs": {"a": 1, "b": 2, "operation": "add"}}},
                      "prompt_no_outputs", None),

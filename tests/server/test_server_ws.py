@@ -34,7 +34,7 @@ async def read_until(ws, until, timeout=20):
     return messages
 
 
-def test_preview_frames_type1_by_default_and_type4_after_feature_flags(live):
+def test_preview_frames_type1_when_asked_and_type4_after_feature_flags(live):
     async def run(flags: bool):
         cid = uuid.uuid4().hex
         async with aiohttp.ClientSession() as session, session.ws_connect(f"{live.url}/ws?clientId={cid}") as ws:
@@ -43,7 +43,8 @@ def test_preview_frames_type1_by_default_and_type4_after_feature_flags(live):
                 await ws.send_str(json.dumps({"type": "feature_flags", "data": {"supports_preview_metadata": True}}))
                 reply = await read_until(ws, lambda m: m[-1]["type"] == "feature_flags")
                 assert reply[-1]["data"]["supports_preview_metadata"] is True
-            accepted = await submit(live, slow_prompt(value=int(flags), steps=3, delay_ms=1, preview=1), client_id=cid)
+            accepted = await submit(live, slow_prompt(value=int(flags), steps=3, delay_ms=1, preview=1), client_id=cid,
+                                    extra_data={"preview_method": "auto"})
             return accepted["prompt_id"], await read_until(ws, done_for(accepted["prompt_id"]))
 
     pid, messages = asyncio.run(run(False))

@@ -41,6 +41,7 @@ def test_queue_front_sends_front_flag(page):
     assert body["front"] is True
     assert body["prompt"]["1"]["class_type"] == "PreviewAny"
     assert body["extra_data"]["extra_pnginfo"]["workflow"]["nodes"][0]["type"] == "PreviewAny"
+    assert body["extra_data"]["preview_method"] == "auto"  # the server sends previews only when asked
     assert isinstance(body["client_id"], str) and body["client_id"]
 
 
