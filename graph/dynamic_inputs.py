@@ -7,7 +7,7 @@ below `min` are required (when the template input is), the others optional, and 
 ones the node has, plus the required ones, take part. Here `expand_dynamic_inputs` does the
 same before validation, planning, signatures and the gathering of inputs, so every later step
 sees ordinary inputs; the node adapter nests them back into one dict for the node
-(nodes/api/declare.py).
+(nodes/api/declare.py). Dynamic combos and match types (graph/dynamic_combo.py) are expanded here too.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from graph.dynamic_combo import DYNAMIC_COMBO, MATCH_TYPE, expand_dynamic_combo, expand_match_type
 from graph.schema import InputSpec, NodeSchema
 
 AUTOGROW = "COMFY_AUTOGROW_V3"
@@ -28,7 +29,7 @@ class DynamicInputError(ValueError):
 
 
 def has_dynamic_inputs(schema: NodeSchema) -> bool:
-    return any(spec.type == AUTOGROW for spec in schema.inputs)
+    return any(spec.type in (AUTOGROW, DYNAMIC_COMBO, MATCH_TYPE) for spec in schema.inputs)
 
 
 def template_names(spec: InputSpec) -> tuple[list[str], int]:
@@ -64,6 +65,12 @@ def expand_dynamic_inputs(schema: NodeSchema, live_inputs: Mapping[str, Any]) ->
         return schema
     expanded: list[InputSpec] = []
     for spec in schema.inputs:
+        if spec.type == DYNAMIC_COMBO:  # graph/dynamic_combo.py
+            expanded.extend(expand_dynamic_combo(spec, live_inputs))
+            continue
+        if spec.type == MATCH_TYPE:
+            expanded.append(expand_match_type(spec))
+            continue
         if spec.type != AUTOGROW:
             expanded.append(spec)
             continue

@@ -51,6 +51,7 @@ from nodes.api.inputs import (
 )
 from nodes.api.results import NodeDefinitionError, normalise_result, normalise_validation, run_to_completion
 from nodes.api.signature_check import HOOKS, check_node_methods
+from nodes.api.v3_inputs import DynamicCombo
 
 __all__ = ["HIDDEN_NAMES", "Boolean", "Combo", "DeclaredNodeType", "FileList", "Float", "Input", "Int", "Node",
            "Out", "Socket", "String"]
@@ -112,6 +113,7 @@ class DeclaredNodeType:
         self._lazy_status_args = signatures.get("check_lazy_status")
         self._lazy_inputs = [i.name for i in node_cls.inputs if i.lazy]
         self._growing = frozenset(i.name for i in node_cls.inputs if isinstance(i, Autogrow))
+        self._dynamic_combos = frozenset(i.name for i in node_cls.inputs if isinstance(i, DynamicCombo))
         self._static_schema = None if any(i.is_dynamic for i in node_cls.inputs) else self._build_schema()
 
     def _check_declaration(self) -> None:
@@ -176,14 +178,19 @@ class DeclaredNodeType:
         return self._static_schema or self._build_schema()
 
     def _nested(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        """Inputs with the dotted pieces of each growing input gathered into one dict under its name."""
-        if not self._growing:
+        """Inputs with the dotted pieces of each growing input gathered into one dict under its name.
+
+        A dynamic combo becomes one dict too: its chosen key under its own name, then the key's inputs.
+        """
+        if not self._growing and not self._dynamic_combos:
             return dict(inputs)
         nested: dict[str, Any] = {}
         for name, value in inputs.items():
             group, dot, piece = name.partition(".")
-            if dot and group in self._growing:
+            if dot and (group in self._growing or group in self._dynamic_combos):
                 nested.setdefault(group, {})[piece] = value
+            elif name in self._dynamic_combos:  # the chosen key, or the whole choice already nested
+                nested.setdefault(name, {}).update(value if isinstance(value, Mapping) else {name: value})
             else:
                 nested[name] = value
         for group in self._growing:

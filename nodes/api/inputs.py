@@ -19,17 +19,18 @@ HIDDEN_NAMES = {kind: kind.lower() for kind in HIDDEN_KINDS}
 
 @dataclass(frozen=True)
 class FileList:
-    """Combo options read from a folder at schema time: `Folders.list_files(key, extensions)`."""
+    """Combo options read from a folder at schema time: `Folders.list_files(key, extensions)`, then `extra`
+    (names that are not files, e.g. VAELoader's "pixel_space", offered after them as ComfyUI does)."""
 
     key: str
     extensions: frozenset[str] | None = None
     recursive: bool = True
+    extra: tuple[str, ...] = ()
 
     def resolve(self, runtime: Any) -> list[str]:
         folders = getattr(runtime, "folders", None)
-        if folders is None:
-            return []
-        return folders.list_files(self.key, self.extensions, recursive=self.recursive)
+        files = [] if folders is None else folders.list_files(self.key, self.extensions, recursive=self.recursive)
+        return [*files, *(name for name in self.extra if name not in files)]
 
 
 @dataclass(frozen=True)

@@ -56,15 +56,6 @@ def preview_any_text_output(ours: dict, ref: dict) -> bool:
     return True
 
 
-def vae_list_without_pixel_space(ours: dict, ref: dict) -> bool:
-    mine = _input_entry(ours, "vae_name")
-    ref_choices = compare_object_info.combo_choices(_input_entry(ref, "vae_name"))
-    if compare_object_info.combo_choices(mine) != [c for c in ref_choices if c != "pixel_space"]:
-        return False
-    _set_choices(mine, ref_choices)
-    return True
-
-
 def switch_wildcards(ours: dict, ref: dict) -> bool:
     entries = [(_input_entry(ours, name), _input_entry(ref, name)) for name in ("on_false", "on_true")]
     if any(mine[0] != "*" or theirs[0] != "COMFY_MATCHTYPE_V3" for mine, theirs in entries):
@@ -92,8 +83,6 @@ ALLOWED = [
               preview_any_text_output),
     *(Allowance(node, "sampler_name choices", SAMPLER_REASON, sampler_names_are_a_subset)
       for node in ("KSampler", "KSamplerAdvanced", "KSamplerSelect")),
-    Allowance("VAELoader", "vae_name choices", "ComfyUI adds 'pixel_space' (no VAE, for pixel-space models, which "
-              "latentgraph does not load) to the VAE files", vae_list_without_pixel_space),
     Allowance("ComfySwitchNode", "on_false / on_true / output types",
               "ComfyUI's match type COMFY_MATCHTYPE_V3 is a wildcard in its validation; graph/types.py and the editor "
               "know no match types, so we declare the wildcard '*' itself", switch_wildcards),

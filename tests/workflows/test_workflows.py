@@ -35,6 +35,7 @@ OVERRIDES: dict[str, list[str]] = {
     "custom_sampling_guider": [*SMALL, "13.steps=2"],
     "mask_composite_inpaint": ["3.steps=2"],
     "model_merge_save": [*SMALL, "3.steps=2"],
+    "freeu_pag": [*SMALL, "3.steps=2"],
 }
 # Expected size (width, height) of the saved image.
 EXPECTED_SIZE = {"outpainting": (96, 64), "hires_fix": (96, 96), "area_composition": (128, 128)}

@@ -11,7 +11,8 @@ The diffusers -> LDM map is derived from the UNet's own parameter names (which i
 output blocks hold ResBlocks, attention, down/upsamplers), so it follows any UNet shape.
 
 Text encoders: `lora_te_` (the single encoder of SD1/SD2), `lora_te1_` (SDXL CLIP-L),
-`lora_te2_` (SDXL CLIP-G), followed by the HF parameter path with `_` for `.`.
+`lora_te2_` (SDXL CLIP-G), followed by the HF parameter path with `_` for `.`; and ComfyUI's
+own `text_encoders.clip_l.transformer.<HF parameter path>` (clip_l, clip_g, clip_h).
 """
 
 from __future__ import annotations
@@ -145,6 +146,9 @@ TEXT_ENCODER_PREFIXES = {
 }
 
 
+COMFY_TEXT_ENCODER_PREFIX = "text_encoders."
+
+
 def text_encoder_lora_targets(family: str, encoder_params: dict[str, Iterable[str]]) -> dict[str, tuple[str, str]]:
     """LoRA base names -> (encoder name, parameter name) for a CLIP family's encoders."""
     targets: dict[str, tuple[str, str]] = {}
@@ -153,4 +157,7 @@ def text_encoder_lora_targets(family: str, encoder_params: dict[str, Iterable[st
             continue
         for stem in _stems(encoder_params[encoder]):
             targets[kohya_name(prefix, stem)] = (encoder, stem + ".weight")
+    for encoder, names in encoder_params.items():  # ComfyUI's own names (LoraSave): text_encoders.clip_l.transformer.
+        for stem in _stems(names):
+            targets[f"{COMFY_TEXT_ENCODER_PREFIX}clip_{encoder}.transformer.{stem}"] = (encoder, stem + ".weight")
     return targets

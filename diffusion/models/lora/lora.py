@@ -6,7 +6,9 @@ Accepted weights per LoRA module (`<name>` is a kohya name such as
 - `<name>.lora_up.weight`, `<name>.lora_down.weight`, optional `<name>.alpha`
   (also `.lora_B.weight` / `.lora_A.weight`, the PEFT spelling of the same pair);
 - LoCon convolutions: down `[rank, in, k, k]`, up `[out, rank, 1, 1]`, optional
-  `<name>.lora_mid.weight` (Tucker kernel).
+  `<name>.lora_mid.weight` (Tucker kernel);
+- `<name>.diff` (the whole weight difference) and `<name>.diff_b` (a bias difference), as
+  ComfyUI's LoraSave writes them (diffusion/models/lora/extract.py).
 
 The patched weight is W + strength·(alpha/rank)·(up @ down) (reshaped for convolutions),
 computed by `ModelPatcher` on a clone: the loaded base model is never mutated.
@@ -36,6 +38,8 @@ _PAIR_SUFFIXES = {
     ".lora_A.weight": "down",
     ".lora_mid.weight": "mid",
     ".alpha": "alpha",
+    ".diff": "diff",
+    ".diff_b": "diff_b",
 }
 
 
@@ -55,9 +59,26 @@ class LoraModule:
     down: torch.Tensor | None = None
     alpha: float | None = None
     mid: torch.Tensor | None = None
+    diff: torch.Tensor | None = None
+    diff_b: torch.Tensor | None = None
 
     def patch(self) -> tuple[str, tuple]:
         return "lora", (self.up, self.down, self.alpha, self.mid)
+
+    @property
+    def usable(self) -> bool:
+        return (self.up is not None and self.down is not None) or self.diff is not None or self.diff_b is not None
+
+    def patches(self, weight: str) -> dict[str, tuple]:
+        """`{parameter: patch}` for the module whose weight is `weight` (its bias for `diff_b`)."""
+        out: dict[str, tuple] = {}
+        if self.up is not None and self.down is not None:
+            out[weight] = self.patch()
+        elif self.diff is not None:
+            out[weight] = ("diff", (self.diff,))
+        if self.diff_b is not None:
+            out[weight.removesuffix(".weight") + ".bias"] = ("diff", (self.diff_b,))
+        return out
 
 
 @dataclass
@@ -112,7 +133,7 @@ def read_lora(state_dict: Mapping[str, torch.Tensor]) -> tuple[dict[str, LoraMod
     for name, module in list(modules.items()):
         if module.alpha is not None and module.alpha != module.alpha:  # NaN: bad alpha, reported above
             del modules[name]
-        elif module.up is None or module.down is None:
+        elif not module.usable:
             unsupported.append(f"{name} (no up/down pair)")
             del modules[name]
     return modules, unsupported
@@ -126,12 +147,18 @@ def lora_fingerprint(state_dict: Mapping[str, torch.Tensor]) -> str:
     return digest.hexdigest()[:16]
 
 
-def _fits(target: str, module: LoraModule, shape) -> bool:
+def _fitting_patches(target: str, module: LoraModule, shape_of) -> dict[str, tuple] | None:
+    """The module's patches when every one fits its parameter (`shape_of(name)`, None if absent), else None."""
+    patches = module.patches(target)
     try:
-        check_patch(target, *module.patch(), shape)
+        for name, (kind, tensors) in patches.items():
+            shape = shape_of(name)
+            if shape is None:
+                return None
+            check_patch(name, kind, tensors, shape)
     except PatchError:
-        return False
-    return True
+        return None
+    return patches
 
 
 def apply_lora(
@@ -162,16 +189,18 @@ def apply_lora(
     unet_shapes = dict(model.model.named_parameters()) if model is not None else {}
     for name, module in modules.items():
         if name in unet_targets:
-            target = unet_targets[name]
-            if _fits(target, module, unet_shapes[target].shape):
-                model_patches[target] = module.patch()
+            fitting = _fitting_patches(unet_targets[name], module,
+                                       lambda p: unet_shapes[p].shape if p in unet_shapes else None)
+            if fitting is not None:
+                model_patches.update(fitting)
             else:
                 report.mismatched.append(name)
         elif name in te_targets:
             encoder, target = te_targets[name]
-            shape = clip.encoders[encoder].model.get_parameter(target).shape
-            if _fits(target, module, shape):
-                clip_patches.setdefault(encoder, {})[target] = module.patch()
+            shapes = {n: p.shape for n, p in clip.encoders[encoder].model.named_parameters()}
+            fitting = _fitting_patches(target, module, shapes.get)
+            if fitting is not None:
+                clip_patches.setdefault(encoder, {}).update(fitting)
             else:
                 report.mismatched.append(name)
         else:

@@ -27,12 +27,16 @@ checkpoint_files = lazy_import("diffusion.checkpoints.checkpoint")
 checkpoints = lazy_import("diffusion.checkpoints.loader")
 lora = lazy_import("diffusion.models.lora.lora")
 model_services = lazy_import("nodes.api.model_services")
+pixel_space = lazy_import("diffusion.models.vae.pixel_space")
 
 CLIP_TYPES = ("stable_diffusion", "stable_cascade", "sd3", "stable_audio", "mochi", "ltxv", "pixart", "cosmos",
               "lumina2", "wan", "hidream", "chroma", "ace", "omnigen2", "qwen_image", "hunyuan_image", "flux2",
               "ovis")
 SUPPORTED_CLIP_TYPES = ("stable_diffusion",)
 UNET_WEIGHT_DTYPES = ("default", "fp8_e4m3fn", "fp8_e4m3fn_fast", "fp8_e5m2")
+# VAELoader's name for the VAE of pixel-space models (no file: the image is the latent;
+# diffusion/models/vae/pixel_space.py)
+PIXEL_SPACE = "pixel_space"
 LORA_STRENGTH = {"default": 1.0, "min": -100.0, "max": 100.0, "step": 0.01}
 
 
@@ -121,12 +125,20 @@ class VAELoader(ModelFileLoader):
     node_id = "VAELoader"
     display_name = "Load VAE"
     category = "loaders"
-    file_input = Combo("vae_name", FileList("vae"))
+    file_input = Combo("vae_name", FileList("vae", extra=(PIXEL_SPACE,)))
     inputs = [file_input]
     outputs = [Out("VAE")]
 
     @classmethod
+    def fingerprint(cls, ctx: Any, **inputs: Any) -> list:
+        if inputs.get("vae_name") == PIXEL_SPACE:
+            return [PIXEL_SPACE]
+        return super().fingerprint(ctx, **inputs)
+
+    @classmethod
     def run(cls, ctx: Any, *, vae_name: str) -> tuple:
+        if vae_name == PIXEL_SPACE:  # as ComfyUI: the name wins over a file of that name
+            return (_place_vae(pixel_space.PixelSpaceVAE(), ctx.runtime.models.choice),)
         path = cls.file_path(ctx, vae_name)
         services = ctx.runtime.models
         choice = services.choice
