@@ -153,6 +153,12 @@ def test_context_menu_notes_and_reroutes(page):
     menu = page.get_by_role("menu")
     menu.get_by_role("menuitem", name="Bypass").click()
     expect(node(page, "1").locator(".lg-node")).to_have_class(re.compile(r"\bbypassed\b"))
+    # Escape closes the menu, and its backdrop no longer blocks the toolbar.
+    node(page, "1").locator(".lg-node-title").click(button="right")
+    expect(menu).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(menu).to_have_count(0)
+    expect(page.locator(".lg-menu-backdrop")).to_have_count(0)
     node(page, "1").locator(".lg-node-title").click(button="right")
     menu.get_by_role("menuitem", name="Convert value to input").click()
     expect(node(page, "1").locator(".react-flow__handle[data-handleid='in:value']")).to_have_count(1)

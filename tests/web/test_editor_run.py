@@ -129,16 +129,16 @@ def test_open_ui_workflow_file_and_run(page, tmp_path):
     expect(node(page, "3").locator(".lg-output-text")).to_have_text("opened !", timeout=20000)
 
 
-def test_drop_png_with_embedded_workflow(page, tmp_path):
+def _drop_png(page, text_chunks: dict[str, str]) -> None:
     import io
 
     from PIL import Image, PngImagePlugin
 
     info = PngImagePlugin.PngInfo()
-    info.add_text("workflow", json.dumps(_utility_workflow("from png")))
+    for key, value in text_chunks.items():
+        info.add_text(key, value)
     buf = io.BytesIO()
     Image.new("RGB", (8, 8)).save(buf, "PNG", pnginfo=info)
-    data = list(buf.getvalue())
     page.evaluate(
         """(bytes) => {
             const file = new File([new Uint8Array(bytes)], 'image.png', { type: 'image/png' });
@@ -147,10 +147,25 @@ def test_drop_png_with_embedded_workflow(page, tmp_path):
             const target = document.querySelector('.lg-canvas');
             target.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
         }""",
-        data,
+        list(buf.getvalue()),
     )
+
+
+def test_drop_png_with_embedded_workflow(page, tmp_path):
+    _drop_png(page, {"workflow": json.dumps(_utility_workflow("from png"))})
     expect(page.locator(".react-flow__node")).to_have_count(3)
     expect(node(page, "1").get_by_label("value")).to_have_value("from png")
+
+
+def test_drop_png_that_carries_only_an_api_prompt(page):
+    """What a ComfyUI server writes for a prompt queued over the API: no editor workflow, only the prompt."""
+    prompt = {"5": {"class_type": "PrimitiveString", "inputs": {"value": "from the api"}},
+              "6": {"class_type": "PreviewAny", "inputs": {"source": ["5", 0]}}}
+    _drop_png(page, {"prompt": json.dumps(prompt)})
+    expect(page.locator(".react-flow__node")).to_have_count(2)
+    expect(node(page, "5").get_by_label("value")).to_have_value("from the api")
+    expect_edges(page, 1)
+    expect(page.get_by_text("Loaded image.png (API format)")).to_be_visible()
 
 
 def test_server_validation_error_lands_on_node_and_input(page, tmp_path):

@@ -1,4 +1,5 @@
 /** Right-click menu of a node: rename, bypass, mute, widget ⇄ input, copy, delete. */
+import { useEffect } from 'react';
 import { graphStore } from '../store/graphStore';
 import { isLgNode } from '../store/flowModel';
 import { MODE_BYPASS, MODE_NEVER } from '../workflow/types';
@@ -17,6 +18,17 @@ function selectFor(nodeId: string): void {
 }
 
 export function NodeMenu({ request, onClose }: { request: MenuRequest; onClose: () => void }) {
+  useEffect(() => {
+    // Escape closes the menu (and goes no further: it must not also clear the selection, say).
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape') return;
+      e.preventDefault();
+      e.stopPropagation();
+      onClose();
+    };
+    window.addEventListener('keydown', onKey, true);
+    return () => window.removeEventListener('keydown', onKey, true);
+  }, [onClose]);
   const flowNode = graphStore.get().nodes.find((n) => n.id === request.nodeId);
   if (!flowNode || !isLgNode(flowNode)) return null;
   const node = flowNode.data.node;

@@ -7,7 +7,7 @@ import { runStore } from '../store/runStore';
 import { apiToEditor } from '../workflow/fromApi';
 import { defaultCheckpoint, defaultWorkflow } from '../workflow/defaultGraph';
 import { uiToEditor } from '../workflow/fromUi';
-import { PngError, workflowFromPng } from '../workflow/png';
+import { documentFromPng, PngError } from '../workflow/png';
 import { editorToPrompt } from '../workflow/toPrompt';
 import { editorToUi } from '../workflow/toUi';
 import type { EditorGraph } from '../workflow/types';
@@ -45,16 +45,16 @@ export function loadJson(data: unknown, what: string): boolean {
   }
 }
 
-/** Opens a dropped or picked file (.json, or .png with an embedded workflow). */
+/** Opens a dropped or picked file (.json, or .png with an embedded workflow or API prompt). */
 export async function openFile(file: File): Promise<boolean> {
   try {
     if (file.type === 'image/png' || file.name.toLowerCase().endsWith('.png')) {
-      const wf = workflowFromPng(await file.arrayBuffer());
-      if (wf === null) {
-        runStore.notify(`${file.name} has no embedded workflow`, 'error');
+      const embedded = documentFromPng(await file.arrayBuffer());
+      if (embedded === null) {
+        runStore.notify(`${file.name} has no embedded workflow or prompt`, 'error');
         return false;
       }
-      return loadJson(wf, file.name);
+      return loadJson(embedded.data, file.name);
     }
     const text = await file.text();
     let data: unknown;

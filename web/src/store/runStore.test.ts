@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { RunStore } from './runStore';
+import { describe, expect, it, vi } from 'vitest';
+import { MESSAGE_MS, RunStore } from './runStore';
 
 describe('run state from WebSocket events', () => {
   it('follows a run: executing, progress, previews, outputs, done', () => {
@@ -34,5 +34,29 @@ describe('run state from WebSocket events', () => {
     });
     expect(run.get().executionError).toEqual({ nodeId: '5', message: 'ValueError: division by zero' });
     expect(run.get().message?.kind).toBe('error');
+  });
+});
+
+describe('message line', () => {
+  it('dismisses itself: info sooner than errors, a newer message restarting the clock', () => {
+    vi.useFakeTimers();
+    try {
+      const run = new RunStore();
+      run.notify('saved');
+      vi.advanceTimersByTime(MESSAGE_MS.info - 1);
+      expect(run.get().message?.text).toBe('saved');
+      vi.advanceTimersByTime(1);
+      expect(run.get().message).toBeNull();
+      run.notify('it broke', 'error');
+      vi.advanceTimersByTime(MESSAGE_MS.info);
+      expect(run.get().message?.text).toBe('it broke');
+      run.notify('again', 'error');
+      vi.advanceTimersByTime(MESSAGE_MS.error - 1);
+      expect(run.get().message?.text).toBe('again');
+      vi.advanceTimersByTime(1);
+      expect(run.get().message).toBeNull();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -34,6 +34,9 @@ export interface RunState {
   queueVersion: number;
 }
 
+/** How long a message line stays before it dismisses itself. */
+export const MESSAGE_MS = { info: 5000, error: 12000 };
+
 function newClientId(): string {
   const c = globalThis.crypto;
   return c && 'randomUUID' in c ? c.randomUUID().replace(/-/g, '') : Math.random().toString(16).slice(2);
@@ -59,8 +62,16 @@ export class RunStore extends Store<RunState> {
     });
   }
 
+  private messageTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /** Shows a message line that dismisses itself (info after 5 s, errors after 12 s; the × closes it sooner). */
   notify(text: string, kind: 'info' | 'error' = 'info'): void {
-    this.set({ message: { text, kind } });
+    const message = { text, kind };
+    this.set({ message });
+    clearTimeout(this.messageTimer);
+    this.messageTimer = setTimeout(() => {
+      if (this.get().message === message) this.set({ message: null });
+    }, kind === 'error' ? MESSAGE_MS.error : MESSAGE_MS.info);
   }
 
   private clearPreviews(): Record<string, string> {

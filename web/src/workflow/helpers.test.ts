@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseNodeInfo, parseObjectInfo } from './nodeDefs';
 import { normalizeNumber } from './numbers';
-import { PngError, pngTextChunks, workflowFromPng } from './png';
+import { documentFromPng, PngError, pngTextChunks, workflowFromPng } from './png';
 import { compatibleInput, fuzzyScore, searchNodes } from './search';
 import { applyControlAfterGenerate, nextControlledValue } from './seedControl';
 import { defs } from './testUtil';
@@ -117,6 +117,16 @@ describe('PNG workflow metadata', () => {
     expect(() => pngTextChunks(cut)).toThrow('runs past the end');
     expect(() => workflowFromPng(png(chunk('tEXt', enc('workflow\0{oops'))))).toThrow('not valid JSON');
   });
+
+  it('opens the workflow when there is one, else the API prompt alone', () => {
+    const prompt = { '1': { class_type: 'EmptyLatentImage', inputs: { width: 64, height: 64, batch_size: 1 } } };
+    const both = png(chunk('tEXt', enc(`prompt\0${JSON.stringify(prompt)}`)), chunk('tEXt', enc('workflow\0{"nodes":[]}')));
+    expect(documentFromPng(both)).toEqual({ kind: 'workflow', data: { nodes: [] } });
+    const promptOnly = png(chunk('tEXt', enc(`prompt\0${JSON.stringify(prompt)}`)));
+    expect(documentFromPng(promptOnly)).toEqual({ kind: 'prompt', data: prompt });
+    expect(documentFromPng(png())).toBeNull();
+    expect(() => documentFromPng(png(chunk('tEXt', enc('prompt\0{oops'))))).toThrow('PNG "prompt" text is not valid JSON');
+  });
 });
 
 describe('control_after_generate', () => {
@@ -132,6 +142,21 @@ describe('control_after_generate', () => {
   it('randomizes within range', () => {
     expect(nextControlledValue(5, 'randomize', opts, () => 0.5)).toBe(5);
     expect(nextControlledValue(5, 'randomize', opts, () => 0.99)).toBe(9);
+  });
+
+  it('keeps random values of a 64-bit Int widget within ±2^50 (a primitive Int node)', () => {
+    const int64 = { min: -9223372036854775807, max: 9223372036854775807, step: 1 };
+    const limit = 2 ** 50;
+    for (const r of [0, 0.25, 0.5, 0.999999]) {
+      const v = nextControlledValue(0, 'randomize', int64, () => r) as number;
+      expect(Number.isSafeInteger(v)).toBe(true);
+      expect(v).toBeGreaterThanOrEqual(-limit);
+      expect(v).toBeLessThan(limit);
+    }
+    const seed = { min: 0, max: 18446744073709551615 };
+    expect(nextControlledValue(7, 'randomize', seed, () => 0)).toBe(0);
+    expect(nextControlledValue(7, 'randomize', seed, () => 0.999999) as number).toBeLessThan(limit);
+    expect(nextControlledValue(7, 'randomize', { min: 3, max: 3 }, () => 0.7)).toBe(3);
   });
 
   it('advances only controlled, unconverted widgets', () => {

@@ -56,3 +56,22 @@ export function workflowFromPng(data: ArrayBuffer | Uint8Array): unknown | null 
     throw new PngError(`PNG "workflow" text is not valid JSON: ${(e as Error).message}`);
   }
 }
+
+/**
+ * What a PNG carries to open: its UI workflow, else the API prompt alone (what a ComfyUI server writes
+ * for prompts queued over the API, which have no editor workflow; ComfyUI's editor then builds the
+ * graph from the prompt). null when it has neither. Throws on invalid JSON.
+ */
+export function documentFromPng(data: ArrayBuffer | Uint8Array): { kind: 'workflow' | 'prompt'; data: unknown } | null {
+  const chunks = pngTextChunks(data);
+  for (const kind of ['workflow', 'prompt'] as const) {
+    const text = chunks[kind];
+    if (text === undefined) continue;
+    try {
+      return { kind, data: JSON.parse(text) };
+    } catch (e) {
+      throw new PngError(`PNG "${kind}" text is not valid JSON: ${(e as Error).message}`);
+    }
+  }
+  return null;
+}

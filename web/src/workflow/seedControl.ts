@@ -3,6 +3,8 @@ import type { NodeDefs } from './nodeDefs';
 import type { EditorNode } from './types';
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+/** ComfyUI's editor keeps random widget values within ±2^50 (exact in a double, whatever the widget's range). */
+const RANDOM_LIMIT = 1125899906842624;
 
 /** The next value of one controlled widget. `random` returns a number in [0, 1). */
 export function nextControlledValue(
@@ -20,8 +22,13 @@ export function nextControlledValue(
       return value + step > max ? min : value + step;
     case 'decrement':
       return value - step < min ? max : value - step;
-    case 'randomize':
-      return Math.floor(min + random() * Math.min(max - min, 1125899906842624));
+    case 'randomize': {
+      // As ComfyUI's editor: uniform in [low, high) after clamping both ends to ±2^50.
+      const low = Math.max(min, -RANDOM_LIMIT);
+      const high = Math.min(max, RANDOM_LIMIT);
+      if (high <= low) return low;
+      return low + Math.floor(random() * (high - low));
+    }
     default:
       return value;
   }
