@@ -68,6 +68,7 @@ class PromptWorker:
                 ) -> Iterator[tuple]:
         if not self._busy.acquire(blocking=False):
             raise RuntimeError(f"worker {self.worker_id} is already running a prompt")
+        released = False
         try:
             self.token.clear()
             events: queue.Queue = queue.Queue()
@@ -90,11 +91,16 @@ class PromptWorker:
             while (item := events.get()) is not _DONE:
                 yield item
             thread.join()
+            # Free before the last item: the coordinator stops reading at the result and may send the next
+            # prompt at once, while this generator waits to be closed.
+            self._busy.release()
+            released = True
             if "error" in result:
                 raise result["error"]
             yield result["value"]
         finally:
-            self._busy.release()
+            if not released:
+                self._busy.release()
 
 
 def remote_worker_class(num_gpus: float = 0, num_cpus: float = 1):

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from app.cluster.routing import Candidate, WorkerState
-from app.cluster.runner import RayPromptRunner, WorkerLostError
+from app.cluster.runner import RayPromptRunner, RemoteOutcome, WorkerLostError
 
 log = logging.getLogger("latentgraph.cluster")
 
@@ -73,6 +73,9 @@ class Dispatcher:
                     worker.busy = False
                     self.source.lost(candidate, worker)
                 return
+            except Exception as exc:  # the prompt failed on the worker (not a node error): report it, go on
+                log.exception("prompt %s failed on worker %s", candidate.prompt_id, worker.worker_id)
+                outcome = RemoteOutcome("error", {"error": {"message": f"{type(exc).__name__}: {exc}"}})
             with self._lock:
                 worker.finished()
                 self.source.done(candidate, worker, outcome, time.perf_counter() - began)

@@ -48,6 +48,9 @@ def test_prompts_on_ray_workers(tmp_path):
         assert set(again.of("execution_cached")[0]["nodes"]) == {"1", "2"}
         assert runners[0].preview_plan(_count(5), ["2"]) == {"run": [], "cached": ["1", "2"]}
 
+        # The worker is free as soon as the result arrives: the next prompt goes straight in.
+        assert runners[0].execute(_count(2, 0.01), prompt_id="p2b", outputs=["2"]).status == "success"
+
         # Two workers run at the same time.
         results, started = {}, time.monotonic()
         threads = [threading.Thread(target=lambda r=r, i=i: results.__setitem__(
