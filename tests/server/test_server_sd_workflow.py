@@ -54,13 +54,14 @@ def txt2img_prompt() -> dict:
     return prompt
 
 
-def run_over_ws(server: LiveServer, prompt: dict) -> tuple[str, list]:
+def run_over_ws(server: LiveServer, prompt: dict, **fields) -> tuple[str, list]:
     client_id = uuid.uuid4().hex
     accepted: dict = {}
 
     async def submit():
         loop = asyncio.get_running_loop()
-        accepted.update(await loop.run_in_executor(None, lambda: server.queue_prompt(prompt, client_id=client_id)))
+        accepted.update(await loop.run_in_executor(
+            None, lambda: server.queue_prompt(prompt, client_id=client_id, **fields)))
 
     messages = asyncio.run(collect_ws(server.url, client_id,
                                       lambda m: bool(accepted) and done_for(accepted["prompt_id"])(m),
@@ -73,7 +74,8 @@ def events(messages: list, kind: str) -> list[dict]:
 
 
 def test_txt2img_streams_progress_and_previews_and_serves_the_image(sd_server):
-    prompt_id, messages = run_over_ws(sd_server, txt2img_prompt())
+    # Previews are sent only when asked (ComfyUI's default is none): this prompt asks, as the editor does.
+    prompt_id, messages = run_over_ws(sd_server, txt2img_prompt(), extra_data={"preview_method": "latent2rgb"})
     assert events(messages, "execution_success"), events(messages, "execution_error")
 
     progress = [p for p in events(messages, "progress") if p["node"] == "3"]

@@ -69,9 +69,12 @@ export class RunStore extends Store<RunState> {
     const message = { text, kind };
     this.set({ message });
     clearTimeout(this.messageTimer);
-    this.messageTimer = setTimeout(() => {
-      if (this.get().message === message) this.set({ message: null });
-    }, kind === 'error' ? MESSAGE_MS.error : MESSAGE_MS.info);
+    this.messageTimer = setTimeout(
+      () => {
+        if (this.get().message === message) this.set({ message: null });
+      },
+      kind === 'error' ? MESSAGE_MS.error : MESSAGE_MS.info,
+    );
   }
 
   private clearPreviews(): Record<string, string> {

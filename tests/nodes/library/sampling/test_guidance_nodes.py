@@ -12,7 +12,7 @@ import torch
 
 from diffusion.sampling.conds import prepare_conditioning
 from diffusion.sampling.discrete import DiscreteSchedule
-from diffusion.sampling.guided import DualGuidedDenoiser
+from diffusion.sampling.guiders import DualGuidedDenoiser
 from diffusion.sampling.noise import prepare_noise
 from nodes.library.conditioning.clip_text import CLIPTextEncode
 from nodes.library.sampling.custom_sampling import BasicScheduler, KSamplerSelect, SamplerCustom
@@ -103,7 +103,11 @@ def test_dual_cfg_regular_reduces_to_cfg_when_both_conditionings_agree(setup):
                    cfg_conds=1.0, cfg_cond2_negative=6.0, style="regular")
     with_dual, _ = advanced(s, noise, dual)
     with_cfg, _ = advanced(s, noise, cfg_guider(s, 6.0))
-    assert torch.allclose(with_dual["samples"], with_cfg["samples"], atol=1e-5)
+    # The dual guider runs three conditionings in one batch, plain CFG two: float32 matmuls of other batch
+    # sizes round differently, so the samples (|x| up to ~200 after 3 steps) agree to 1e-5 of that scale, not
+    # bitwise (measured: 3e-4 apart).
+    difference = (with_dual["samples"] - with_cfg["samples"]).abs().max()
+    assert difference <= 1e-5 * with_cfg["samples"].abs().max()
 
 
 class MeanOfContext:
