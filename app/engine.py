@@ -38,6 +38,16 @@ def positive_float(text: str) -> float:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be zero or a positive number, got {text}")
+    return value
+
+
 def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     """Folder flags (ComfyUI's names) plus the switches that shape the registry."""
     add_folder_arguments(parser)
@@ -51,6 +61,26 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="UNet precision: auto = bf16 on CPUs with native bf16 and fp16 on GPUs, else fp32",
     )
+    parser.add_argument(
+        "--vae-precision",
+        choices=("auto", "fp32", "bf16", "fp16"),
+        default="auto",
+        help="VAE precision: auto = bf16 on GPUs that have it, else fp32 (an fp16 VAE that overflows is redone in fp32)",
+    )
+    vram = parser.add_mutually_exclusive_group()
+    for flag, policy, what in (
+        ("--normalvram", "normal", "keep models on the GPU until the room is needed; stream a model too big to fit "
+                                   "(the default)"),
+        ("--highvram", "high", "load whole models and keep them; never stream"),
+        ("--lowvram", "low", "keep only the models a step needs; stream what does not fit beside it"),
+        ("--novram", "none", "stream every model block by block from the CPU"),
+    ):
+        vram.add_argument(flag, dest="memory", action="store_const", const=policy, help=what)
+    parser.set_defaults(memory="normal")
+    parser.add_argument("--vram-budget", type=positive_float, default=None, metavar="GB",
+                        help="use at most GB of the GPU for models and computation")
+    parser.add_argument("--reserve-vram", type=non_negative_float, default=None, metavar="GB",
+                        help="leave GB of the GPU free for other programs (default: 5%%, at least 0.5 GB)")
     parser.add_argument(
         "--cache-lru",
         type=positive_int,
@@ -121,7 +151,11 @@ def custom_node_dirs(folders: Folders) -> list[Path]:
 def build_engine(args: argparse.Namespace) -> Engine:
     cache = make_output_cache(args)
     folders = Folders.from_args(args)
-    devices = DeviceRequest(cpu=bool(getattr(args, "cpu", False)), precision=getattr(args, "precision", "auto"))
+    devices = DeviceRequest(cpu=bool(getattr(args, "cpu", False)), precision=getattr(args, "precision", "auto"),
+                            vae_precision=getattr(args, "vae_precision", "auto"),
+                            memory=getattr(args, "memory", None) or "normal",
+                            vram_budget_gb=getattr(args, "vram_budget", None),
+                            reserve_vram_gb=getattr(args, "reserve_vram", None))
     runtime = NodeRuntime(folders=folders, devices=devices, logger=log,
                           preview_method=getattr(args, "preview_method", None) or "auto",
                           disable_metadata=bool(getattr(args, "disable_metadata", False)),

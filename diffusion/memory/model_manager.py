@@ -10,6 +10,12 @@ evicted for each other. A model larger than the whole budget is still loaded, al
 
 When the compute device is the offload device (a CPU-only run) nothing ever moves; the
 manager still records what is in use.
+
+What goes where is decided by `planner.plan_load` under a `MemoryPolicy` (--highvram,
+--lowvram, --novram, --vram-budget, --reserve-vram): a model that cannot fit whole beside the
+step's activations (`work_bytes`, estimated by the caller) is streamed block by block
+(`streaming.Streamer`) instead of failing; `last_plan` keeps the latest decision and
+`resident()` describes what is on the device (for /system_stats).
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ import torch
 
 from diffusion.memory.devices import empty_cache, total_memory
 from diffusion.memory.patcher import ModelPatcher
+from diffusion.memory.planner import Footprint, LoadPlan, MemoryPolicy, plan_load
+from diffusion.memory.streaming import Streamer, largest_unit_bytes
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +46,7 @@ def _move(patcher: ModelPatcher, device: torch.device) -> None:
 class _Entry:
     patcher: ModelPatcher
     size: int
+    block: int = 0
 
 
 class ModelManager:
@@ -49,18 +58,25 @@ class ModelManager:
         *,
         offload_device: torch.device | str = "cpu",
         budget_bytes: int | None = None,
+        policy: MemoryPolicy | None = None,
         mover: Mover = _move,
+        block_mover: Callable[[torch.nn.Module, torch.device], None] | None = None,
     ):
+        """`mover` moves a whole model, `block_mover` one streamed block (both replaceable in tests)."""
         self.device = torch.device(device)
         self.offload_device = torch.device(offload_device)
+        self.policy = policy or MemoryPolicy()
         if budget_bytes is None:
-            budget_bytes = int(total_memory(self.device) * 0.9)
+            budget_bytes = self.policy.usable_bytes(total_memory(self.device), gpu=self.device.type == "cuda")
         if budget_bytes <= 0:
             raise ValueError(f"model memory budget must be positive, got {budget_bytes}")
         self.budget_bytes = int(budget_bytes)
         self._mover = mover
+        self._block_mover = block_mover
         self._loaded: OrderedDict[int, _Entry] = OrderedDict()  # least recently used first
+        self._streamed: dict[int, ModelPatcher] = {}
         self._lock = threading.RLock()
+        self.last_plan: LoadPlan | None = None
 
     @property
     def moves_models(self) -> bool:
@@ -77,21 +93,76 @@ class ModelManager:
     def is_loaded(self, patcher: ModelPatcher) -> bool:
         return patcher.base_key() in self._loaded
 
-    def load_models(self, patchers: Iterable[ModelPatcher]) -> None:
-        """Make sure these models are on the device, evicting least recently used ones as needed."""
+    def load_models(self, patchers: Iterable[ModelPatcher], *, work_bytes: int = 0) -> LoadPlan:
+        """Make sure these models can compute on the device, `work_bytes` of activations beside them:
+        evict least recently used ones, load whole what fits, stream the rest (see the planner)."""
         with self._lock:
             wanted: OrderedDict[int, ModelPatcher] = OrderedDict()
             for patcher in patchers:
                 wanted.setdefault(patcher.base_key(), patcher)
-            missing = [(k, p) for k, p in wanted.items() if k not in self._loaded]
-            needed = sum(p.model_size_bytes() for _, p in missing)
-            self._make_room(needed, keep=set(wanted))
-            for key, patcher in missing:
+            resident = [Footprint(str(k), e.size, e.block) for k, e in self._loaded.items()]
+            footprints = [self._footprint(p) for p in wanted.values()]
+            if not self.moves_models:
+                footprints = [Footprint(f.name, f.weight_bytes) for f in footprints]  # nothing to stream from
+            plan = plan_load(self.policy, self.budget_bytes, resident, footprints, work_bytes)
+            for name in plan.evict:
+                self._evict(int(name))
+            for name in plan.stream:
+                self._start_streaming(wanted[int(name)])
+            for name in plan.load:
+                key = int(name)
+                patcher = wanted[key]
+                self._stop_streaming(key)
                 if self.moves_models:
                     self._mover(patcher, self.device)
-                self._loaded[key] = _Entry(patcher, patcher.model_size_bytes())
+                self._loaded[key] = _Entry(patcher, patcher.model_size_bytes(), largest_unit_bytes(patcher.model))
             for key in wanted:
-                self._loaded.move_to_end(key)
+                if key in self._loaded:
+                    self._loaded.move_to_end(key)
+            if not plan.fits:
+                log.warning("models and computation need more than the %.1f MB budget (%s); running anyway",
+                            self.budget_bytes / 2**20, "; ".join(plan.notes))
+            elif plan.stream:
+                log.info("%s", "; ".join(plan.notes))
+            self.last_plan = plan
+            return plan
+
+    def _footprint(self, patcher: ModelPatcher) -> Footprint:
+        entry = self._loaded.get(patcher.base_key())
+        if entry is not None:
+            return Footprint(str(patcher.base_key()), entry.size, entry.block)
+        return Footprint(str(patcher.base_key()), patcher.model_size_bytes(), largest_unit_bytes(patcher.model))
+
+    def _start_streaming(self, patcher: ModelPatcher) -> None:
+        key = patcher.base_key()
+        if key in self._streamed:
+            return
+        if self.moves_models:
+            self._mover(patcher, patcher.offload_device or self.offload_device)
+        extra = {"mover": self._block_mover} if self._block_mover is not None else {}
+        patcher.set_streaming(Streamer(patcher.model, self.device, patcher.offload_device or self.offload_device,
+                                       **extra))
+        self._streamed[key] = patcher
+
+    def _stop_streaming(self, key: int) -> None:
+        patcher = self._streamed.pop(key, None)
+        if patcher is not None:
+            patcher.set_streaming(None)
+
+    def streamed(self) -> list[ModelPatcher]:
+        """Models whose weights stay offloaded and stream block by block."""
+        return list(self._streamed.values())
+
+    def resident(self) -> list[dict]:
+        """What is on the device, least recently used first, then what streams (for /system_stats)."""
+        def describe(patcher: ModelPatcher, size: int, where: str) -> dict:
+            info = patcher.model_info
+            return {"model": type(patcher.model).__name__, "family": getattr(info, "family", None),
+                    "bytes": size, "placement": where}
+        with self._lock:
+            rows = [describe(e.patcher, e.size, "device") for e in self._loaded.values()]
+            rows += [describe(p, p.model_size_bytes(), "streamed") for p in self._streamed.values()]
+            return rows
 
     def free_memory(self, bytes_needed: int, *, keep: Iterable[ModelPatcher] = ()) -> None:
         """Evict least recently used models until `bytes_needed` more fit in the budget."""
@@ -124,7 +195,9 @@ class ModelManager:
                 self._evict(patcher.base_key())
 
     def unload_all(self) -> None:
-        """Send every model back to its offload device (the /free route)."""
+        """Send every model back to its offload device and stop streaming (the /free route)."""
         with self._lock:
             for key in list(self._loaded):
                 self._evict(key)
+            for key in list(self._streamed):
+                self._stop_streaming(key)

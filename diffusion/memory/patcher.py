@@ -17,7 +17,13 @@ base model in the cache is unchanged afterwards.
 Patch format: `{param_name: (kind, tensors)}` added with a strength. Kinds:
 - `"lora"`: tensors (up, down, alpha_or_None, mid_or_None); delta = (alpha/rank)·up@down,
   reshaped for convolutions (LoCon: down 3x3, up 1x1);
-- `"diff"`: tensors (delta,); delta added as is (shape must match).
+- `"diff"`: tensors (delta,); delta added as is (shape must match);
+- `"scale"`: tensors (); the weight so far is multiplied by the strength (ComfyUI's `strength_model`,
+  what the attention-multiply nodes use).
+
+`compute_dtype` (None: the weights' own) runs the forward with every floating weight cast to that
+dtype (ModelComputeDtype); `compile_backend` (None: eager) runs it through `torch.compile` with that
+backend (TorchCompileModel). Both are per handle and copied on clone.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from diffusion.memory.streaming import Streamer
+
 
 class PatchError(ValueError):
     """A patch that does not fit the weight it targets."""
@@ -42,7 +50,7 @@ class PatchError(ValueError):
 class WeightPatch:
     """One patch on one parameter."""
 
-    kind: str  # "lora" | "diff"
+    kind: str  # "lora" | "diff" | "scale"
     tensors: tuple
     strength: float
     source: str = ""  # a label (e.g. the LoRA file and its fingerprint) for cache keys
@@ -55,6 +63,9 @@ class _SharedBase:
         self.model = model
         self.lock = threading.RLock()
         self.handles: weakref.WeakSet[ModelPatcher] = weakref.WeakSet()
+        self.compiled: dict[str, Any] = {}  # backend -> torch.compile(model) (TorchCompileModel)
+        # Set by the model manager when the weights stay offloaded and stream block by block.
+        self.streamer: Streamer | None = None
 
     def drop_patched_caches(self) -> None:
         """Forget every clone's patched tensors (they live on the old device after a move)."""
@@ -100,6 +111,8 @@ class ModelPatcher:
         self.offload_device = torch.device(offload_device) if offload_device is not None else torch.device("cpu")
         self.patches: dict[str, list[WeightPatch]] = {}
         self.options: dict[str, Any] = {}  # free-form per-handle options (e.g. sampler hooks), copied on clone
+        self.compute_dtype: torch.dtype | None = None
+        self.compile_backend: str | None = None
         self._cache: dict[str, tuple[tuple, torch.Tensor]] = {}
         self._shared.handles.add(self)
 
@@ -119,6 +132,8 @@ class ModelPatcher:
         )
         other.patches = {name: list(items) for name, items in self.patches.items()}
         other.options = dict(self.options)
+        other.compute_dtype = self.compute_dtype
+        other.compile_backend = self.compile_backend
         return other
 
     def is_clone(self, other: ModelPatcher) -> bool:
@@ -153,6 +168,8 @@ class ModelPatcher:
             for patch in self.patches[name]:
                 label = patch.source or ",".join(str(id(t)) for t in patch.tensors)
                 digest.update(f"|{name}:{patch.kind}:{patch.strength!r}:{label}".encode())
+        if self.compute_dtype is not None or self.compile_backend is not None:
+            digest.update(f"|compute:{self.compute_dtype}:{self.compile_backend}".encode())
         return digest.hexdigest()
 
     def patched_weights(self) -> dict[str, torch.Tensor]:
@@ -174,6 +191,8 @@ class ModelPatcher:
         """Yield the base module with this handle's patched weights swapped in, under the shared lock."""
         with self._shared.lock:
             weights = self.patched_weights() if self.patches else {}
+            if self.compute_dtype is not None:
+                weights = _cast_floating(self.model, weights, self.compute_dtype)
             originals = swap_parameters(self.model, weights)
             try:
                 yield self.model
@@ -181,9 +200,32 @@ class ModelPatcher:
                 swap_parameters(self.model, originals)
 
     def __call__(self, *args, **kwargs):
-        """Run the model's forward with the patched weights."""
+        """Run the model's forward with the patched weights (streamed block by block when set so)."""
         with self.patched() as module, torch.inference_mode():
-            return module(*args, **kwargs)
+            streamer = self._shared.streamer
+            if self.compile_backend is not None:
+                module = self._compiled(self.compile_backend)
+            if streamer is None:
+                return module(*args, **kwargs)
+            with streamer.active():
+                return module(*args, **kwargs)
+
+    def _compiled(self, backend: str):
+        """The shared base wrapped by torch.compile with `backend` (made once per base and backend)."""
+        compiled = self._shared.compiled.get(backend)
+        if compiled is None:
+            compiled = self._shared.compiled[backend] = torch.compile(self.model, backend=backend)
+        return compiled
+
+    def set_streaming(self, streamer: Streamer | None) -> None:
+        """Stream the shared base through `streamer` from now on (None: compute where the weights are)."""
+        with self._shared.lock:
+            self._shared.streamer = streamer
+            self._shared.drop_patched_caches()
+
+    @property
+    def streaming(self) -> bool:
+        return self._shared.streamer is not None
 
     def move_to(self, device: torch.device | str) -> None:
         """Move the shared base module to `device` (under the lock, so no clone is mid-swap)."""
@@ -192,7 +234,9 @@ class ModelPatcher:
             self._shared.drop_patched_caches()
 
     def current_device(self) -> torch.device:
-        """Where the base weights are now (CPU for a module without parameters)."""
+        """Where the model computes: its streaming device, else where the base weights are (CPU when none)."""
+        if self._shared.streamer is not None:
+            return self._shared.streamer.device
         first = next(self.model.parameters(), None)
         return first.device if first is not None else torch.device("cpu")
 
@@ -226,6 +270,9 @@ def check_patch(name: str, kind: str, tensors: tuple, shape: torch.Size) -> None
             raise PatchError(
                 f"{name}: LoRA of shape up {tuple(up.shape)} / down {tuple(down.shape)} does not fit weight {tuple(shape)}"
             )
+    elif kind == "scale":
+        if tensors:
+            raise PatchError(f"{name}: a scale patch takes no tensors, got {len(tensors)}")
     elif kind == "diff":
         if len(tensors) != 1 or tuple(tensors[0].shape) != tuple(shape):
             raise PatchError(f"{name}: diff patch shape does not match weight {tuple(shape)}")
@@ -233,9 +280,21 @@ def check_patch(name: str, kind: str, tensors: tuple, shape: torch.Size) -> None
         raise PatchError(f"{name}: unknown patch kind {kind!r}")
 
 
+def _cast_floating(model: nn.Module, weights: Mapping[str, torch.Tensor], dtype: torch.dtype) -> dict:
+    """`weights` with every floating parameter of `model` (patched or not) cast to `dtype`."""
+    out = {}
+    for name, param in model.named_parameters():
+        tensor = weights.get(name, param)
+        out[name] = tensor.detach().to(dtype) if tensor.is_floating_point() else tensor
+    return out
+
+
 def _apply_patches(base: torch.Tensor, patch_list: list[WeightPatch]) -> torch.Tensor:
     weight = base.float().clone()
     for patch in patch_list:
+        if patch.kind == "scale":
+            weight.mul_(patch.strength)
+            continue
         if patch.strength == 0.0:
             continue
         if patch.kind == "lora":

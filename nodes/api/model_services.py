@@ -17,6 +17,7 @@ weights, and a changed file is loaded afresh.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import weakref
 from collections import OrderedDict
@@ -27,8 +28,9 @@ from typing import Any
 
 import torch
 
-from diffusion.memory.devices import DeviceChoice, choose_devices
+from diffusion.memory.devices import DeviceChoice, choose_devices, choose_dtype, total_memory
 from diffusion.memory.model_manager import ModelManager
+from diffusion.memory.planner import GB, MemoryPolicy
 
 
 def cpu_has_fast_bf16() -> bool:
@@ -44,12 +46,13 @@ def cpu_has_fast_bf16() -> bool:
     return False
 
 
-def resolve_device_choice(cpu: bool = False, precision: str = "auto") -> DeviceChoice:
-    """The device and dtypes for the `--cpu` flag and a precision option: the process's one device decision."""
+def resolve_device_choice(cpu: bool = False, precision: str = "auto", vae_precision: str = "auto") -> DeviceChoice:
+    """The device and dtypes for the `--cpu` flag and the precision options: the process's one device decision."""
     choice = choose_devices(cpu=cpu, precision=precision)
     if precision == "auto" and choice.device.type == "cpu" and cpu_has_fast_bf16():
-        return DeviceChoice(choice.device, torch.bfloat16, choice.text_encoder_dtype, choice.vae_dtype,
-                            choice.offload_device)
+        choice = dataclasses.replace(choice, unet_dtype=torch.bfloat16)
+    if vae_precision != "auto":
+        choice = dataclasses.replace(choice, vae_dtype=choose_dtype(choice.device, vae_precision))
     return choice
 
 
@@ -110,6 +113,15 @@ class LoadedFiles:
             self._raw.clear()
 
 
+def memory_policy(request: Any) -> MemoryPolicy:
+    """The MemoryPolicy of a DeviceRequest's VRAM flags."""
+    def gb(value: float | None) -> int | None:
+        return None if value is None else int(value * GB)
+
+    return MemoryPolicy(getattr(request, "memory", "normal"), budget_bytes=gb(getattr(request, "vram_budget_gb", None)),
+                        reserve_bytes=gb(getattr(request, "reserve_vram_gb", None)))
+
+
 @dataclass
 class ModelServices:
     """Device choice, model manager and loaded-file cache of one process."""
@@ -121,13 +133,18 @@ class ModelServices:
     @classmethod
     def create(cls, request: Any, *, budget_bytes: int | None = None) -> ModelServices:
         """Services for a `DeviceRequest` (its `cpu` and `precision`): decides the device, once."""
-        choice = resolve_device_choice(bool(request.cpu), request.precision)
-        manager = ModelManager(choice.device, offload_device=choice.offload_device, budget_bytes=budget_bytes)
+        choice = resolve_device_choice(bool(request.cpu), request.precision, getattr(request, "vae_precision", "auto"))
+        policy = memory_policy(request)
+        if budget_bytes is None and policy.budget_bytes is not None:
+            budget_bytes = policy.usable_bytes(total_memory(choice.device), gpu=choice.device.type == "cuda")
+        manager = ModelManager(choice.device, offload_device=choice.offload_device, budget_bytes=budget_bytes,
+                               policy=policy)
         return cls(choice=choice, manager=manager, files=LoadedFiles())
 
-    def load(self, patchers) -> None:
-        """Put these ModelPatchers on the compute device (call right before they compute)."""
-        self.manager.load_models(list(patchers))
+    def load(self, patchers, *, work_bytes: int = 0) -> None:
+        """Put these ModelPatchers on the compute device (call right before they compute), leaving
+        `work_bytes` for the computation (the planner streams a model that cannot fit whole)."""
+        self.manager.load_models(list(patchers), work_bytes=work_bytes)
 
     def unload_all(self) -> None:
         """Send every loaded model back to its offload device and forget the file cache (/free)."""

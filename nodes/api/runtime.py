@@ -24,19 +24,34 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 PREVIEW_METHODS = ("none", "auto", "latent2rgb", "taesd")
 
 
+# The model memory policies (diffusion/memory/planner.py POLICIES): --normalvram, --highvram, --lowvram, --novram.
+MEMORY_POLICIES = ("normal", "high", "low", "none")
+
+
 @dataclass(frozen=True)
 class DeviceRequest:
-    """What the user asked for (`--cpu`, `--precision`); resolved into a device choice on first use.
+    """What the user asked for (`--cpu`, `--precision`, `--vae-precision`, the VRAM flags); resolved into a
+    device choice on first use.
 
-    precision "auto" is bf16 UNet weights on CPUs with native bf16, fp16 on GPUs, else fp32.
+    precision "auto" is bf16 UNet weights on CPUs with native bf16, fp16 on GPUs, else fp32;
+    vae_precision "auto" is bf16 on GPUs that have it, else fp32. `memory` is the model memory
+    policy, `vram_budget_gb` caps what models and computation use, `reserve_vram_gb` is left free.
     """
 
     cpu: bool = False
     precision: str = "auto"
+    vae_precision: str = "auto"
+    memory: str = "normal"
+    vram_budget_gb: float | None = None
+    reserve_vram_gb: float | None = None
 
     def __post_init__(self) -> None:
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"unknown precision {self.precision!r}; expected one of {', '.join(PRECISIONS)}")
+        for name in ("precision", "vae_precision"):
+            if getattr(self, name) not in PRECISIONS:
+                raise ValueError(f"unknown {name.replace('_', ' ')} {getattr(self, name)!r}; "
+                                 f"expected one of {', '.join(PRECISIONS)}")
+        if self.memory not in MEMORY_POLICIES:
+            raise ValueError(f"unknown memory policy {self.memory!r}; expected one of {', '.join(MEMORY_POLICIES)}")
 
 
 @dataclass

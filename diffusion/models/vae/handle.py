@@ -4,17 +4,31 @@ channels-last as ComfyUI) and unscaled latents, plainly or in overlapping tiles.
 Every method takes an optional `check_interrupt` callable (a node passes `ctx.check_interrupted`):
 it is called before each batch item (plain) or each tile (tiled) and stops the work by raising,
 so a long decode of a big batch or a big image ends at the next item or tile.
+
+`decode` never fails for want of memory when tiles would do: it estimates the decode's peak
+(`diffusion.memory.planner.vae_decode_bytes`) against the device's free memory and decodes in
+the largest tiles that fit when the whole would not, and retries in smaller tiles after an
+out-of-memory error (as ComfyUI falls back to tiled decoding). A half-precision decode that
+overflows into NaN or infinity (SDXL's VAE in fp16) is redone in float32, and the VAE stays in
+float32 from then on.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import torch
 
+from diffusion.memory.devices import empty_cache, free_memory
+from diffusion.memory.planner import choose_tile
 from diffusion.models.latent_formats import SD15_FORMAT, LatentFormat
 from diffusion.models.vae.tiling import decode_tiled, encode_tiled
 from diffusion.models.vae.vae import AutoencoderKL
+
+log = logging.getLogger(__name__)
+
+_HALF = (torch.float16,)
 
 
 class VAEHandle:
@@ -29,6 +43,8 @@ class VAEHandle:
         self.model = model.eval().requires_grad_(False)
         self.latent_format = latent_format
         self.source = source
+        self.free_bytes: Callable[[torch.device], int] = free_memory  # replaceable in tests
+        self.last_decode_tile: int | None = None  # the tile size the last decode chose (None: whole)
 
     @property
     def downscale(self) -> int:
@@ -66,8 +82,40 @@ class VAEHandle:
 
     @torch.inference_mode()
     def decode(self, latent: torch.Tensor, check_interrupt: Callable[[], None] | None = None) -> torch.Tensor:
-        """Latent [B,4,h,w] -> IMAGE [B,8h,8w,3] 0..1."""
-        return self._image(by_item(self.model.decode, self._latent(latent), check_interrupt))
+        """Latent [B,4,h,w] -> IMAGE [B,8h,8w,3] 0..1 (whole, or in tiles when memory is short)."""
+        latent = self._latent(latent)
+        dtype_bytes = self.model.encoder.conv_in.weight.element_size()
+        batch = 1 if check_interrupt is not None else latent.shape[0]
+        tile = choose_tile(self.free_bytes(self.device), batch, latent.shape[2], latent.shape[3],
+                           dtype_bytes=dtype_bytes)
+        while True:
+            self.last_decode_tile = tile
+            try:
+                pixels = self._decode_pixels(latent, tile, check_interrupt)
+                break
+            except torch.OutOfMemoryError:
+                smaller = 512 if tile is None else tile // 2
+                if smaller < 64:
+                    raise
+                log.warning("VAE decode ran out of memory%s; retrying in %d px tiles",
+                            "" if tile is None else f" in {tile} px tiles", smaller)
+                empty_cache(self.device)
+                tile = smaller
+        if self.model.encoder.conv_in.weight.dtype in _HALF and not torch.isfinite(pixels).all():
+            log.warning("the VAE overflowed in float16 (NaN/inf pixels); decoding again in float32, "
+                        "and keeping this VAE in float32")
+            self.model.float()
+            pixels = self._decode_pixels(latent, self.last_decode_tile, check_interrupt)
+        return self._image(pixels)
+
+    def _decode_pixels(self, latent: torch.Tensor, tile: int | None,
+                       check_interrupt: Callable[[], None] | None) -> torch.Tensor:
+        if tile is None:
+            return by_item(self.model.decode, latent, check_interrupt)
+        factor = self.downscale
+        tile_latent = max(1, tile // factor)
+        return decode_tiled(self.model, latent, tile_latent, min(64 // factor, tile_latent - 1),
+                            check_interrupt=check_interrupt)
 
     @torch.inference_mode()
     def encode_tiled(self, image: torch.Tensor, tile_size: int = 512, overlap: int = 64,
