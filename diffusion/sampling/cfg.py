@@ -9,7 +9,7 @@
    lengths are repeated to their least common multiple, which leaves cross-attention unchanged);
 3. each side's predictions are summed with their weights and divided by the summed weights;
 4. result = uncond + (cond - uncond) * cfg. With cfg == 1 the negative side is not evaluated.
-The model handle's options (model_hooks.py: cfg and post-cfg functions, a model-sampling
+The model handle's options (model_hooks.py: pre-cfg, cfg and post-cfg functions, a model-sampling
 override, UNet block patches) are honoured; they come from `model_options`, else from the
 handle the DiscreteDenoiser runs.
 """
@@ -137,21 +137,28 @@ class GuidedDenoiser:
         sides = [self.positive] if skip_uncond else [self.positive, self.negative]
         cond_pred, *rest = self.predict(x, sigma, sides)
         hooks = model_hooks.has_cfg_hooks(self.options)
-        if skip_uncond and not hooks:
+        pre_hooks = bool(self.options.get(model_hooks.SAMPLER_PRE_CFG_FUNCTION))
+        if skip_uncond and not hooks and not pre_hooks:
             return cond_pred
         uncond_pred = torch.zeros_like(cond_pred) if skip_uncond else rest[0]
+        sigma_b = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).reshape(-1).expand(x.shape[0])
+        if pre_hooks:
+            cond_pred, uncond_pred = model_hooks.pre_cfg(
+                [cond_pred, uncond_pred], [self.positive, None if skip_uncond else self.negative], self.cfg, x,
+                sigma_b, self.options)[:2]
         if wants_uncond:
             uncond_sink(uncond_pred)
         if not hooks:
             return uncond_pred + (cond_pred - uncond_pred) * self.cfg
-        sigma_b = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).reshape(-1).expand(x.shape[0])
         return model_hooks.combine(cond_pred, uncond_pred, self.cfg, x, sigma_b, self.options,
-                                   self.positive, self.negative, self._calc_cond_batch)
+                                   self.positive, self.negative, self.calc_cond_batch)
 
-    def _calc_cond_batch(self, sides: list[list[PreparedCond]], x: torch.Tensor, sigma: torch.Tensor,
+    def calc_cond_batch(self, sides: list[list[PreparedCond]], x: torch.Tensor, sigma: torch.Tensor,
                          options: dict) -> list[torch.Tensor]:
         """Predictions of `sides` with the model run under other options (for post-cfg hooks such as PAG)."""
         return self.predict(x, sigma, sides, denoiser=model_hooks.hooked(self.base_denoiser, options))
+
+    _calc_cond_batch = calc_cond_batch  # the name the SAG rule's tests use
 
     def predict(self, x: torch.Tensor, sigma: torch.Tensor, sides: list[list[PreparedCond]],
                 denoiser: Callable[..., torch.Tensor] | None = None) -> list[torch.Tensor]:

@@ -75,19 +75,31 @@ class InpaintDenoiser:
 
     mask is 1 where the sampler may change the latent and 0 where the original is kept;
     `noise` is the noise that noises the original (the initial noise, or a separate draw for ddim).
+    `mask_function(sigma, mask, extra_options)` (a model's denoise_mask_function, optional) gives the
+    mask of each call in place of `mask`; `last_mask` is the mask the latest call used.
     """
 
     def __init__(self, inner: Callable[..., torch.Tensor], latent_image: torch.Tensor, mask: torch.Tensor,
-                 noise: torch.Tensor) -> None:
+                 noise: torch.Tensor, mask_function: Callable[..., torch.Tensor] | None = None,
+                 extra_options: dict | None = None) -> None:
         self.inner = inner
         self.latent_image = latent_image
         self.mask = mask
         self.keep = 1.0 - mask
         self.noise = noise
+        self.mask_function = mask_function
+        self.extra_options = extra_options or {}
+        self.last_mask = mask
 
     def __call__(self, x: torch.Tensor, sigma: torch.Tensor, **kwargs) -> torch.Tensor:
+        mask, keep = self.mask, self.keep
+        if self.mask_function is not None:
+            sigma_b = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).reshape(-1).expand(x.shape[0])
+            mask = self.mask_function(sigma_b, self.mask, dict(self.extra_options))
+            keep = 1.0 - mask
+            self.last_mask = mask
         sigma_col = _column(sigma, x)
         original_noised = self.latent_image + self.noise * sigma_col
-        x = x * self.mask + original_noised * self.keep
+        x = x * mask + original_noised * keep
         denoised = self.inner(x, sigma, **kwargs)
-        return denoised * self.mask + self.latent_image * self.keep
+        return denoised * mask + self.latent_image * keep

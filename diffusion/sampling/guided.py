@@ -7,11 +7,14 @@ A `Guider` is a model plus how its predictions of one or more conditionings are 
 - "dual_cfg" (conds cond1, cond2, negative): "regular" is
   neg + (cond2 - neg) * cfg2 + (cond1 - cond2) * cfg1, where a side whose weight is 1 is skipped
   as ComfyUI does (cfg2 == 1 drops the negative, and then cfg1 == 1 drops cond2 too); "nested" is
-  neg + cfg2 * ((cond2 + (cond1 - cond2) * cfg1) - neg), every side evaluated.
+  neg + cfg2 * ((cond2 + (cond1 - cond2) * cfg1) - neg), every side evaluated;
+- "perp_neg" (conds positive, negative, empty; cfg, neg_scale): ComfyUI's PerpNegGuider.
+How each kind combines its predictions, honouring the model's cfg hooks: `guiders.py`.
 
 `sample_guided(guider, noise, sampler, sigmas, latent, ...)` runs `sampler` (a
 `registry.get_sampler`-style function) along `sigmas` and returns (samples, last denoised),
-unscaled on the CPU, as `sample.sample_with_sigmas` does; see sample.py for the arguments.
+unscaled on the CPU, as `sample.sample_with_sigmas` does (which runs a "cfg" guider through it);
+see sample.py for the arguments.
 """
 
 from __future__ import annotations
@@ -24,24 +27,25 @@ from typing import Any
 
 import torch
 
-from diffusion.sampling.cfg import GuidedDenoiser
-from diffusion.sampling.conds import PreparedCond, add_opposite_areas, prepare_conditioning
+from diffusion.sampling import model_hooks
+from diffusion.sampling.conds import add_opposite_areas, prepare_conditioning
 from diffusion.sampling.denoiser import DiscreteDenoiser, InpaintDenoiser
 from diffusion.sampling.discrete import schedule_of
+from diffusion.sampling.guiders import guided_model
 from diffusion.sampling.noise import cpu_generator
 from diffusion.sampling.registry import SamplerFn
-from diffusion.sampling.sample import (
-    _device_of,
-    _is_inpaint_model,
-    _unet_call,
-    _with_concat,
+from diffusion.sampling.sampling_setup import (
+    device_of,
     fit_latent_channels,
+    is_inpaint_model,
     prepare_noise_mask,
+    unet_call,
+    with_concat,
 )
 
 # kind -> the role of each conditioning ("negative" also picks SDXL-refiner's low aesthetic score)
 GUIDER_ROLES = {"basic": ("positive",), "cfg": ("positive", "negative"),
-                "dual_cfg": ("positive", "negative", "negative")}
+                "dual_cfg": ("positive", "negative", "negative"), "perp_neg": ("positive", "negative", "negative")}
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,7 +56,7 @@ class Guider:
     kind: str
     conds: tuple[list, ...]
     cfg: float = 1.0
-    cfg2: float = 1.0
+    cfg2: float = 1.0  # dual_cfg: cfg_cond2_negative; perp_neg: neg_scale
     nested: bool = False
 
     def __post_init__(self) -> None:
@@ -66,52 +70,19 @@ class Guider:
                 raise ValueError(f"guider {name} must be a finite number, got {value!r}")
 
 
-class DualGuidedDenoiser:
-    """D(x, sigma) of a dual_cfg guider over prepared (cond1, cond2, negative)."""
-
-    def __init__(self, denoiser, conds: list[list[PreparedCond]], cfg1: float, cfg2: float, nested: bool,
-                 interrupt_check: Callable[[], None] | None = None) -> None:
-        self.inner = GuidedDenoiser(denoiser, conds[0], conds[2], 1.0, interrupt_check=interrupt_check)
-        self.positive, self.middle, self.negative = conds
-        self.cfg1, self.cfg2, self.nested = float(cfg1), float(cfg2), nested
-
-    def __call__(self, x: torch.Tensor, sigma: torch.Tensor, **_: object) -> torch.Tensor:
-        if self.inner.interrupt_check is not None:
-            self.inner.interrupt_check()
-        if self.nested:
-            negative, middle, positive = self.inner.predict(x, sigma, [self.negative, self.middle, self.positive])
-            text = middle + (positive - middle) * self.cfg1
-            return negative + self.cfg2 * (text - negative)
-        use_negative = not math.isclose(self.cfg2, 1.0)
-        use_middle = use_negative or not math.isclose(self.cfg1, 1.0)
-        sides = [self.positive] + ([self.middle] if use_middle else []) + ([self.negative] if use_negative else [])
-        predictions = self.inner.predict(x, sigma, sides)
-        positive = predictions[0]
-        middle = predictions[1] if use_middle else torch.zeros_like(x)
-        negative = predictions[2] if use_negative else torch.zeros_like(x)
-        return negative + (middle - negative) * self.cfg2 + (positive - middle) * self.cfg1
-
-
-def _guided_model(guider: Guider, denoiser, conds: list[list[PreparedCond]], interrupt_check):
-    if guider.kind == "basic":
-        return GuidedDenoiser(denoiser, conds[0], [], 1.0, interrupt_check=interrupt_check)
-    if guider.kind == "cfg":
-        return GuidedDenoiser(denoiser, conds[0], conds[1], guider.cfg, interrupt_check=interrupt_check)
-    return DualGuidedDenoiser(denoiser, conds, guider.cfg, guider.cfg2, guider.nested, interrupt_check)
-
-
 def sample_guided(guider: Guider, noise: torch.Tensor, sampler: SamplerFn, sigmas: torch.Tensor,
                   latent: torch.Tensor, *, noise_mask: torch.Tensor | None = None, seed: int | None = None,
                   random_inpaint_noise: bool = False, callback=None,
                   interrupt_check: Callable[[], None] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Sample `latent` along `sigmas` with `guider`; `random_inpaint_noise` is ddim's separate inpainting noise."""
     with torch.no_grad():
-        return _sample_guided(guider, noise, sampler, sigmas, latent, noise_mask, seed, random_inpaint_noise,
-                              callback, interrupt_check)
+        return run_guided(guider, noise, sampler, sigmas, latent, noise_mask, seed, random_inpaint_noise,
+                          callback, interrupt_check)
 
 
-def _sample_guided(guider, noise, sampler, sigmas, latent, noise_mask, seed, random_inpaint_noise, callback,
-                   interrupt_check):
+def run_guided(guider, noise, sampler, sigmas, latent, noise_mask, seed, random_inpaint_noise, callback,
+               interrupt_check) -> tuple[torch.Tensor, torch.Tensor]:
+    """`sample_guided` without its no_grad context: the one sampling loop setup (KSampler's too)."""
     model = guider.model
     latent = fit_latent_channels(model, latent)
     if not isinstance(noise, torch.Tensor) or noise.shape != latent.shape:
@@ -123,7 +94,7 @@ def _sample_guided(guider, noise, sampler, sigmas, latent, noise_mask, seed, ran
     info = model.model_info
     scale = float(info.latent_format.scale_factor)
     schedule = schedule_of(model)
-    device = _device_of(model, latent)
+    device = device_of(model, latent)
     latent_f = latent.float()
     latent_image = (latent_f * scale if torch.count_nonzero(latent_f) > 0 else latent_f).to(device)
     mask = prepare_noise_mask(noise_mask, latent.shape).to(device) if noise_mask is not None else None
@@ -131,20 +102,23 @@ def _sample_guided(guider, noise, sampler, sigmas, latent, noise_mask, seed, ran
     conds = [prepare_conditioning(c, which=role, latent_shape=tuple(latent.shape), schedule=schedule,
                                   family=info.family) for c, role in zip(guider.conds, GUIDER_ROLES[guider.kind],
                                                                          strict=True)]
-    if _is_inpaint_model(info):
-        conds = [[_with_concat(c, latent_image, mask, scale) for c in side] for side in conds]
+    if is_inpaint_model(info):
+        conds = [[with_concat(c, latent_image, mask, scale) for c in side] for side in conds]
     for first, second in combinations(conds, 2):
         add_opposite_areas(first, second)
 
     noise = noise.float().to(device)
-    denoiser = DiscreteDenoiser(_unet_call(model), info.prediction, schedule)
-    model_fn = _guided_model(guider, denoiser, conds, interrupt_check)
+    denoiser = DiscreteDenoiser(unet_call(model), info.prediction, schedule)
+    model_fn = guided_model(guider.kind, denoiser, conds, guider.cfg, guider.cfg2, guider.nested, interrupt_check)
+    inpaint = None
     if mask is not None:
         inpaint_noise = noise
         if random_inpaint_noise and seed is not None:
             generator = cpu_generator((seed + 1) % 2 ** 64)
             inpaint_noise = torch.randn(noise.shape, generator=generator, device="cpu").to(device)
-        model_fn = InpaintDenoiser(model_fn, latent_image, mask, inpaint_noise)
+        mask_function = model_hooks.options_of(denoiser).get(model_hooks.DENOISE_MASK_FUNCTION)
+        inpaint = model_fn = InpaintDenoiser(model_fn, latent_image, mask, inpaint_noise, mask_function=mask_function,
+                                             extra_options={"sigmas": sigmas.to(device), "model_sampling": schedule})
 
     sigma_max = float(schedule.sigma_max)
     first = float(sigmas[0])
@@ -163,8 +137,10 @@ def _sample_guided(guider, noise, sampler, sigmas, latent, noise_mask, seed, ran
 
     result = sampler(model_fn, x, sigmas.to(device), callback=on_step, seed=seed)
     samples = (result / scale).float().cpu()
-    if mask is not None:
-        mask_cpu = mask.cpu()
+    if inpaint is not None:
+        # Where the mask is 0 this is exactly the input latent (x * 0 + latent * 1), not a round trip through
+        # scaling; with a denoise_mask_function the mask is the one its last model call used.
+        mask_cpu = inpaint.last_mask.cpu()
         samples = samples * mask_cpu + latent_f.cpu() * (1.0 - mask_cpu)
     return samples, (last["denoised"] / scale).float().cpu()
 

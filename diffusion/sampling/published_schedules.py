@@ -1,4 +1,6 @@
-"""Schedules from published sigma tables: Align Your Steps (NVIDIA) and GITS, as ComfyUI's nodes use them.
+"""Schedules from published sigma tables: Align Your Steps (NVIDIA), GITS and Optimal Steps, as ComfyUI's
+nodes use them. ComfyUI's Optimal Steps tables (github.com/bebebe666/OptimalSteps) are for the flow
+models FLUX, Wan and Chroma (sigmas in [0, 1]); it has none for the SD families, and neither has this.
 
 A table lists the sigmas of one step count. Other step counts come from `loglinear_interp`: the
 table's log sigmas, spread evenly over [0, 1], are linearly interpolated at steps + 1 evenly spread
@@ -22,6 +24,15 @@ ALIGN_YOUR_STEPS = {
     "SVD": (700.00, 54.5, 15.886, 7.977, 4.248, 1.789, 0.981, 0.403, 0.173, 0.034, 0.002),
 }
 AYS_MODEL_TYPES = tuple(ALIGN_YOUR_STEPS)
+OPTIMAL_STEPS = {
+    "FLUX": (0.9968, 0.9886, 0.9819, 0.975, 0.966, 0.9471, 0.9158, 0.8287, 0.5512, 0.2808, 0.001),
+    "Wan": (1.0, 0.997, 0.995, 0.993, 0.991, 0.989, 0.987, 0.985, 0.98, 0.975, 0.973, 0.968, 0.96, 0.946, 0.927,
+            0.902, 0.864, 0.776, 0.539, 0.208, 0.001),
+    "Chroma": (0.992, 0.99, 0.988, 0.985, 0.982, 0.978, 0.973, 0.968, 0.961, 0.953, 0.943, 0.931, 0.917, 0.9,
+               0.881, 0.858, 0.832, 0.802, 0.769, 0.731, 0.69, 0.646, 0.599, 0.55, 0.501, 0.451, 0.402, 0.355,
+               0.311, 0.27, 0.232, 0.199, 0.169, 0.143, 0.12, 0.101, 0.084, 0.07, 0.058, 0.048, 0.001),
+}
+OPTIMAL_STEPS_MODEL_TYPES = tuple(OPTIMAL_STEPS)
 GITS_COEFFS = tuple(sorted(TABLES))
 GITS_MAX_TABLE_STEPS = 20
 
@@ -75,4 +86,15 @@ def gits_sigmas(coeff: float, steps: int, denoise: float = 1.0) -> torch.Tensor:
         sigmas = [GRID[i] for i in rows[steps - 2]]
     else:
         sigmas = loglinear_interp([GRID[i] for i in rows[-1]], steps + 1)
+    return _finish(sigmas, steps, denoise)
+
+
+def optimal_steps_sigmas(model_type: str, steps: int, denoise: float = 1.0) -> torch.Tensor:
+    """Optimal Steps for `model_type` ("FLUX", "Wan" or "Chroma"): its table, interpolated unless it has steps + 1."""
+    if model_type not in OPTIMAL_STEPS:
+        raise ValueError(f"unknown model_type {model_type!r}; expected one of {', '.join(OPTIMAL_STEPS_MODEL_TYPES)}")
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    table = OPTIMAL_STEPS[model_type]
+    sigmas = table if steps + 1 == len(table) else loglinear_interp(table, steps + 1)
     return _finish(sigmas, steps, denoise)

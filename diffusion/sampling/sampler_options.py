@@ -26,6 +26,7 @@ _FUNCTIONS = {
     "euler_ancestral": (euler.sample_euler_ancestral, _ANCESTRAL, True),
     "euler_ancestral_cfg_pp": (cfg_pp.sample_euler_ancestral_cfg_pp, _ANCESTRAL, True),
     "lms": (euler.sample_lms, ("order",), False),
+    "euler_cfg_pp": (cfg_pp.sample_euler_cfg_pp_version, ("version",), False),  # SamplerEulerCFGpp
     "dpmpp_2s_ancestral": (dpmpp.sample_dpmpp_2s_ancestral, _ANCESTRAL, True),
     "dpmpp_sde": (dpmpp.sample_dpmpp_sde, ("eta", "s_noise", "r"), True),
     "dpmpp_2m_sde": (dpmpp.sample_dpmpp_2m_sde, ("eta", "s_noise", "solver_type"), True),

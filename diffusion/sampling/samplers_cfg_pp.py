@@ -1,5 +1,6 @@
 """CFG++ samplers (Chung et al. 2024): euler_cfg_pp, euler_ancestral_cfg_pp, dpmpp_2m_cfg_pp,
-dpmpp_2s_ancestral_cfg_pp, and `guided_call`, the way every CFG++ sampler reads both predictions.
+dpmpp_2s_ancestral_cfg_pp, SamplerEulerCFG++'s "alternative" `sample_euler_pp`, and `guided_call`, the
+way every CFG++ sampler reads both predictions.
 
 CFG++ takes the step's direction from the unconditional prediction U and its end point from the
 guided one D: an Euler step becomes x' = D + sigma' (x - U) / sigma. The guided model reports U
@@ -58,6 +59,28 @@ def sample_euler_cfg_pp(model, x, sigmas, *, extra_args=None, callback=None, dis
     """Euler with CFG++ (deterministic): x' = D + sigma' (x - U) / sigma."""
     return sample_euler_ancestral_cfg_pp(model, x, sigmas, extra_args=extra_args, callback=callback, eta=0.0,
                                          s_noise=0.0)
+
+
+def sample_euler_pp(model, x, sigmas, *, extra_args=None, callback=None, disable=None):
+    """SamplerEulerCFG++ "alternative": Euler steps along dx/dsigma = (x - 2 D + U) / sigma."""
+    for i in range(len(sigmas) - 1):
+        denoised, uncond = guided_call(model, x, sigmas[i], extra_args)
+        report(callback, i, x, sigmas[i], denoised)
+        x = x + (x - denoised + uncond - denoised) / sigmas[i] * (sigmas[i + 1] - sigmas[i])
+    return x
+
+
+EULER_CFG_PP_VERSIONS = ("regular", "alternative")
+
+
+def sample_euler_cfg_pp_version(model, x, sigmas, *, extra_args=None, callback=None, disable=None,
+                                version="regular"):
+    """SamplerEulerCFG++'s sampler: "regular" is euler_cfg_pp, "alternative" `sample_euler_pp`."""
+    if version == "regular":
+        return sample_euler_cfg_pp(model, x, sigmas, extra_args=extra_args, callback=callback)
+    if version == "alternative":
+        return sample_euler_pp(model, x, sigmas, extra_args=extra_args, callback=callback)
+    raise ValueError(f"unknown euler_cfg_pp version {version!r}; expected one of {', '.join(EULER_CFG_PP_VERSIONS)}")
 
 
 def sample_dpmpp_2m_cfg_pp(model, x, sigmas, *, extra_args=None, callback=None, disable=None):

@@ -53,7 +53,7 @@ def require_noise(noise: Any, node: str) -> NoiseSource:
 
 def require_guider(guider: Any, node: str) -> Any:
     if not isinstance(guider, guided.Guider):
-        raise TypeError(f"{node}: input 'guider' must be a GUIDER (from BasicGuider, CFGGuider or DualCFGGuider), "
+        raise TypeError(f"{node}: input 'guider' must be a GUIDER (from BasicGuider, CFGGuider, DualCFGGuider or PerpNegGuider), "
                         f"got {type(guider).__name__}")
     return guider
 

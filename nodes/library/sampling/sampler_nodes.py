@@ -17,6 +17,7 @@ from nodes.library.sampling.custom_sampling import SamplerChoice
 CATEGORY = "sampling/custom_sampling/samplers"
 NOISE_DEVICES = ("gpu", "cpu")
 SOLVER_TYPES = ("midpoint", "heun")
+EULER_CFG_PP_VERSIONS = ("regular", "alternative")  # torch-free copy of samplers_cfg_pp's
 UPSCALE_METHODS = ("bislerp", "nearest-exact", "bilinear", "area", "bicubic")  # torch-free copy of lcm_upscale's
 NOISE_DEVICE_NOTE = " noise_device is ignored: the noise is always drawn on the CPU from the seed."
 
@@ -156,6 +157,24 @@ class SamplerDPMAdaptative(Node):
                        icoeff=icoeff, dcoeff=dcoeff, accept_safety=accept_safety, eta=eta, s_noise=s_noise)
 
 
+class SamplerEulerCFGpp(Node):
+    node_id = "SamplerEulerCFGpp"
+    display_name = "SamplerEulerCFG++"
+    category = "_for_testing"
+    experimental = True
+    description = ("Euler with CFG++. regular: x' = D + sigma' (x - U) / sigma (euler_cfg_pp); alternative: Euler "
+                   "steps along (x - 2 D + U) / sigma. With BasicGuider (no negative) U = D.")
+    inputs = [Combo("version", EULER_CFG_PP_VERSIONS)]
+    outputs = [Out("SAMPLER")]
+
+    @classmethod
+    def run(cls, ctx: Any, *, version: str) -> tuple:
+        _one_of(cls.node_id, "version", version, EULER_CFG_PP_VERSIONS)
+        if version == "regular":
+            return (SamplerChoice("euler_cfg_pp"),)
+        return (SamplerChoice("euler_cfg_pp", (("version", version),)),)
+
+
 class SamplerLCMUpscale(Node):
     node_id = "SamplerLCMUpscale"
     display_name = "SamplerLCMUpscale"
@@ -177,4 +196,4 @@ class SamplerLCMUpscale(Node):
 
 
 NODES = [SamplerEulerAncestral, SamplerEulerAncestralCFGPP, SamplerLMS, SamplerDPMPP_3M_SDE, SamplerDPMPP_2M_SDE, SamplerDPMPP_SDE,
-         SamplerDPMPP_2S_Ancestral, SamplerDPMAdaptative, SamplerLCMUpscale]
+         SamplerDPMPP_2S_Ancestral, SamplerDPMAdaptative, SamplerLCMUpscale, SamplerEulerCFGpp]

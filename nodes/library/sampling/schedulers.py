@@ -20,6 +20,7 @@ published = lazy_import("diffusion.sampling.published_schedules")
 CATEGORY = "sampling/custom_sampling/schedulers"
 # Torch-free copies of the published tables' keys (tests check they agree with the tables).
 AYS_MODEL_TYPES = ("SD1", "SDXL", "SVD")
+OPTIMAL_STEPS_MODEL_TYPES = ("FLUX", "Wan", "Chroma")
 
 
 def _steps(default: int = 20, low: int = 1, high: int = 10000) -> Int:
@@ -173,5 +174,23 @@ class GITSScheduler(Node):
             raise ValueError(f"{cls.node_id}: {exc}") from None
 
 
+class OptimalStepsScheduler(Node):
+    node_id = "OptimalStepsScheduler"
+    category = CATEGORY
+    description = ("ComfyUI's Optimal Steps tables, interpolated in log sigma for other step counts. They are for "
+                   "the flow models FLUX, Wan and Chroma (sigmas in [0, 1]); none is meant for SD1.x/SD2.x/SDXL.")
+    inputs = [Combo("model_type", OPTIMAL_STEPS_MODEL_TYPES), _steps(20, 3, 1000), _denoise()]
+    outputs = [Out("SIGMAS")]
+
+    @classmethod
+    def run(cls, ctx: Any, *, model_type: str, steps: int, denoise: float) -> tuple:
+        if model_type not in OPTIMAL_STEPS_MODEL_TYPES:
+            raise ValueError(f"{cls.node_id}: input 'model_type' must be one of "
+                             f"{', '.join(OPTIMAL_STEPS_MODEL_TYPES)}, got {model_type!r}")
+        if isinstance(steps, bool) or not isinstance(steps, int) or not 3 <= steps <= 1000:
+            raise ValueError(f"{cls.node_id}: input 'steps' must be an integer from 3 to 1000, got {steps!r}")
+        return (published.optimal_steps_sigmas(model_type, steps, denoise),)
+
+
 NODES = [ExponentialScheduler, PolyexponentialScheduler, LaplaceScheduler, VPScheduler, SDTurboScheduler,
-         BetaSamplingScheduler, AlignYourStepsScheduler, GITSScheduler]
+         BetaSamplingScheduler, AlignYourStepsScheduler, GITSScheduler, OptimalStepsScheduler]

@@ -5,9 +5,12 @@
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 import torch
 
+from diffusion.sampling import samplers_dpm_solver as dpm_solver
 from diffusion.sampling.lcm_upscale import upscale_factors
 from diffusion.sampling.sampler_options import SAMPLER_PARAMETERS, configured_sampler
 from nodes.library.conditioning.clip_text import CLIPTextEncode
@@ -39,6 +42,9 @@ def run(sd_runtime, tiny_models):
     return sample
 
 
+ORIGINAL_ADAPTIVE = dpm_solver.sample_dpm_adaptive
+
+
 def node(cls, ctx, **inputs):
     return call(cls, ctx, **inputs)[0]
 
@@ -59,12 +65,33 @@ def test_default_options_give_the_plain_sampler(run):
         (node(nodes.SamplerDPMPP_2M_SDE, ctx, solver_type="midpoint", eta=1.0, s_noise=1.0, noise_device="gpu"),
          "dpmpp_2m_sde"),
         (node(nodes.SamplerDPMPP_3M_SDE, ctx, eta=1.0, s_noise=1.0, noise_device="cpu"), "dpmpp_3m_sde"),
-        (node(nodes.SamplerDPMAdaptative, ctx, order=3, rtol=0.05, atol=0.0078, h_init=0.05, pcoeff=0.0, icoeff=1.0,
-              dcoeff=0.0, accept_safety=0.81, eta=0.0, s_noise=1.0), "dpm_adaptive"),
     ]
     for choice, name in cases:
         assert choice.name == name and choice.options
         assert torch.equal(run(choice), run.select(name)), name
+
+
+def test_dpm_adaptive_defaults_are_the_plain_samplers(run, monkeypatch):
+    """What the solver is called with, recorded instead of run: on the random tiny model the adaptive
+    solver takes hundreds of steps (a minute of CPU) to reach its tolerance."""
+    calls = []
+
+    def record(model, x, sigma_min, sigma_max, **kwargs):
+        calls.append({"sigma_min": float(sigma_min), "sigma_max": float(sigma_max),
+                      **{k: v for k, v in kwargs.items() if k not in ("extra_args", "callback")}})
+        return x
+
+    monkeypatch.setattr(dpm_solver, "sample_dpm_adaptive", record)
+    choice = node(nodes.SamplerDPMAdaptative, run.ctx, order=3, rtol=0.05, atol=0.0078, h_init=0.05, pcoeff=0.0,
+                  icoeff=1.0, dcoeff=0.0, accept_safety=0.81, eta=0.0, s_noise=1.0)
+    assert choice.name == "dpm_adaptive" and choice.options
+    run(choice)
+    run.select("dpm_adaptive")
+    configured, plain = calls
+    defaults = inspect.signature(ORIGINAL_ADAPTIVE).parameters
+    configured.pop("seed")  # the plain sampler's eta is 0: it draws no noise, so it is given no seed
+    for key, value in configured.items():
+        assert plain.get(key, defaults[key].default if key in defaults else None) == value, key
 
 
 def test_options_change_what_is_computed(run):
@@ -122,4 +149,4 @@ def test_sampler_nodes_bad_input(run):
     with pytest.raises(ValueError, match="takes no options"):
         configured_sampler("heun", {"eta": 1.0})
     assert set(SAMPLER_PARAMETERS) == {"euler_ancestral", "euler_ancestral_cfg_pp", "lms", "dpmpp_2s_ancestral", "dpmpp_sde", "dpmpp_2m_sde",
-                                       "dpmpp_3m_sde", "dpm_adaptive", "lcm"}
+                                       "dpmpp_3m_sde", "dpm_adaptive", "lcm", "euler_cfg_pp"}
