@@ -8,7 +8,9 @@ and cached under the temp dir. Loading is measured in a fresh subprocess: it loa
 reset in between, so peak RSS is that of the load (plus the interpreter and torch). The last printed line is
 JSON with `load_sd15_s`, `load_peak_rss_gb`, `weights_gb`, `unet_fwd_fp32_s`,
 `unet_fwd_bf16_s` (plus `rss_after_touching_weights_gb`: RSS once every weight page has
-been read, since a memory-mapped load reads pages lazily).
+been read, since a memory-mapped load reads pages lazily), and for a full-size 4x ESRGAN
+(bench/models_upscale.py) `esrgan_load_s` and a tiled 4x upscale of a 1024^2 image:
+`esrgan_upscale_s`, `esrgan_tile`, `esrgan_upscale_peak_rss_gb` (`--upscale-size`, `--skip-upscale`).
 """
 
 from __future__ import annotations
@@ -123,14 +125,36 @@ def unet_forward_seconds(path: Path, dtype_name: str, repeats: int) -> float:
     return min(times)
 
 
+def _upscale_results(cache_dir: Path, size: int) -> dict:
+    from bench.models_upscale import ensure_esrgan
+
+    path = ensure_esrgan(cache_dir)
+    command = [sys.executable, __file__, "--measure-upscale", str(path), "--upscale-size", str(size)]
+    result = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT)
+    up = json.loads(result.stdout.strip().splitlines()[-1])
+    print(f"ESRGAN 4x (full): load {up['load_s']:.2f} s; {size}^2 -> {up['output'][-1]}^2 tiled at "
+          f"{up['tile_used']} px (chosen {up['tile_chosen']}): {up['upscale_s']:.1f} s, "
+          f"peak RSS {up['peak_rss'] / GB:.2f} GB", flush=True)
+    return {"esrgan_load_s": round(up["load_s"], 3), "esrgan_upscale_s": round(up["upscale_s"], 3),
+            "esrgan_tile": up["tile_used"], "esrgan_upscale_peak_rss_gb": round(up["peak_rss"] / GB, 3)}
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache-dir", default=str(Path(tempfile.gettempdir()) / "latentgraph-bench"))
     parser.add_argument("--repeats", type=int, default=3, help="timed UNet forward calls per dtype (best of)")
     parser.add_argument("--measure-load", help=argparse.SUPPRESS)
+    parser.add_argument("--upscale-size", type=int, default=1024, help="side of the image the 4x ESRGAN upscales")
+    parser.add_argument("--skip-upscale", action="store_true", help="leave out the ESRGAN measurements")
+    parser.add_argument("--measure-upscale", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure_load:
         print(json.dumps(measure_load(args.measure_load)))
+        return 0
+    if args.measure_upscale:
+        from bench.models_upscale import measure_upscale
+
+        print(json.dumps(measure_upscale(args.measure_upscale, args.upscale_size, _peak_rss_bytes, _reset_peak_rss)))
         return 0
     path = ensure_checkpoint(Path(args.cache_dir))
     load = _load_in_subprocess(path)
@@ -140,7 +164,11 @@ def main(argv: list[str]) -> int:
     print(f"UNet forward fp32: {fp32:.2f} s", flush=True)
     bf16 = unet_forward_seconds(path, "bf16", args.repeats)
     print(f"UNet forward bf16: {bf16:.2f} s", flush=True)
+    results = {}
+    if not args.skip_upscale:
+        results = _upscale_results(Path(args.cache_dir), args.upscale_size)
     print(json.dumps({
+        **results,
         "load_sd15_s": round(load["seconds"], 3),
         "load_peak_rss_gb": round(load["peak_rss"] / GB, 3),
         "weights_gb": round(load["weights"] / GB, 3),

@@ -38,6 +38,8 @@ BUILTIN_NODE_MODULES = [
     "nodes.library.loaders.config_dual_loaders",
     "nodes.library.loaders.diffusers_loader",
     "nodes.library.loaders.lora_model",
+    "nodes.library.loaders.hypernetwork_loader",
+    "nodes.library.upscaling.upscale_model",
     "nodes.library.model_merging.merge_nodes",
     "nodes.library.model_merging.block_merges",
     "nodes.library.model_merging.save_nodes",
@@ -47,6 +49,8 @@ BUILTIN_NODE_MODULES = [
     "nodes.library.conditioning.cond_properties",
     "nodes.library.conditioning.controlnet_text",
     "nodes.library.conditioning.sd4x_upscale",
+    "nodes.library.controlnet.controlnet_loaders",
+    "nodes.library.controlnet.controlnet_apply",
     "nodes.library.latent.vae_codec",
     "nodes.library.sampling.ksampler",
     "nodes.library.sampling.custom_sampling",
@@ -70,6 +74,9 @@ BUILTIN_NODE_MODULES = [
     "nodes.library.mask.mask_convert",
     "nodes.library.mask.composite_masked",
     "nodes.library.mask.alpha_compositing",
+    "nodes.library.vision.clip_vision_nodes",
+    "nodes.library.vision.style_model_nodes",
+    "nodes.library.vision.gligen_nodes",
 ]
 
 

@@ -38,5 +38,10 @@ if [ "$want_test" = 1 ]; then
 else
   "${pip[@]}" install -e .
 fi
+# spandrel (upscale models) without its dependencies: it asks for torch and torchvision, and
+# PyPI's torchvision is a CUDA build that pulls CUDA torch and fails beside the CPU one. No
+# upscaling architecture needs torchvision (diffusion/models/upscale/loading.py); its other
+# needs (numpy, safetensors, einops, typing_extensions) are ours already.
+"${pip[@]}" install --no-deps "spandrel==0.4.1"
 rm -f "$VENV"/.setup-*
 touch "$stamp"

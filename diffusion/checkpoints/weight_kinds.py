@@ -36,6 +36,36 @@ class WeightKind:
 
 
 KINDS: tuple[WeightKind, ...] = (
+    WeightKind("controlnet", "diffusion.models.controlnet.make:write_controlnet",
+               "diffusion.models.controlnet.make:recognise_controlnet",
+               "a ControlNet (original layout: input_hint_block, zero_convs, middle_block_out)",
+               families=("sd15", "sd21", "sdxl"), default_family="sd15"),
+    WeightKind("upscaler-esrgan", "diffusion.models.upscale.make_esrgan:write_esrgan",
+               "diffusion.models.upscale.make_esrgan:recognise_esrgan",
+               "a 4x ESRGAN upscaler (RRDBNet, original layout; .pth or .safetensors)"),
+    WeightKind("taesd", "diffusion.models.taesd.files:write_taesd_decoder",
+               "diffusion.models.taesd.files:recognise_taesd_decoder",
+               "a TAESD preview decoder for SD1/SD2 (models/vae_approx/taesd_decoder.safetensors)"),
+    WeightKind("taesdxl", "diffusion.models.taesd.files:write_taesd_decoder", None,
+               "a TAESD preview decoder for SDXL (taesdxl_decoder.safetensors; the taesd layout)"),
+    WeightKind("hypernetwork", "diffusion.models.hypernetwork.make_hypernetwork:write_hypernetwork", None,
+               "an A1111 hypernetwork .pt for the family's attention widths (relu, layers 1-2-1)",
+               families=("sd15", "sd21-v", "sdxl"), default_family="sd15"),
+    WeightKind("clip-vision-l", "diffusion.models.clip_vision.make_clip_vision:write_clip_vision_l",
+               "diffusion.models.clip_vision.make_clip_vision:recognise_clip_vision_l",
+               "CLIP vision ViT-L/14 (Hugging Face layout, as clip_vision/ files)"),
+    WeightKind("clip-vision-h", "diffusion.models.clip_vision.make_clip_vision:write_clip_vision_h",
+               "diffusion.models.clip_vision.make_clip_vision:recognise_clip_vision_h",
+               "CLIP vision ViT-H/14 (Hugging Face layout)"),
+    WeightKind("clip-vision-g", "diffusion.models.clip_vision.make_clip_vision:write_clip_vision_g",
+               "diffusion.models.clip_vision.make_clip_vision:recognise_clip_vision_g",
+               "CLIP vision ViT-bigG/14 (Hugging Face layout; SDXL revision)"),
+    WeightKind("style-model", "diffusion.models.style_model.make_style_model:write_style_model",
+               "diffusion.models.style_model.make_style_model:recognise_style_model",
+               "T2I-Adapter style model (t2iadapter_style layout)"),
+    WeightKind("gligen", "diffusion.models.gligen.make_gligen:write_gligen",
+               "diffusion.models.gligen.make_gligen:recognise_gligen",
+               "GLIGEN text-box model for SD1.x (gligen_sd14_textbox layout)"),
 )
 
 

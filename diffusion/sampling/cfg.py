@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
-from diffusion.sampling import model_hooks
+from diffusion.sampling import control, model_hooks
 from diffusion.sampling.conds import PreparedCond
 
 FEATHER = 8  # latent pixels of linear fade on inner area edges
@@ -87,6 +87,10 @@ def _can_batch(a: _WorkItem, b: _WorkItem) -> bool:
     if (a.cond.y is None) != (b.cond.y is None):
         return False
     if a.cond.y is not None and a.cond.y.shape != b.cond.y.shape:
+        return False
+    if not control.same_control(a.cond.control, b.cond.control):
+        return False
+    if a.cond.options.get("gligen") is not b.cond.options.get("gligen"):  # GLIGEN boxes patch the UNet
         return False
     return (a.cond.concat is None) == (b.cond.concat is None)
 
@@ -207,5 +211,13 @@ class GuidedDenoiser:
         if group[0].cond.concat is not None:
             concat = torch.cat([_crop_concat(item) for item in group], dim=0)
         self.model_calls += 1
-        output = denoiser(x_in, sigma_in, context=context, y=y, concat=concat)
+        hooks = control.control_hooks([item.cond for item in group], x_in, sigma_in, context, y, denoiser)
+        gligen = group[0].cond.options.get("gligen")
+        if gligen is not None:  # GLIGEN boxes: a middle_patch (diffusion/models/gligen/boxes.py)
+            from diffusion.models.gligen.boxes import gligen_hooks
+
+            boxes = gligen_hooks(gligen, tuple(group[0].x.shape))
+            hooks = boxes if hooks is None else hooks.merged(boxes)
+        extra = {} if hooks is None else {"hooks": hooks}  # ControlNet residuals (control.py)
+        output = denoiser(x_in, sigma_in, context=context, y=y, concat=concat, **extra)
         return list(output.split(batch, dim=0))

@@ -7,7 +7,9 @@ Per entry, the dict may carry:
 - `start_percent` / `end_percent` (ConditioningSetTimestepRange), turned into a sigma range;
 - SDXL size fields (`pooled_output`, `width`, `height`, `crop_w`, `crop_h`, `target_width`,
   `target_height`, `aesthetic_score`) from which the vector conditioning `y` is built;
-- `concat_latent_image` / `concat_mask` for inpainting models (see `inpaint_concat.py`).
+- `concat_latent_image` / `concat_mask` for inpainting models (see `inpaint_concat.py`);
+- `control` (an AppliedControl chain from the Apply ControlNet nodes; `control.py`), prepared for
+  the run's schedule, and `control_apply_to_uncond` (ControlNetApply: the control also reaches the negative).
 `prepare_conditioning` validates all of this and returns `PreparedCond`s; `add_opposite_areas`
 gives every area cond a counterpart on the other side, as ComfyUI does.
 """
@@ -22,6 +24,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from diffusion.sampling.control import PreparedControl, copy_controls_to_uncond, prepare_control
 from diffusion.sampling.discrete import DiscreteSchedule
 
 SDXL_FAMILIES = ("sdxl", "sdxl-refiner")
@@ -42,6 +45,7 @@ class PreparedCond:
     sigma_end: float | None  # ... and sigma >= sigma_end
     options: dict[str, Any]
     concat: torch.Tensor | None = None  # [B, k, H, W] extra input channels of inpainting models
+    control: PreparedControl | None = None  # ControlNet residuals for this entry (control.py)
 
     def active_at(self, sigma: float) -> bool:
         if self.sigma_start is not None and sigma > self.sigma_start:
@@ -136,8 +140,13 @@ def default_adm_builder() -> AdmBuilder:
     return adm_vector
 
 
-def _build_y(family: str, options: dict, latent_shape, prompt_type: str, adm: AdmBuilder, where: str):
+def _build_y(family: str, options: dict, latent_shape, prompt_type: str, adm: AdmBuilder, where: str,
+             seed: int | None = None):
     pooled = options.get("pooled_output")
+    if options.get("unclip_conditioning") is not None:  # SDXL revision: image embeds replace the pooled text
+        from diffusion.models.clip_vision.unclip import sdxl_pooled
+
+        pooled = sdxl_pooled(options["unclip_conditioning"], pooled, seed, where)
     if not isinstance(pooled, torch.Tensor):
         raise ValueError(f"{where}: an {family} model needs `pooled_output` in the conditioning "
                          f"(encode the prompt with this model's CLIP)")
@@ -152,11 +161,13 @@ def _build_y(family: str, options: dict, latent_shape, prompt_type: str, adm: Ad
 
 
 def prepare_conditioning(conds: Any, *, which: str, latent_shape: tuple[int, ...], schedule: DiscreteSchedule,
-                         family: str = "sd15", adm: AdmBuilder | None = None) -> list[PreparedCond]:
+                         family: str = "sd15", adm: AdmBuilder | None = None,
+                         seed: int | None = None) -> list[PreparedCond]:
     """Validate and resolve a ComfyUI conditioning list for a latent of `latent_shape` [B, C, H, W].
 
     `which` is "positive" or "negative" (used in messages and for the refiner's default
-    aesthetic score). Errors are ValueErrors naming the entry and the field.
+    aesthetic score). `seed` is the sampler's seed (unCLIP's noise augmentation draws from it).
+    Errors are ValueErrors naming the entry and the field.
     """
     if not isinstance(conds, (list, tuple)):
         raise ValueError(f"{which} conditioning must be a list of [tensor, dict] pairs, got {type(conds).__name__}")
@@ -179,12 +190,13 @@ def prepare_conditioning(conds: Any, *, which: str, latent_shape: tuple[int, ...
             sigma_end = schedule.percent_to_sigma(_number(options, "end_percent", 1.0, where))
         y = None
         if family in SDXL_FAMILIES:
-            y = _build_y(family, options, latent_shape, which, adm or default_adm_builder(), where)
+            y = _build_y(family, options, latent_shape, which, adm or default_adm_builder(), where, seed)
         prepared.append(PreparedCond(
             context=repeat_to_batch_size(tensor.float(), batch), y=y, area=area, mask=mask,
             strength=_number(options, "strength", 1.0, where),
             mask_strength=_number(options, "mask_strength", 1.0, where),
-            sigma_start=sigma_start, sigma_end=sigma_end, options=options))
+            sigma_start=sigma_start, sigma_end=sigma_end, options=options,
+            control=prepare_control(options.get("control"), schedule, family, where)))
     return prepared
 
 
@@ -218,3 +230,4 @@ def add_opposite_areas(positive: list[PreparedCond], negative: list[PreparedCond
         _add_counterpart(negative, cond)
     for cond in list(negative):
         _add_counterpart(positive, cond)
+    copy_controls_to_uncond(positive, negative)

@@ -99,9 +99,10 @@ def run_guided(guider, noise, sampler, sigmas, latent, noise_mask, seed, random_
     latent_image = (latent_f * scale if torch.count_nonzero(latent_f) > 0 else latent_f).to(device)
     mask = prepare_noise_mask(noise_mask, latent.shape).to(device) if noise_mask is not None else None
 
+    # The sampler's seed also seeds unCLIP's noise augmentation of image embeds (SDXL revision).
     conds = [prepare_conditioning(c, which=role, latent_shape=tuple(latent.shape), schedule=schedule,
-                                  family=info.family) for c, role in zip(guider.conds, GUIDER_ROLES[guider.kind],
-                                                                         strict=True)]
+                                  family=info.family, seed=seed)
+             for c, role in zip(guider.conds, GUIDER_ROLES[guider.kind], strict=True)]
     if is_inpaint_model(info):
         conds = [[with_concat(c, latent_image, mask, scale) for c in side] for side in conds]
     for first, second in combinations(conds, 2):

@@ -5,11 +5,16 @@ as the sampler callback hands it), applies rgb = latent . factors + bias per pix
 to [0, 1], clamps and truncates to uint8, giving an H x W x 3 array at latent resolution.
 `latent_format` needs `rgb_factors` (one [r, g, b] row per latent channel) and may have
 `rgb_bias` ([r, g, b] or None). `encode_preview` turns that array into JPEG/PNG bytes.
+
+TAESD: with `--preview-method taesd` or `auto`, a tiny decoder from models/vae_approx/
+(`taesd_decoder` for SD1/SD2, `taesdxl_decoder` for SDXL, the format's `taesd_decoder_name`)
+decodes x0 to an 8x larger picture instead (`preview_function`); without the file, latent2rgb.
 """
 
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -47,3 +52,51 @@ def encode_preview(rgb: np.ndarray, image_format: str = "JPEG", quality: int = 9
     else:
         image.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
+
+
+# --- TAESD previews (ComfyUI's latent_preview.py TAESDPreviewerImpl) ---------------------------
+
+PREVIEW_FILE_SUFFIXES = (".safetensors", ".pth", ".pt")
+
+
+def taesd_decoder_path(latent_format, vae_approx_dirs) -> Path | None:
+    """The `<taesd_decoder_name>.*` file (taesd_decoder for SD1/SD2, taesdxl_decoder for SDXL) in the
+    vae_approx folders, or None when the format has none or no folder holds it."""
+    name = getattr(latent_format, "taesd_decoder_name", None)
+    if not name:
+        return None
+    for folder in vae_approx_dirs:
+        for suffix in PREVIEW_FILE_SUFFIXES:
+            candidate = Path(folder) / f"{name}{suffix}"
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def load_taesd_decoder(path: str | Path) -> torch.nn.Module:
+    from diffusion.checkpoints.checkpoint import load_state_dict
+    from diffusion.models.taesd.model import decoder_from_state_dict
+
+    return decoder_from_state_dict(dict(load_state_dict(path)), name=Path(path).name)
+
+
+def taesd_to_rgb(x0: torch.Tensor, decoder: torch.nn.Module) -> np.ndarray:
+    """uint8 [8H, 8W, 3] preview of batch item 0, decoded by a TAESD decoder (output in [0, 1])."""
+    if not isinstance(x0, torch.Tensor) or x0.ndim != 4:
+        raise ValueError(f"a preview needs a [B, C, H, W] latent, got {getattr(x0, 'shape', type(x0).__name__)}")
+    weight = next(decoder.parameters())
+    with torch.inference_mode():
+        rgb = decoder(x0[:1].detach().to(device=weight.device, dtype=weight.dtype))[0]
+    return rgb.float().clamp(0, 1).mul(255).to(torch.uint8).movedim(0, -1).cpu().numpy()
+
+
+def preview_function(method: str, latent_format, taesd_decoder: torch.nn.Module | None = None):
+    """x0 -> uint8 RGB for `method`: None for "none"; TAESD when a decoder is given and the method is
+    "auto" or "taesd"; otherwise latent2rgb (None when the format has no rgb_factors)."""
+    if method == "none":
+        return None
+    if taesd_decoder is not None and method in ("auto", "taesd"):
+        return lambda x0: taesd_to_rgb(x0, taesd_decoder)
+    if getattr(latent_format, "rgb_factors", None) is None:
+        return None
+    return lambda x0: latent_to_rgb(x0, latent_format)

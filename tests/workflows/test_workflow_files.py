@@ -20,6 +20,8 @@ PAIRED = [p for p in API_FILES if p.name != "text_pipeline_api.json"]
 RUN_BY = {
     "tests/workflows/test_workflows.py": "OVERRIDES",
     "tests/workflows/test_demo_workflows.py": "DEMO_WORKFLOWS",
+    "tests/workflows/test_workflow_upscale_model.py": "UPSCALE_WORKFLOWS",
+    "tests/workflows/test_templates_vision.py": "VISION_WORKFLOWS",
 }
 
 

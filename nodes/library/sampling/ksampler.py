@@ -14,10 +14,11 @@ from collections.abc import Callable
 from typing import Any
 
 from diffusion.sampling.names import SAMPLER_NAMES, SCHEDULER_NAMES
+from folders.file_identity import file_identity
 from graph.context import PreviewImage
 from nodes.api.declare import Combo, Float, Int, Node, Out, Socket
 from nodes.api.lazy import lazy_import
-from nodes.api.runtime import previews_enabled
+from nodes.api.runtime import preview_method, previews_enabled
 
 # The engine (and torch) is imported when a sampler node runs, not when the registry is built.
 torch = lazy_import("torch")
@@ -82,15 +83,28 @@ def noise_for(latent: dict, samples: torch.Tensor, seed: int, add_noise: bool, n
         raise ValueError(f"{node}: input '{name}': {exc}") from None
 
 
+def _taesd_decoder(ctx: Any, latent_format: Any) -> Any:
+    """The format's TAESD decoder from models/vae_approx/ (cached by file), or None without one."""
+    if ctx.runtime is None or preview_method(ctx) not in ("auto", "taesd"):
+        return None
+    path = previews.taesd_decoder_path(latent_format, ctx.runtime.folders.model_paths("vae_approx"))
+    if path is None:
+        return None
+    return ctx.runtime.models.files.raw(("taesd_decoder", *file_identity(path)),
+                                        lambda: previews.load_taesd_decoder(path))
+
+
 def step_callback(ctx: Any, model: Any, total_steps: int) -> Callable[[int, torch.Tensor, torch.Tensor, int], None]:
-    """The per-step callback: progress (step + 1 of total) with a latent2rgb preview when previews are on."""
+    """The per-step callback: progress (step + 1 of total) with a preview (TAESD when the preview method
+    is auto/taesd and models/vae_approx/ has the decoder, else latent2rgb) when previews are on."""
     latent_format = model.model_info.latent_format
-    with_preview = previews_enabled(ctx) and getattr(latent_format, "rgb_factors", None) is not None
+    to_rgb = previews.preview_function(preview_method(ctx), latent_format, _taesd_decoder(ctx, latent_format)) \
+        if previews_enabled(ctx) else None
 
     def callback(step: int, x0: torch.Tensor, x: torch.Tensor, total: int) -> None:
         preview = None
-        if with_preview:
-            preview = PreviewImage("JPEG", previews.encode_preview(previews.latent_to_rgb(x0, latent_format), "JPEG"))
+        if to_rgb is not None:
+            preview = PreviewImage("JPEG", previews.encode_preview(to_rgb(x0), "JPEG"))
         ctx.progress(step + 1, total or total_steps, preview)
 
     return callback

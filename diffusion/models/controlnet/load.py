@@ -1,0 +1,81 @@
+"""Reading a ControlNet file into a `ControlModel` (ComfyUI's comfy/controlnet.py load_controlnet).
+
+Formats recognised by keys: the original layout with or without the `control_model.` prefix, and
+the diffusers layout (`controlnet_cond_embedding.conv_in.weight`, renamed by `convert.py`).
+ControlLoRA (`lora_controlnet`) and T2I-Adapter files are recognised and refused with a message
+saying so (not supported yet). Files are read with the safe loader (no pickle code runs).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+
+from diffusion.checkpoints.checkpoint import CheckpointError, load_state_dict
+from diffusion.checkpoints.loader import build_module
+from diffusion.models.controlnet.cldm import ControlNetConfigError, ControlNetModel, controlnet_config_from_state_dict
+from diffusion.models.controlnet.convert import diffusers_controlnet_to_original, is_diffusers_controlnet
+from diffusion.sampling.control import ControlModel
+
+PTH_PREFIX = "control_model."
+
+
+def controlnet_group(model: ControlNetModel) -> str:
+    """"sd1" | "sd2" | "sdxl": the model family group a ControlNet's encoder is a copy of."""
+    cfg = model.config.unet
+    if cfg.adm_in_channels is not None:
+        return "sdxl"
+    return "sd2" if cfg.use_linear_in_transformer else "sd1"
+
+
+def describe_format(sd: Mapping) -> str | None:
+    """"controlnet" | "controlnet-diffusers" | "control-lora" | "t2i-adapter", or None when none matches."""
+    if "lora_controlnet" in sd:
+        return "control-lora"
+    if is_diffusers_controlnet(sd):
+        return "controlnet-diffusers"
+    if f"{PTH_PREFIX}zero_convs.0.0.weight" in sd or "zero_convs.0.0.weight" in sd:
+        return "controlnet"
+    if any(k.startswith(("adapter.", "body.")) for k in sd) or "conv_in.weight" in sd and "body.0.block1.weight" in sd:
+        return "t2i-adapter"
+    return None
+
+
+def controlnet_from_state_dict(sd: Mapping[str, torch.Tensor], path: str | Path, *, dtype: torch.dtype | None = None,
+                               device: torch.device | str | None = None) -> ControlModel:
+    """A ControlModel from the tensors of `path`; CheckpointError names the file and what was expected."""
+    kind = describe_format(sd)
+    if kind is None:
+        raise CheckpointError(f"{path}: not a ControlNet or T2I-Adapter: expected `zero_convs.*` and "
+                              f"`input_hint_block.*` keys (original layout, optionally under `control_model.`) or "
+                              f"`controlnet_cond_embedding.*` (diffusers layout)")
+    if kind in ("control-lora", "t2i-adapter"):
+        raise CheckpointError(f"{path}: a {kind} file; only ControlNets in the original and diffusers layouts are "
+                              f"supported so far")
+    if "difference" in sd:
+        raise CheckpointError(f"{path}: a difference ControlNet (weights relative to a base model); adding the "
+                              f"model's weights is not supported yet")
+    if kind == "controlnet-diffusers":
+        tensors: Mapping[str, torch.Tensor] = diffusers_controlnet_to_original({k: sd[k] for k in sd})
+    elif f"{PTH_PREFIX}zero_convs.0.0.weight" in sd:
+        tensors = {k[len(PTH_PREFIX):]: sd[k] for k in sd if k.startswith(PTH_PREFIX)}
+    else:
+        tensors = sd
+    try:
+        config = controlnet_config_from_state_dict(tensors)
+    except (ControlNetConfigError, KeyError, ValueError) as exc:
+        raise CheckpointError(f"{path}: not a complete ControlNet ({exc})") from None
+    network = build_module(lambda: ControlNetModel(config), tensors, dtype=dtype, device=device, what="ControlNet",
+                           path=path)
+    stem = os.path.splitext(os.path.basename(str(path)))[0]
+    return ControlModel(network=network, kind="controlnet", group=controlnet_group(network), name=str(path),
+                        global_average_pooling=stem.endswith(("_shuffle", "_shuffle_fp16")))
+
+
+def load_controlnet(path: str | Path, *, dtype: torch.dtype | None = None,
+                    device: torch.device | str | None = None) -> ControlModel:
+    """Read a ControlNet file (safetensors, or a weights-only pickle)."""
+    return controlnet_from_state_dict(load_state_dict(path), path, dtype=dtype, device=device)

@@ -1,0 +1,1 @@
+"""Upscale models through spandrel (loading.py), tiled upscaling (tiling.py), random ESRGAN files (make_esrgan.py)."""

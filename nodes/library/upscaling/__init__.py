@@ -1,0 +1,1 @@
+"""Upscaling nodes (model upscalers)."""
