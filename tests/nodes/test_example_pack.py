@@ -14,9 +14,20 @@ EXAMPLE_IDS = ["ExampleRepeatText", "ExampleSplitWords", "ExampleJoinWords", "Ex
 
 
 @pytest.fixture
-def loaded(runtime):
+def loaded(runtime, monkeypatch):
+    monkeypatch.setenv("LATENTGRAPH_EXAMPLE_PACK", "1")
     registry, report = build_registry(runtime, [CUSTOM_NODES])
     return registry, report
+
+
+def test_example_pack_is_off_unless_enabled(runtime, monkeypatch):
+    """A fresh install's node search shows no demo nodes: the pack loads but registers nothing."""
+    monkeypatch.delenv("LATENTGRAPH_EXAMPLE_PACK", raising=False)
+    registry, report = build_registry(runtime, [CUSTOM_NODES])
+    pack = report.pack("example_pack")
+    assert pack is not None and pack.node_ids == [] and pack.web_dir is None
+    assert not [k for k in registry.object_info() if k.startswith("Example")]
+    assert "example_pack" not in registry.web_directories()
 
 
 def ctx(node_id="1"):

@@ -6,6 +6,8 @@ import { Canvas } from './editor/Canvas';
 import { refreshDefs } from './editor/defsLoader';
 import { autosave, openFile, restoreOrDefault } from './editor/files';
 import { useShortcuts } from './editor/keyboard';
+import { MissingDialog } from './editor/MissingDialog';
+import { WorkflowBrowser } from './editor/WorkflowBrowser';
 import { QueuePanel } from './editor/QueuePanel';
 import { Toolbar } from './editor/Toolbar';
 import { viewport } from './editor/viewport';
@@ -46,6 +48,8 @@ export function App() {
   const [ready, setReady] = useState(false);
   const [batchCount, setBatchCount] = useState(1);
   const [queueOpen, setQueueOpen] = useState(false);
+  const [browserOpen, setBrowserOpen] = useState(false);
+  const closeBrowser = useCallback(() => setBrowserOpen(false), []);
   const fileInput = useRef<HTMLInputElement>(null);
   const batchRef = useRef(batchCount);
   batchRef.current = batchCount;
@@ -90,6 +94,7 @@ export function App() {
           batchCount={batchCount}
           setBatchCount={setBatchCount}
           openFilePicker={openFilePicker}
+          openBrowser={() => setBrowserOpen(true)}
           queueOpen={queueOpen}
           toggleQueue={() => setQueueOpen((o) => !o)}
         />
@@ -98,6 +103,8 @@ export function App() {
           {queueOpen && <QueuePanel />}
         </main>
         <MessageLine />
+        {browserOpen && <WorkflowBrowser onClose={closeBrowser} />}
+        <MissingDialog />
         <input
           ref={fileInput}
           type="file"

@@ -1,8 +1,18 @@
 /** The React Flow canvas: nodes, links, minimap, search on double-click and on link drop. */
-import { Background, type Connection, Controls, type FinalConnectionState, MiniMap, ReactFlow, useReactFlow } from '@xyflow/react';
+import {
+  Background,
+  type Connection,
+  Controls,
+  type FinalConnectionState,
+  MiniMap,
+  type OnConnectStartParams,
+  ReactFlow,
+  useReactFlow,
+} from '@xyflow/react';
 import { type DragEvent, type MouseEvent as ReactMouseEvent, useCallback, useRef, useState } from 'react';
 import { graphStore, type PendingLink } from '../store/graphStore';
 import { type FlowEdge, type FlowNode, handleKey, isLgNode } from '../store/flowModel';
+import { runStore } from '../store/runStore';
 import { useStore } from '../store/store';
 import { nodeSockets } from '../workflow/nodeDefs';
 import { openFile } from './files';
@@ -15,6 +25,28 @@ import { pointer } from './pointer';
 const nodeTypes = { lg: NodeView, group: GroupView };
 
 type Search = SearchRequest & { from?: PendingLink };
+
+/** Drops a link picked up from its input at screen point (x, y): onto another input, or off the canvas. */
+function moveLink(edge: FlowEdge, x: number, y: number): void {
+  // The drop counts on an input's socket or on its row (its name), as in ComfyUI.
+  const hit = document.elementFromPoint(x, y);
+  const handle = (hit?.closest('.react-flow__handle.target') ??
+    hit?.closest('.lg-socket-row')?.querySelector('.react-flow__handle.target')) as HTMLElement | null;
+  const nodeId = handle?.closest('.react-flow__node')?.getAttribute('data-id');
+  const handleId = handle?.getAttribute('data-handleid');
+  if (nodeId && handleId) {
+    if (nodeId === edge.target && handleId === edge.targetHandle) return;
+    const moved = graphStore.reconnect(edge, {
+      source: edge.source,
+      sourceHandle: edge.sourceHandle ?? null,
+      target: nodeId,
+      targetHandle: handleId,
+    });
+    if (!moved) runStore.notify('That input does not take this link’s type', 'error');
+    return;
+  }
+  graphStore.removeEdge(edge.id);
+}
 
 export function Canvas() {
   const nodes = useStore(graphStore, (s) => s.nodes);
@@ -54,12 +86,28 @@ export function Canvas() {
     }, 0);
   };
 
+  // Dragging from an input that has a link picks that link up (as in ComfyUI): dropped on another
+  // input it moves there, dropped on empty canvas it is removed, dropped back on its input nothing changes.
+  const moving = useRef<FlowEdge | null>(null);
+  const onConnectStart = (_e: unknown, p: OnConnectStartParams) => {
+    moving.current =
+      p.handleType === 'target'
+        ? (graphStore.get().edges.find((e) => e.target === p.nodeId && e.targetHandle === p.handleId) ?? null)
+        : null;
+  };
+
   const onConnectEnd = useCallback(
     (event: MouseEvent | TouchEvent, state: FinalConnectionState) => {
+      const point = 'changedTouches' in event ? event.changedTouches[0] : event;
+      const picked = moving.current;
+      moving.current = null;
+      if (picked && !reconnecting.current) {
+        if (!state.isValid) moveLink(picked, point.clientX, point.clientY);
+        return;
+      }
       if (reconnecting.current || state.isValid || !state.fromHandle || !state.fromNode) return;
       const target = event.target as Element | null;
       if (!target?.classList?.contains('react-flow__pane')) return;
-      const point = 'changedTouches' in event ? event.changedTouches[0] : event;
       const fromNode = state.fromNode as unknown as FlowNode;
       if (!isLgNode(fromNode)) return;
       const sockets = nodeSockets(fromNode.data.node, graphStore.get().defs);
@@ -98,6 +146,7 @@ export function Canvas() {
         onNodesChange={graphStore.onNodesChange}
         onEdgesChange={graphStore.onEdgesChange}
         onConnect={graphStore.connect}
+        onConnectStart={onConnectStart}
         onConnectEnd={onConnectEnd}
         onReconnectStart={onReconnectStart}
         onReconnect={onReconnect}

@@ -1,20 +1,36 @@
-/** Body of nodes kept raw: notes (editable text), PrimitiveNode (editable value), missing types. */
+/** Body of nodes kept raw: notes (Markdown, edited on double-click), PrimitiveNode (editable value), missing types. */
+import { useState } from 'react';
 import { graphStore } from '../store/graphStore';
 import type { EditorNode } from '../workflow/types';
+import { MarkdownView } from './MarkdownView';
+
+function NoteBody({ node, text }: { node: EditorNode; text: string }) {
+  const [editing, setEditing] = useState(text.trim() === '');
+  if (!editing) {
+    return (
+      <div className="lg-note lg-note-view nodrag nowheel" title="Double-click to edit" onDoubleClick={() => setEditing(true)}>
+        <MarkdownView text={text} />
+      </div>
+    );
+  }
+  return (
+    <textarea
+      className="lg-widget-input lg-note nodrag nowheel"
+      rows={6}
+      autoFocus={text.trim() !== ''}
+      value={text}
+      aria-label="note"
+      onChange={(e) => graphStore.setRawWidget(node.id, 0, e.target.value)}
+      onBlur={() => setEditing(text.trim() === '')}
+    />
+  );
+}
 
 export function RawNodeBody({ node, missing }: { node: EditorNode; missing: boolean }) {
   const values = node.raw?.widgets_values;
   const list = Array.isArray(values) ? values : [];
   if (node.type === 'Note' || node.type === 'MarkdownNote') {
-    return (
-      <textarea
-        className="lg-widget-input lg-note nodrag nowheel"
-        rows={6}
-        value={String(list[0] ?? '')}
-        aria-label="note"
-        onChange={(e) => graphStore.setRawWidget(node.id, 0, e.target.value)}
-      />
-    );
+    return <NoteBody node={node} text={String(list[0] ?? '')} />;
   }
   if (node.type === 'PrimitiveNode') {
     const v = list[0];

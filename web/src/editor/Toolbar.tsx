@@ -2,19 +2,24 @@
 import { graphStore } from '../store/graphStore';
 import { runStore } from '../store/runStore';
 import { useStore } from '../store/store';
+import { workflowStore } from '../store/workflowStore';
 import { clearGraph, exportApi, loadDefault, saveWorkflow } from './files';
 import { refreshDefs } from './defsLoader';
 import { cancelRun, queueGraph, showPlan } from './runner';
+import { saveAs } from './WorkflowBrowser';
 
 export interface ToolbarProps {
   batchCount: number;
   setBatchCount: (n: number) => void;
   openFilePicker: () => void;
+  openBrowser: () => void;
   queueOpen: boolean;
   toggleQueue: () => void;
 }
 
-export function Toolbar({ batchCount, setBatchCount, openFilePicker, queueOpen, toggleQueue }: ToolbarProps) {
+export function Toolbar({ batchCount, setBatchCount, openFilePicker, openBrowser, queueOpen, toggleQueue }: ToolbarProps) {
+  const workflowName = useStore(workflowStore, (s) => s.name);
+  const dirty = useStore(graphStore, (s) => s.revision) !== useStore(workflowStore, (s) => s.savedRevision);
   const canUndo = useStore(graphStore, (s) => s.canUndo);
   const canRedo = useStore(graphStore, (s) => s.canRedo);
   const remaining = useStore(runStore, (s) => s.queueRemaining);
@@ -57,8 +62,14 @@ export function Toolbar({ batchCount, setBatchCount, openFilePicker, queueOpen, 
         </button>
       </div>
       <div className="lg-group-buttons">
+        <button title="Templates and your saved workflows" onClick={openBrowser}>
+          Workflows
+        </button>
         <button title="Open a workflow (.json or .png) (Ctrl+O)" onClick={openFilePicker}>
           Open
+        </button>
+        <button title="Save into your workflows under a name" onClick={() => void saveAs()}>
+          Save as
         </button>
         <button title="Save in UI format (Ctrl+S)" onClick={() => saveWorkflow()}>
           Save
@@ -77,6 +88,15 @@ export function Toolbar({ batchCount, setBatchCount, openFilePicker, queueOpen, 
         </button>
       </div>
       <div className="lg-status">
+        <span
+          className="lg-workflow-name"
+          data-testid="workflow-name"
+          data-dirty={dirty ? 'true' : 'false'}
+          title={dirty ? 'changed since opened or saved' : undefined}
+        >
+          {workflowName}
+          {dirty ? ' •' : ''}
+        </span>
         <span className={connected ? 'lg-dot on' : 'lg-dot'} title={connected ? 'connected' : 'disconnected'} />
         <span data-testid="queue-remaining">queue: {remaining}</span>
         <button onClick={toggleQueue} aria-pressed={queueOpen}>

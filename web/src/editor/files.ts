@@ -4,19 +4,24 @@
  */
 import { graphStore } from '../store/graphStore';
 import { runStore } from '../store/runStore';
+import { markSaved } from '../store/workflowStore';
 import { apiToEditor } from '../workflow/fromApi';
 import { defaultCheckpoint, defaultWorkflow } from '../workflow/defaultGraph';
 import { uiToEditor } from '../workflow/fromUi';
 import { documentFromPng, PngError } from '../workflow/png';
 import { editorToPrompt } from '../workflow/toPrompt';
 import { editorToUi } from '../workflow/toUi';
+import { findMissing } from '../workflow/missing';
+import { showMissing } from './MissingDialog';
 import type { EditorGraph } from '../workflow/types';
 import { currentDs, restoreViewport, viewport } from './viewport';
 
 const AUTOSAVE_KEY = 'latentgraph.workflow';
 
-function loadGraph(graph: EditorGraph, what: string, warnings: string[], missing: string[]): void {
+function loadGraph(graph: EditorGraph, what: string, warnings: string[], missing: string[], report: boolean): void {
   graphStore.load(graph);
+  markSaved(what, null);
+  if (report) showMissing(findMissing(graph, graphStore.get().defs), what);
   runStore.set({ outputs: {}, nodeErrors: {}, executionError: null, plan: null, nodeStates: {} });
   // Screens differ: an opened file is fitted to this one (the autosave keeps its own viewport).
   setTimeout(() => viewport.api?.fit(), 30);
@@ -27,16 +32,19 @@ function loadGraph(graph: EditorGraph, what: string, warnings: string[], missing
   runStore.notify(`Loaded ${what}${notes.length ? ` — ${notes.join(' — ')}` : ''}`, missing.length || warnings.length ? 'error' : 'info');
 }
 
-/** Loads a parsed JSON document: a UI workflow or an API-format prompt. Returns false on error. */
-export function loadJson(data: unknown, what: string): boolean {
+/**
+ * Loads a parsed JSON document: a UI workflow or an API-format prompt. Returns false on error.
+ * With `reportMissing` (the default) absent node types and files are listed in a dialog.
+ */
+export function loadJson(data: unknown, what: string, reportMissing = true): boolean {
   const defs = graphStore.get().defs;
   try {
     if (data && typeof data === 'object' && Array.isArray((data as { nodes?: unknown }).nodes)) {
       const { graph, warnings, missingTypes } = uiToEditor(data, defs);
-      loadGraph(graph, what, warnings, missingTypes);
+      loadGraph(graph, what, warnings, missingTypes, reportMissing);
     } else {
       const { graph, warnings, missingTypes } = apiToEditor(data, defs);
-      loadGraph(graph, `${what} (API format)`, warnings, missingTypes);
+      loadGraph(graph, `${what} (API format)`, warnings, missingTypes, reportMissing);
     }
     return true;
   } catch (e) {
@@ -102,7 +110,7 @@ export function exportApi(name = 'workflow_api.json'): void {
 export function loadDefault(): void {
   const defs = graphStore.get().defs;
   const choices = defs.CheckpointLoaderSimple?.inputs.find((i) => i.name === 'ckpt_name')?.choices;
-  loadJson(defaultWorkflow(defaultCheckpoint(choices)), 'default workflow');
+  loadJson(defaultWorkflow(defaultCheckpoint(choices)), 'default workflow', false);
 }
 
 export function clearGraph(): void {
