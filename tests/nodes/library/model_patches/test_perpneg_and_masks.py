@@ -32,7 +32,6 @@ from nodes.library.sampling.schedulers import OptimalStepsScheduler
 from tests.nodes.sd_fixtures import call, context, sd_runtime, tiny_files, tiny_models  # noqa: F401
 
 
-
 def close(a: torch.Tensor, b: torch.Tensor, rel: float = 1e-5) -> bool:
     """Equal up to float32 rounding relative to the latent's scale (|x| ~ 100 after these steps): a guider
     that batches three conditionings, or runs one apart, rounds differently from one that batches two."""
