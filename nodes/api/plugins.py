@@ -7,7 +7,8 @@ A pack is a `.py` file or a package (a directory with `__init__.py`) exporting
 are skipped. A pack that fails to import is reported by name with its error and skipped;
 the others load. A node id that is already registered is refused (built-ins win).
 Packs can `import folder_paths` (ComfyUI's module, `nodes/compat/folder_paths.py`), bound to the
-runtime's folders before the first pack is imported.
+runtime's folders before the first pack is imported, and ComfyUI's other module names (`comfy.*`,
+`comfy_api`, `node_helpers`, ...) through nodes/compat/aliases.py, installed at the same moment.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from nodes.api.registry import DuplicateNodeError, NodeRegistry
+from nodes.compat import aliases as compat_aliases
 from nodes.compat import folder_paths as compat_folder_paths
 
 log = logging.getLogger("latentgraph.plugins")
@@ -91,6 +93,7 @@ def load_custom_nodes(registry: NodeRegistry, directories: list[Path], runtime: 
     folders = getattr(runtime, "folders", None)
     if folders is not None:
         compat_folder_paths.bind(folders)
+    compat_aliases.install()
     for directory in directories:
         for name, path in discover_packs(Path(directory)):
             if report.pack(name) is not None or any(f.name == name for f in report.failed):
