@@ -1,4 +1,7 @@
-"""`python main.py` (or `main.py serve`): start the HTTP/WebSocket server with the editor."""
+"""`python main.py` (or `main.py serve`): start the HTTP/WebSocket server with the editor.
+
+With `--ray [ADDRESS]` the prompts of the same API and durable queue run on Ray workers, several at
+once (app/cluster/); without it nothing changes and Ray is not imported."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
-from app.engine import add_engine_arguments, build_engine
+from app.engine import add_engine_arguments, build_engine, positive_int
 
 HELP = "start the server with the editor (the default command)"
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +38,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--database", type=Path, default=None,
                         help="queue and history database (default <user dir>/latentgraph.db)")
     add_engine_arguments(parser)  # folder flags, --cpu, --disable-all-custom-nodes
+    cluster = parser.add_argument_group("running prompts on a Ray cluster (pip install -e \".[ray]\")")
+    cluster.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                         help="run prompts on Ray workers: without a value start a cluster on this machine; "
+                              "'auto' or ADDRESS (host:port, ray://...) join a running one")
+    cluster.add_argument("--ray-workers", "--workers", type=positive_int, default=None, metavar="N",
+                         help="Ray workers, one prompt each at a time (default: one per GPU of the cluster, else 1)")
+    cluster.add_argument("--ray-worker-cpus", type=float, default=1.0, metavar="N",
+                         help="CPUs Ray reserves for each worker (default 1)")
+    cluster.add_argument("--ray-worker-gpus", type=float, default=None, metavar="N",
+                         help="GPUs each worker takes (default: 1 when the cluster has a GPU per worker, else 0); "
+                              "give 1 to wait for machines that join with `main.py worker --ray ADDRESS`")
+    cluster.add_argument("--ray-namespace", default="latentgraph",
+                         help="Ray namespace of the workers; a restarted server reattaches to its workers there")
 
 
 def listen_addresses(value: str) -> list[str]:
@@ -81,9 +97,17 @@ def run(args: argparse.Namespace) -> int:
                           preview_method=args.preview_method, web_root=web_root)
     database = args.database or Path(engine.folders.user_dir) / "latentgraph.db"
     engine.folders.ensure_dirs()
-    from graph.executor import Executor
+    if args.ray is None:
+        from graph.executor import Executor
 
-    executor = Executor(engine.registry, cache=engine.cache, runtime=engine.runtime)
+        executor = Executor(engine.registry, cache=engine.cache, runtime=engine.runtime)
+        app = create_app(registry=engine.registry, runtime=engine.runtime, store_path=database, config=config,
+                         executor=executor, console=console)
+        return run_server(app, hosts=hosts, port=args.port)
+    from app.cluster.serve import attach, build_pool
+
+    pool, joined = build_pool(args)
     app = create_app(registry=engine.registry, runtime=engine.runtime, store_path=database, config=config,
-                     executor=executor, console=console)
+                     executor=pool, console=console)
+    attach(app, pool, kill_on_exit=not joined)  # workers of a joined cluster stay for a restart to reattach
     return run_server(app, hosts=hosts, port=args.port)

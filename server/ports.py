@@ -103,3 +103,40 @@ class PromptRunner(Protocol):
     def reset(self) -> None:
         """Drop every cached output (/free with free_memory)."""
         ...
+
+
+class RunnerLostError(RuntimeError):
+    """The process running a prompt (a remote worker) died under it: the worker failed, not the prompt.
+    The worker loop re-queues the prompt once, as after a crash of the server itself."""
+
+
+class PromptRunnerPool(PromptRunner, Protocol):
+    """Several runners that each run one prompt at a time, side by side (`serve --ray`: one per Ray
+    worker). Given one as its executor, the server's worker runs one loop per runner; each loop asks
+    `take` for the queued prompt its runner should run next. `execute` is not called on the pool;
+    `preview_plan` and `reset` are (/plan, /free)."""
+
+    def lane_runners(self) -> list[PromptRunner]:
+        """The runners, each with a `worker_id`; called once when the worker starts."""
+        ...
+
+    def take(self, runner: PromptRunner, pending: list) -> object | None:
+        """Of the pending QueueItems (queue order) the one `runner` should run now, marked as started
+        on it; None for none. Called under the store's lock, so two runners never take the same."""
+        ...
+
+    def finished(self, runner: PromptRunner) -> None:
+        """`runner` ended its prompt (whatever the outcome) and is free."""
+        ...
+
+    def replace(self, runner: PromptRunner) -> PromptRunner | None:
+        """A fresh runner in place of one whose worker died (None: none could be started)."""
+        ...
+
+    def unload_models(self, runner: PromptRunner) -> bool:
+        """Unload the models `runner`'s worker holds (/free, between its prompts)."""
+        ...
+
+    def describe(self) -> list[dict]:
+        """One dict per worker: id, alive, device, resident models, the prompt it runs (/system_stats)."""
+        ...

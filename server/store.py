@@ -24,6 +24,7 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from .store_history import HistoryMixin
@@ -182,15 +183,22 @@ class Store(HistoryMixin):
             self._changed.notify_all()
             return item
 
-    def pop_next(self, timeout: float | None = None) -> QueueItem | None:
+    def pop_next(self, timeout: float | None = None,
+                 choose: Callable[[list[QueueItem]], QueueItem | None] | None = None) -> QueueItem | None:
         """Mark the first pending prompt running and return it; None when the queue stays empty
-        until `timeout`, a `wake()` or `close()`."""
+        until `timeout`, a `wake()` or `close()`. `choose` (several workers: routing) picks another
+        of the pending prompts, in queue order, under the store's lock; its None takes nothing."""
         with self._lock:
             if not self._pending and not self._closed and (timeout is None or timeout > 0):
                 self._changed.wait(timeout)  # an add, a wake() or the timeout ends the wait
             if self._closed or not self._pending:
                 return None
-            item = min(self._pending.values(), key=lambda it: (it.number, it.seq))
+            if choose is None:
+                item = min(self._pending.values(), key=lambda it: (it.number, it.seq))
+            else:
+                item = choose(sorted(self._pending.values(), key=lambda it: (it.number, it.seq)))
+                if item is None or item.prompt_id not in self._pending:
+                    return None
             with self._relaxed():
                 self._conn.execute("UPDATE prompts SET status = ?, attempts = attempts + 1 WHERE prompt_id = ?",
                                    (RUNNING, item.prompt_id))
@@ -204,16 +212,18 @@ class Store(HistoryMixin):
         with self._lock:
             self._changed.notify_all()
 
-    def requeue(self, prompt_id: str) -> None:
-        """Put a running prompt back as pending without counting the attempt (graceful shutdown)."""
+    def requeue(self, prompt_id: str, *, count_attempt: bool = False) -> None:
+        """Put a running prompt back as pending without counting the attempt (graceful shutdown);
+        with `count_attempt` the attempt stays counted (its worker died under it, as a crash)."""
         with self._lock:
             item = self._running.pop(prompt_id, None)
             if item is None or self._closed:
                 return
+            undo = 0 if count_attempt else 1
             with self._relaxed():
-                self._conn.execute("UPDATE prompts SET status = ?, attempts = MAX(attempts - 1, 0) "
-                                   "WHERE prompt_id = ?", (PENDING, prompt_id))
-            item.attempts = max(item.attempts - 1, 0)
+                self._conn.execute("UPDATE prompts SET status = ?, attempts = MAX(attempts - ?, 0) "
+                                   "WHERE prompt_id = ?", (PENDING, undo, prompt_id))
+            item.attempts = max(item.attempts - undo, 0)
             self._pending[prompt_id] = item
             self._changed.notify_all()
 

@@ -13,9 +13,10 @@ import time
 from typing import Any
 
 from .store_items import QueueItem
-from .store_schema import CANCELLED, ERROR, INTERRUPTED, PENDING, SUCCESS, TERMINAL
+from .store_schema import CANCELLED, ERROR, FAILED_BY_RESTART, INTERRUPTED, PENDING, SUCCESS, TERMINAL
 
-_FINISHING = (SUCCESS, ERROR, INTERRUPTED, CANCELLED)
+# FAILED_BY_RESTART: a prompt whose (remote) worker died under it twice (server/worker.py).
+_FINISHING = (SUCCESS, ERROR, INTERRUPTED, CANCELLED, FAILED_BY_RESTART)
 
 
 def cancelled_entry(prompt_id: str, now: float, executed: list | None = None) -> dict:

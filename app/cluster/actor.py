@@ -34,13 +34,15 @@ def parse_engine_args(argv: list[str]) -> argparse.Namespace:
 class PromptWorker:
     """One worker: an engine (registry, runtime, caches) and an executor, running one prompt at a time."""
 
-    def __init__(self, worker_id: str, engine_argv: list[str]) -> None:
+    def __init__(self, worker_id: str, engine_argv: list[str] | argparse.Namespace) -> None:
+        """`engine_argv`: the engine flags as an argv list, or the Namespace `serve` parsed them into."""
         from app.engine import build_engine
         from graph.context import InterruptToken
         from graph.executor import Executor
 
         self.worker_id = worker_id
-        self.engine = build_engine(parse_engine_args(engine_argv))
+        args = engine_argv if isinstance(engine_argv, argparse.Namespace) else parse_engine_args(engine_argv)
+        self.engine = build_engine(args)
         self.engine.folders.ensure_dirs()
         self.executor = Executor(self.engine.registry, cache=self.engine.cache, runtime=self.engine.runtime)
         self.token = InterruptToken()
@@ -66,7 +68,9 @@ class PromptWorker:
 
     def execute(self, prompt: dict, prompt_id: str, outputs: list[str], extra_data: dict | None = None
                 ) -> Iterator[tuple]:
-        if not self._busy.acquire(blocking=False):
+        # A prompt still running here (an orphan of a coordinator that restarted and interrupted it) has
+        # a moment to stop; two prompts never run on one worker.
+        if not self._busy.acquire(timeout=30):
             raise RuntimeError(f"worker {self.worker_id} is already running a prompt")
         released = False
         try:

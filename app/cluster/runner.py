@@ -15,9 +15,10 @@ from typing import Any
 
 from graph.context import InterruptToken
 from graph.events import EventSink, null_sink
+from server.ports import RunnerLostError
 
 
-class WorkerLostError(RuntimeError):
+class WorkerLostError(RunnerLostError):
     """The actor running a prompt died before the prompt finished."""
 
 

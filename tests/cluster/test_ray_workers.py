@@ -7,7 +7,6 @@ import os
 import signal
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
@@ -18,21 +17,17 @@ from app.cluster.runner import RayPromptRunner, WorkerLostError  # noqa: E402
 from graph.context import InterruptToken  # noqa: E402
 from graph.events import ListSink  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def _count(steps: int, seconds: float = 0.0) -> dict:
     return {"1": {"class_type": "CountTo", "inputs": {"steps": steps, "seconds_per_step": seconds}},
             "2": {"class_type": "PreviewAny", "inputs": {"source": ["1", 0]}}}
 
 
-def test_prompts_on_ray_workers(tmp_path):
-    ray.init(num_cpus=3, include_dashboard=False, log_to_driver=False, configure_logging=False,
-             runtime_env={"env_vars": {"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}})
+def test_prompts_on_ray_workers(tmp_path, ray_cluster):
+    Worker = remote_worker_class(num_cpus=1)
+    argv = ["--base-directory", str(tmp_path), "--cpu", "--disable-all-custom-nodes"]
+    actors = [Worker.remote(f"w{i}", argv) for i in range(2)]
     try:
-        Worker = remote_worker_class(num_cpus=1)
-        argv = ["--base-directory", str(tmp_path), "--cpu", "--disable-all-custom-nodes"]
-        actors = [Worker.remote(f"w{i}", argv) for i in range(2)]
         runners = [RayPromptRunner(actor, f"w{i}") for i, actor in enumerate(actors)]
 
         # Events arrive in the executor's order, then the result with the ui outputs.
@@ -74,4 +69,5 @@ def test_prompts_on_ray_workers(tmp_path):
             runners[1].execute(_count(200, 0.05), prompt_id="p4", outputs=["2"])
         assert runners[0].execute(_count(3), prompt_id="p5", outputs=["2"]).status == "success"
     finally:
-        ray.shutdown()
+        for actor in actors:
+            ray.kill(actor, no_restart=True)

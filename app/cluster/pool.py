@@ -1,0 +1,185 @@
+"""The coordinator's pool of Ray workers behind the server's durable queue (`serve --ray`).
+
+`RayRunnerPool` is a `PromptRunnerPool` (server/ports.py): the server's worker runs one loop per
+runner, and each loop, when its worker is free, asks `take` which queued prompt to run; `take` routes
+with `routing.choose_prompt` (model affinity, then the client's cached prefix, then first in, first
+out) and marks the worker busy under the store's lock. A worker whose process died is replaced by a
+fresh actor (`replace`). `describe` is what /system_stats lists.
+
+Actors are named (`<prefix><n>` in a Ray namespace) and, when the coordinator joined a cluster it did
+not start, detached: a restarted coordinator finds them by name and goes on with their caches
+(`get_if_exists`); any prompt an orphaned worker was still running is interrupted first (the durable
+queue re-queued it on restart). Ray is imported only here and in actor.py/runner.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from app.cluster.actor import remote_worker_class
+from app.cluster.routing import Candidate, WorkerState, choose_prompt, choose_worker
+from app.cluster.runner import RayPromptRunner
+
+log = logging.getLogger("latentgraph.cluster")
+
+
+@dataclass(frozen=True)
+class ActorSpec:
+    """How worker actors are started: the engine flags (as for `serve`), resources, names."""
+
+    engine_args: Any                 # an argparse.Namespace of the engine flags, or an argv list
+    num_gpus: float = 0
+    num_cpus: float = 1
+    namespace: str = "latentgraph"
+    prefix: str = "latentgraph-w"
+    detached: bool = False           # outlive the coordinator (joined clusters), so a restart reattaches
+
+
+class RayRunnerPool:
+    def __init__(self, spec: ActorSpec, count: int) -> None:
+        if count < 1:
+            raise ValueError(f"a Ray pool needs at least one worker, got {count}")
+        self.spec = spec
+        self._actor_class = remote_worker_class(num_gpus=spec.num_gpus, num_cpus=spec.num_cpus)
+        self._lock = threading.Lock()
+        self._next = 0
+        self._runners: list[RayPromptRunner] = []
+        self._states: dict[str, WorkerState] = {}
+        self._running: dict[str, str] = {}  # worker id -> prompt id
+        self.replaced = 0
+        for _ in range(count):
+            self._add()
+
+    # ------------------------------------------------------------------ workers
+    def _add(self) -> RayPromptRunner:
+        import ray
+
+        with self._lock:
+            worker_id = f"{self.spec.prefix}{self._next}"
+            self._next += 1
+        options: dict[str, Any] = {"name": worker_id, "namespace": self.spec.namespace, "get_if_exists": True}
+        if self.spec.detached:
+            options["lifetime"] = "detached"
+        actor = self._actor_class.options(**options).remote(worker_id, self.spec.engine_args)
+        ray.get(actor.interrupt.remote())  # ready; and a reattached worker drops an orphaned prompt
+        runner = RayPromptRunner(actor, worker_id)
+        with self._lock:
+            self._runners.append(runner)
+            self._states[worker_id] = WorkerState(worker_id)
+        return runner
+
+    def lane_runners(self) -> list[RayPromptRunner]:
+        with self._lock:
+            return list(self._runners)
+
+    def replace(self, runner: RayPromptRunner) -> RayPromptRunner | None:
+        """Drop a worker whose process died and start a fresh one in its place (None when that fails)."""
+        import ray
+
+        with self._lock:
+            state = self._states.pop(runner.worker_id, None)
+            if state is not None:
+                state.alive = False
+            self._running.pop(runner.worker_id, None)
+            if runner in self._runners:
+                self._runners.remove(runner)
+        try:
+            ray.kill(runner.actor, no_restart=True)
+        except Exception:  # already gone
+            pass
+        try:
+            fresh = self._add()
+        except Exception:
+            log.exception("could not start a worker to replace %s", runner.worker_id)
+            return None
+        self.replaced += 1
+        log.warning("worker %s was lost; %s replaces it", runner.worker_id, fresh.worker_id)
+        return fresh
+
+    def shutdown(self, *, kill: bool = True) -> None:
+        """Forget the workers; with `kill` end their actors (detached ones otherwise stay for a restart)."""
+        import ray
+
+        with self._lock:
+            runners, self._runners = list(self._runners), []
+        if kill:
+            for runner in runners:
+                try:
+                    ray.kill(runner.actor, no_restart=True)
+                except Exception:
+                    pass
+
+    # ------------------------------------------------------------------ routing (PromptRunnerPool)
+    def take(self, runner: RayPromptRunner, pending: Sequence) -> Any | None:
+        with self._lock:
+            state = self._states.get(runner.worker_id)
+            if state is None or not state.alive or state.busy or not pending:
+                return None
+            by_id = {item.prompt_id: item for item in pending}
+            candidates = [Candidate(item.prompt_id, item.prompt, item.extra_data.get("client_id")) for item in pending]
+            chosen = choose_prompt(state, candidates, list(self._states.values()))
+            if chosen is None:
+                return None
+            state.started(chosen.prompt, chosen.client_id)
+            self._running[runner.worker_id] = chosen.prompt_id
+            return by_id[chosen.prompt_id]
+
+    def finished(self, runner: RayPromptRunner) -> None:
+        with self._lock:
+            state = self._states.get(runner.worker_id)
+            if state is not None and state.busy:
+                state.finished()
+            self._running.pop(runner.worker_id, None)
+
+    # ------------------------------------------------------------------ the rest of PromptRunner
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("a RayRunnerPool runs prompts through its lane runners (server/worker.py), not execute()")
+
+    def preview_plan(self, prompt: dict, outputs: list[str]) -> dict:
+        """The plan on the worker routing would pick if all were free (its cache decides what is cached)."""
+        with self._lock:
+            states = [WorkerState(s.worker_id, resident=set(s.resident), last_client=s.last_client,
+                                  last_prefix=s.last_prefix, completed=s.completed)
+                      for s in self._states.values()]
+            runners = {runner.worker_id: runner for runner in self._runners}
+        chosen = choose_worker(prompt, None, states)
+        if chosen is None:
+            raise RuntimeError("no Ray worker is alive to plan the prompt")
+        return runners[chosen.worker_id].preview_plan(prompt, outputs)
+
+    def reset(self) -> None:
+        for runner in self.lane_runners():
+            runner.reset()
+
+    def unload_models(self, runner: RayPromptRunner) -> bool:
+        import ray
+
+        with self._lock:
+            state = self._states.get(runner.worker_id)
+            if state is not None:
+                state.resident.clear()
+        return bool(ray.get(runner.actor.unload_models.remote()))
+
+    def describe(self, timeout: float = 2.0) -> list[dict]:
+        """Each worker: id, alive, the prompt it runs, prompts done, and its own report (pid, device,
+        resident models), or `error` when it does not answer within `timeout`."""
+        import ray
+
+        with self._lock:
+            rows = [(runner, self._states.get(runner.worker_id), self._running.get(runner.worker_id))
+                    for runner in self._runners]
+        answer = []
+        for runner, state, prompt_id in rows:
+            row: dict[str, Any] = {"worker_id": runner.worker_id, "alive": bool(state and state.alive),
+                                   "busy_prompt": prompt_id, "completed": state.completed if state else 0}
+            try:
+                report: Mapping = ray.get(runner.actor.describe.remote(), timeout=timeout)
+                row.update({k: v for k, v in report.items() if k != "worker_id"})
+            except Exception as exc:  # dead, or busy beyond its threads: say so, list it anyway
+                row["error"] = f"{type(exc).__name__}: {exc}"[:300]
+            answer.append(row)
+        return answer
