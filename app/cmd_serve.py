@@ -102,12 +102,12 @@ def run(args: argparse.Namespace) -> int:
 
         executor = Executor(engine.registry, cache=engine.cache, runtime=engine.runtime)
         app = create_app(registry=engine.registry, runtime=engine.runtime, store_path=database, config=config,
-                         executor=executor, console=console)
+                         executor=executor, console=console, packs=engine.plugins)
         return run_server(app, hosts=hosts, port=args.port)
     from app.cluster.serve import attach, build_pool
 
     pool, joined = build_pool(args)
     app = create_app(registry=engine.registry, runtime=engine.runtime, store_path=database, config=config,
-                     executor=pool, console=console)
+                     executor=pool, console=console, packs=engine.plugins)
     attach(app, pool, kill_on_exit=not joined)  # workers of a joined cluster stay for a restart to reattach
     return run_server(app, hosts=hosts, port=args.port)

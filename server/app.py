@@ -1,7 +1,9 @@
 """`create_app`: the aiohttp application with its middlewares, routes, worker and store.
 
 Every route of the route modules is registered twice, as-is and under `/api` (ComfyUI), except
-the `/internal` routes, which ComfyUI does not mirror either.
+the `/internal` routes, which ComfyUI does not mirror either. The routes custom node packs add to
+`PromptServer.instance.routes` (server/pack_server.py) are mounted the same way, after the server's own
+(which win a clash), and the instance is bound to the application built last.
 The worker thread starts with the application and stops (putting a running prompt back in
 the queue) when it shuts down.
 """
@@ -19,6 +21,7 @@ from aiohttp import web
 
 from . import (
     openapi,
+    packs_route,
     routes_files,
     routes_frontend,
     routes_history,
@@ -38,6 +41,8 @@ from . import (
 from .config import ServerConfig
 from .console_log import ConsoleLog
 from .log_relay import LogRelay
+from .pack_server import PromptServer
+from .packs_route import PACKS, PackReport
 from .ports import NodeLibrary, PromptRunner, ServerRuntime
 from .security import error_response, is_loopback, make_security_middleware
 from .state import STATE, ServerState
@@ -49,7 +54,7 @@ log = logging.getLogger("latentgraph.server")
 
 ROUTE_MODULES = (routes_prompt, routes_queue, routes_history, routes_info, routes_user, routes_userdata, routes_jobs,
                  routes_jobs_cancel, routes_files, routes_metadata, routes_frontend, routes_templates,
-                 routes_subgraphs, openapi)
+                 routes_subgraphs, packs_route, openapi)
 # ComfyUI serves /internal/* from a sub-application: not mirrored under /api.
 UNPREFIXED_ROUTE_MODULES = (routes_internal,)
 # Paths (without /api) whose POST bodies are JSON: browser "simple" content types are refused there.
@@ -85,11 +90,12 @@ async def error_middleware(request: web.Request, handler):
 
 def create_app(*, registry: NodeLibrary, runtime: ServerRuntime, store_path: str | Path,
                config: ServerConfig | None = None, executor: PromptRunner | None = None,
-               validator: Callable[..., Any] | None = None, console: ConsoleLog | None = None) -> web.Application:
+               validator: Callable[..., Any] | None = None, console: ConsoleLog | None = None,
+               packs: PackReport | None = None) -> web.Application:
     """Build the application. `executor` defaults to graph.executor.Executor(registry, runtime=runtime),
     `validator` to graph.validate.validate_prompt(prompt, registry, partial_targets), `console` (what
     /internal/logs serves) to an empty log that only records what is written to it. /free unloads
-    the runtime's models."""
+    the runtime's models. `packs` (the plugin loader's report) is what GET /packs lists."""
     config = config or ServerConfig()
     if executor is None:
         from graph.executor import Executor
@@ -105,7 +111,8 @@ def create_app(*, registry: NodeLibrary, runtime: ServerRuntime, store_path: str
     hub = Hub(queue_limit=config.ws_queue_limit, queue_remaining=store.queue_remaining,
               max_upload_bytes=config.max_upload_bytes, stall_seconds=config.ws_stall_seconds,
               max_clients=config.ws_max_clients)
-    worker = Worker(store, executor, registry=registry, publisher=hub, models=runtime,
+    prompt_server = PromptServer.instance
+    worker = Worker(store, executor, registry=registry, publisher=prompt_server.tracking(hub), models=runtime,
                     default_extra={"preview_method": config.preview_method})
     state = ServerState(config=config, registry=registry, runtime=runtime, store=store, worker=worker, hub=hub,
                         validate=validator, logs=LogRelay(console or ConsoleLog(), hub))
@@ -116,6 +123,8 @@ def create_app(*, registry: NodeLibrary, runtime: ServerRuntime, store_path: str
                      make_security_middleware(loopback_only=loopback_only, token=config.token,
                                               json_routes=JSON_ROUTES)])
     app[STATE] = state
+    app[PACKS] = packs
+    prompt_server.bind(app, hub=hub, store=store)
     app.router.add_get("/ws", hub.handle)
     app.router.add_get("/api/ws", hub.handle)
     for module in ROUTE_MODULES:
@@ -125,6 +134,7 @@ def create_app(*, registry: NodeLibrary, runtime: ServerRuntime, store_path: str
     for module in UNPREFIXED_ROUTE_MODULES:
         for method, path, handler in module.ROUTES:
             app.router.add_route(method, path, handler)
+    prompt_server.mount_routes(app)
     routes_static.add_static_routes(app, state)
     app.on_startup.append(_on_startup)
     app.on_shutdown.append(_on_shutdown)

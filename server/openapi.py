@@ -27,6 +27,7 @@ def _json(schema: dict, description: str = "OK") -> dict:
 
 
 _STR_LIST = {"type": "array", "items": {"type": "string"}}
+_STR_OR_NULL = {"oneOf": [{"type": "string"}, {"type": "null"}]}
 _EMPTY_OK = {"description": "OK (empty body)"}
 _BAD = _json(_ref("ErrorBody"), "Bad request")
 
@@ -74,6 +75,11 @@ SCHEMAS = {
                                       "has_more": {"type": "boolean"}}, ["offset", "limit", "total", "has_more"])},
                  ["jobs", "pagination"]),
     "Plan": _obj({"run": _STR_LIST, "cached": _STR_LIST}, ["run", "cached"]),
+    "Packs": _obj({"packs": {"type": "array", "items": _obj(
+        {"name": {"type": "string"}, "path": {"type": "string"},
+         "status": {"enum": ["loaded", "loaded_with_problems", "failed"]}, "nodes": _STR_LIST,
+         "problems": _STR_LIST, "error": _STR_OR_NULL, "traceback": _STR_OR_NULL, "web_directory": _STR_OR_NULL},
+        ["name", "path", "status", "nodes", "problems", "error"])}}, ["packs"]),
     "Users": _obj({"storage": {"type": "string"}, "migrated": {"type": "boolean"}}, ["storage"]),
     "ObjectInfo": {"type": "object", "additionalProperties": _obj(
         {"input": {"type": "object"}, "output": {"type": "array"}, "name": {"type": "string"},
@@ -194,6 +200,8 @@ PATHS = {
         requestBody={"required": True, "content": {"application/json": {"schema": {
             "type": "object", "required": ["clientId", "enabled"],
             "properties": {"clientId": {"type": "string"}, "enabled": {"type": "boolean"}}}}}})},
+    "/packs": {"get": _op("Every custom node pack found at start: loaded, loaded_with_problems (some nodes refused, "
+                          "see problems) or failed (error, traceback).", {"200": _json(_ref("Packs"))})},
     "/ws": {"get": _op("WebSocket of execution events (?clientId=).", {"101": {"description": "upgrade"}})},
     "/openapi.json": {"get": _op("This document.", {"200": _json({"type": "object"})})},
 }

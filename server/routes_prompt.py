@@ -31,6 +31,7 @@ from typing import Any
 from aiohttp import web
 
 from .jsonbody import BodyError, read_json
+from .pack_server import PromptServer
 from .state import state_of
 from .store import DuplicatePromptIdError, QueueFullError
 
@@ -146,6 +147,8 @@ async def post_prompt(request: web.Request) -> web.Response:
         body = await read_json(request, max_bytes=config.max_prompt_bytes, max_depth=config.max_json_depth)
     except BodyError as exc:
         return exc.response(node_errors={})
+    if isinstance(body, dict):  # packs' add_on_prompt_handler hooks see (and may change) the request first
+        body = PromptServer.instance.trigger_on_prompt(body)
     if not isinstance(body, dict) or "prompt" not in body:
         return _error(400, "no_prompt", "No prompt provided", "The body must be a JSON object with a 'prompt' key.")
     prompt = body["prompt"]
