@@ -39,6 +39,7 @@ BUILTIN_NODE_MODULES = [
     "nodes.library.loaders.diffusers_loader",
     "nodes.library.loaders.lora_model",
     "nodes.library.loaders.hypernetwork_loader",
+    "nodes.library.loaders.unclip_loaders",
     "nodes.library.upscaling.upscale_model",
     "nodes.library.model_merging.merge_nodes",
     "nodes.library.model_merging.block_merges",

@@ -1,14 +1,21 @@
 """What a model file is: its kind (checkpoint, VAE, LoRA, ...) and, for checkpoints, the family.
 
 Families: "sd15", "sd15-inpaint", "sd21" (SD2.x eps), "sd21-v" (SD2.x v-prediction), "sdxl",
-"sdxl-refiner". They are told apart by structure, never by a table of sizes, so tiny test
-models in the same layout are recognised:
+"sdxl-refiner", "sd21-unclip-l" and "sd21-unclip-h" (SD2.1 unCLIP, either prediction). They are
+told apart by structure, never by a table of sizes, so tiny test models in the same layout are
+recognised:
 
 - no vector conditioning (`label_emb`): conv `proj_in` -> SD1.x (9 input channels -> inpaint),
   linear `proj_in` -> SD2.x;
 - `label_emb` and no attention at the first level -> SDXL; the refiner's vector is the pooled
   text embedding plus five 256-wide features, and its pooled width equals its context width,
-  so `adm_in_channels - 5*256 == context_dim` marks the refiner.
+  so `adm_in_channels - 5*256 == context_dim` marks the refiner;
+- `label_emb`, linear `proj_in` and attention at the first level -> SD2.1 unCLIP, whose vector is a
+  noise-augmented CLIP image embedding and its noise level's embedding: 1536 wide for ViT-L image
+  embeds (unclip-l), 2048 for ViT-H (unclip-h), as ComfyUI's SD21UnclipL/H (tiny test models keep
+  these widths). The CLIP vision tower such a checkpoint carries is found by `clip_vision_part`.
+
+Video checkpoints (Stable Video Diffusion: temporal layers in the UNet) are refused by name.
 
 Prediction type, first match wins: the explicit override; a sidecar `<name>.yaml`
 (`model.params.parameterization`); a `v_pred` key (ComfyUI's SDXL marker, honoured for every
@@ -28,7 +35,9 @@ from pathlib import Path
 import torch
 
 from diffusion.checkpoints.checkpoint import CheckpointError
+from diffusion.checkpoints.clip_vision_part import ClipVisionSource, find_clip_vision, is_video_checkpoint
 from diffusion.checkpoints.weight_kinds import recognise
+from diffusion.models.clip_vision.unclip import UNCLIP_ADM
 from diffusion.models.latent_formats import LatentFormat, latent_format_for
 from diffusion.models.unet.config import UNetConfig, UNetConfigError
 from diffusion.models.unet.unet import unet_config_from_state_dict
@@ -93,6 +102,7 @@ class ModelInfo:
     prediction_source: str = "default"
     unet_prefix: str = UNET_PREFIX
     vae_prefix: str = VAE_PREFIX
+    clip_vision_source: ClipVisionSource | None = None  # the checkpoint's own CLIP vision tower, if any
 
     @property
     def is_inpaint(self) -> bool:
@@ -167,11 +177,18 @@ def detect_model(sd: Mapping, path: str | Path | None = None, prediction_overrid
             if prefix + _LAYOUT_MARKERS[layout] in sd:
                 sources.append(TextEncoderSource(te_kind, prefix, layout))
                 break
-    return dataclasses.replace(unet_info, vae_config=vae_config, text_encoder_sources=tuple(sources))
+    return dataclasses.replace(unet_info, vae_config=vae_config, text_encoder_sources=tuple(sources),
+                               clip_vision_source=find_clip_vision(sd))
 
 
 def _group(family: str) -> str:
-    return {"sd15": "sd1", "sd15-inpaint": "sd1", "sd21": "sd2", "sd21-v": "sd2"}.get(family, family)
+    return {"sd15": "sd1", "sd15-inpaint": "sd1", "sd21": "sd2", "sd21-v": "sd2", "sd21-unclip-l": "sd2",
+            "sd21-unclip-h": "sd2"}.get(family, family)
+
+
+def text_encoder_family(family: str) -> str:
+    """The family whose text encoders `family` uses (SD2.1 unCLIP models use SD2.1's CLIP-H)."""
+    return "sd21" if family in UNCLIP_ADM else family
 
 
 def detect_unet(sd: Mapping, path: str | Path | None = None, *, prefix: str = "",
@@ -182,6 +199,9 @@ def detect_unet(sd: Mapping, path: str | Path | None = None, *, prefix: str = ""
     encoder sources are listed.
     """
     name = _name(path)
+    if is_video_checkpoint(sd.keys(), prefix):
+        raise ModelDetectionError(f"{name}: a video model (Stable Video Diffusion: temporal layers in the UNet); "
+                                  "video models are not supported")
     if prediction_override not in (None, *PREDICTIONS):
         raise ValueError(f"prediction_override must be one of {PREDICTIONS} or None, not {prediction_override!r}")
     try:
@@ -214,10 +234,17 @@ def _unet_family(cfg: UNetConfig, name: str) -> str:
             return "sd21"
         return "sd15-inpaint" if cfg.in_channels == 9 else "sd15"
     first_level_attends = cfg.transformer_depth[0] > 0
+    if first_level_attends and cfg.use_linear_in_transformer and cfg.in_channels == 4 and cfg.context_dim:
+        family = next((f for f, width in UNCLIP_ADM.items() if width == cfg.adm_in_channels), None)
+        if family is not None:
+            return family
+        raise ModelDetectionError(
+            f"{name}: unsupported SD2.x UNet with vector conditioning of {cfg.adm_in_channels} "
+            f"(SD2.1 unCLIP takes {' or '.join(map(str, UNCLIP_ADM.values()))})")
     if first_level_attends or cfg.in_channels != 4 or cfg.context_dim is None:
         raise ModelDetectionError(
             f"{name}: unsupported UNet with vector conditioning of {cfg.adm_in_channels} "
-            "(not SDXL base or refiner; unCLIP and other variants are not supported)"
+            "(not SDXL base or refiner, nor SD2.1 unCLIP)"
         )
     if cfg.adm_in_channels - 5 * SIZE_FEATURE_DIM == cfg.context_dim:
         return "sdxl-refiner"
@@ -242,7 +269,7 @@ def _prediction(sd: Mapping, path, family: str, cfg: UNetConfig, override: str |
         return "v", "metadata"
     if declared in ("epsilon", "eps"):
         return "eps", "metadata"
-    if family == "sd21":
+    if family.startswith("sd21"):
         bias_key = _last_output_norm1_bias(sd, cfg, prefix)
         if bias_key is not None:
             bias = sd[bias_key]

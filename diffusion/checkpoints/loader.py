@@ -27,8 +27,11 @@ from diffusion.checkpoints.detect import (
     detect_file_kind,
     detect_model,
     detect_unet,
+    text_encoder_family,
 )
 from diffusion.memory.patcher import ModelPatcher
+from diffusion.models.clip_vision.encode import ClipVision
+from diffusion.models.clip_vision.model import ClipVisionError, ClipVisionModel
 from diffusion.models.latent_formats import SD15_FORMAT, LatentFormat
 from diffusion.models.text.clip_text import (
     TextEncoderError,
@@ -47,12 +50,13 @@ Device = torch.device | str | None
 
 @dataclass
 class LoadedCheckpoint:
-    """The three outputs of a checkpoint loader, plus what detection found."""
+    """The outputs of a checkpoint loader, plus what detection found."""
 
     model: ModelPatcher
     clip: CLIPHandle | None
     vae: VAEHandle | None
     info: ModelInfo
+    clip_vision: ClipVision | None = None  # only when asked for and the file has one (unCLIP)
 
 
 def _strip(sd: Mapping, prefix: str) -> dict[str, torch.Tensor]:
@@ -127,12 +131,15 @@ def load_checkpoint(path: str | os.PathLike, *, embeddings_dirs: Iterable[str | 
                     dtype: torch.dtype | None = None, device: Device = None, prediction_override: str | None = None,
                     load_device: Device = None, clip_dtype: torch.dtype | None = None,
                     vae_dtype: torch.dtype | None = None, output_clip: bool = True,
-                    output_vae: bool = True) -> LoadedCheckpoint:
-    """Load a whole SD1.x/SD2.x/SDXL checkpoint.
+                    output_vae: bool = True, output_clip_vision: bool = False,
+                    clip_vision_dtype: torch.dtype | None = None) -> LoadedCheckpoint:
+    """Load a whole SD1.x/SD2.x/SDXL (or SD2.1 unCLIP) checkpoint.
 
     `dtype`/`device`: where the weights live (None keeps the file's dtype and the CPU);
     `clip_dtype`/`vae_dtype` default to `dtype`. `load_device` is where the model manager
-    moves the UNet to run it. `clip`/`vae` are None when the file lacks them (or not wanted).
+    moves the UNet to run it. `clip`/`vae` are None when the file lacks them (or not wanted);
+    `clip_vision` (the checkpoint's own image encoder, run on `load_device` in `clip_vision_dtype`,
+    default float32) only with `output_clip_vision` and when the file has one.
     """
     sd = load_state_dict(path)
     info = detect_model(sd, path, prediction_override)
@@ -146,7 +153,7 @@ def load_checkpoint(path: str | os.PathLike, *, embeddings_dirs: Iterable[str | 
         releases = {source.kind.removeprefix("clip_"): _text_encoder_releaser(sd, source)
                     for source in info.text_encoder_sources}
         try:
-            clip = clip_handle_from_state_dicts(info.family, weights, embeddings_dirs=embeddings_dirs,
+            clip = clip_handle_from_state_dicts(text_encoder_family(info.family), weights, embeddings_dirs=embeddings_dirs,
                                                 dtype=clip_dtype or dtype, device=device, load_device=load_device,
                                                 release={k: r for k, r in releases.items() if r is not None})
         except ValueError as exc:
@@ -155,7 +162,19 @@ def load_checkpoint(path: str | os.PathLike, *, embeddings_dirs: Iterable[str | 
     if output_vae and info.vae_config is not None:
         vae = _build_vae(_strip(sd, VAE_PREFIX), path, vae_dtype or dtype, device, info.latent_format,
                          _releaser(sd, VAE_PREFIX))
-    return LoadedCheckpoint(model=model, clip=clip, vae=vae, info=info)
+    clip_vision = None
+    if output_clip_vision and info.clip_vision_source is not None:
+        clip_vision = _build_clip_vision(sd, info, path, clip_vision_dtype, load_device or device)
+    return LoadedCheckpoint(model=model, clip=clip, vae=vae, info=info, clip_vision=clip_vision)
+
+
+def _build_clip_vision(sd: Mapping, info: ModelInfo, path, dtype, device) -> ClipVision:
+    tensors = info.clip_vision_source.extract(sd)
+    try:
+        model = ClipVisionModel.from_state_dict(tensors, source=f"{path} ({info.clip_vision_source.prefix})")
+    except ClipVisionError as exc:
+        raise CheckpointError(f"the checkpoint's CLIP vision model does not load: {exc}") from None
+    return ClipVision(model, device=device or "cpu", dtype=dtype or torch.float32)
 
 
 def load_vae(path: str | os.PathLike, *, dtype: torch.dtype | None = None, device: Device = None,

@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from diffusion.checkpoints.detect import UNET_PREFIX, VAE_PREFIX
+from diffusion.checkpoints.detect import UNET_PREFIX, VAE_PREFIX, text_encoder_family
 from diffusion.checkpoints.make_checkpoint import TEXT_ENCODER_LAYOUT, V_PRED_KEY
 from diffusion.checkpoints.merge import current_weights
 from diffusion.checkpoints.safetensors_writer import TensorSpec, write_safetensors_streaming
@@ -60,11 +60,11 @@ def text_encoder_tensors(clip: Any) -> dict[str, dict[str, torch.Tensor]]:
 
 def checkpoint_text_encoder_tensors(clip: Any, family: str) -> dict[str, torch.Tensor]:
     """The text encoders at the keys and in the layouts of a `family` checkpoint."""
-    if clip_family(family) != clip.family:
+    if clip_family(text_encoder_family(family)) != clip.family:
         raise SaveError(f"the CLIP is a {clip.family} text encoder, the model a {family} model")
     per_encoder = text_encoder_tensors(clip)
     out: dict[str, torch.Tensor] = {}
-    for kind, prefix, layout in TEXT_ENCODER_LAYOUT[family]:
+    for kind, prefix, layout in TEXT_ENCODER_LAYOUT[text_encoder_family(family)]:
         tensors = per_encoder[kind.removeprefix("clip_")]
         if layout == "openclip":
             tensors = hf_to_openclip(tensors)
@@ -115,3 +115,9 @@ def write_tensors(path: str | os.PathLike, tensors: Mapping[str, torch.Tensor],
     specs = [TensorSpec(k, tuple(v.shape), v.dtype) for k, v in tensors.items()]
     write_safetensors_streaming(path, specs, lambda spec: tensors[spec.key], dict(metadata or {}))
     return Path(path)
+
+
+def clip_vision_tensors(clip_vision: Any, prefix: str = "embedder.model.visual.") -> dict[str, torch.Tensor]:
+    """A CLIP_VISION handle's weights in the Hugging Face layout under `prefix`, as ComfyUI's save_checkpoint
+    writes them (the unCLIP prefix by default; the loader reads this layout and the released one)."""
+    return {prefix + k: v.detach() for k, v in clip_vision.state_dict().items()}

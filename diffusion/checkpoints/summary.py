@@ -72,6 +72,8 @@ def _checkpoint(sd: Mapping, path: Path) -> dict[str, Any]:
         components["vae"] = _component(sd, [k for k in keys if k.startswith(VAE_PREFIX)])
     for source in info.text_encoder_sources:
         components[source.kind] = _component(sd, [k for k in keys if k.startswith(source.prefix)])
+    if info.clip_vision_source is not None:
+        components["clip_vision"] = _component(sd, info.clip_vision_source.keys(sd))
     return {
         "family": info.family,
         "prediction": info.prediction,

@@ -7,6 +7,8 @@ Per entry, the dict may carry:
 - `start_percent` / `end_percent` (ConditioningSetTimestepRange), turned into a sigma range;
 - SDXL size fields (`pooled_output`, `width`, `height`, `crop_w`, `crop_h`, `target_width`,
   `target_height`, `aesthetic_score`) from which the vector conditioning `y` is built;
+- `unclip_conditioning` (unCLIPConditioning): for SD2.1 unCLIP models the whole `y` (zeros without
+  it), for SDXL the pooled embedding (revision); see diffusion/models/clip_vision/unclip.py;
 - `concat_latent_image` / `concat_mask` for inpainting models (see `inpaint_concat.py`);
 - `control` (an AppliedControl chain from the Apply ControlNet nodes; `control.py`), prepared for
   the run's schedule, and `control_apply_to_uncond` (ControlNetApply: the control also reaches the negative).
@@ -28,6 +30,7 @@ from diffusion.sampling.control import PreparedControl, copy_controls_to_uncond,
 from diffusion.sampling.discrete import DiscreteSchedule
 
 SDXL_FAMILIES = ("sdxl", "sdxl-refiner")
+UNCLIP_FAMILIES = ("sd21-unclip-l", "sd21-unclip-h")
 AdmBuilder = Callable[..., torch.Tensor]
 
 
@@ -36,7 +39,7 @@ class PreparedCond:
     """One conditioning entry resolved against the latent: what the guided denoiser needs."""
 
     context: torch.Tensor  # [B, tokens, dim], repeated to the latent batch
-    y: torch.Tensor | None  # [B, adm] for SDXL, else None
+    y: torch.Tensor | None  # [B, adm] for SDXL and SD2.1 unCLIP, else None
     area: tuple[int, int, int, int] | None  # (h, w, y, x) in latent pixels
     mask: torch.Tensor | None  # [B, H, W] at latent size
     strength: float
@@ -160,6 +163,14 @@ def _build_y(family: str, options: dict, latent_shape, prompt_type: str, adm: Ad
     return repeat_to_batch_size(y, latent_shape[0])
 
 
+def _build_unclip_y(family: str, options: dict, batch: int, where: str, seed: int | None) -> torch.Tensor:
+    """SD2.1 unCLIP's `y`: the noise-augmented image embeds of `unclip_conditioning`, or zeros without."""
+    from diffusion.models.clip_vision.unclip import UNCLIP_ADM, sd21_unclip_y
+
+    y = sd21_unclip_y(options.get("unclip_conditioning"), UNCLIP_ADM[family], seed, where)
+    return repeat_to_batch_size(y, batch)
+
+
 def prepare_conditioning(conds: Any, *, which: str, latent_shape: tuple[int, ...], schedule: DiscreteSchedule,
                          family: str = "sd15", adm: AdmBuilder | None = None,
                          seed: int | None = None) -> list[PreparedCond]:
@@ -191,6 +202,8 @@ def prepare_conditioning(conds: Any, *, which: str, latent_shape: tuple[int, ...
         y = None
         if family in SDXL_FAMILIES:
             y = _build_y(family, options, latent_shape, which, adm or default_adm_builder(), where, seed)
+        elif family in UNCLIP_FAMILIES:
+            y = _build_unclip_y(family, options, batch, where, seed)
         prepared.append(PreparedCond(
             context=repeat_to_batch_size(tensor.float(), batch), y=y, area=area, mask=mask,
             strength=_number(options, "strength", 1.0, where),

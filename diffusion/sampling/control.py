@@ -28,8 +28,8 @@ from diffusion.imaging.resample import resize
 from diffusion.models.unet.hooks import UNetHooks
 from diffusion.sampling import model_hooks
 
-FAMILY_GROUPS = {"sd15": "sd1", "sd15-inpaint": "sd1", "sd21": "sd2", "sd21-v": "sd2", "sdxl": "sdxl",
-                 "sdxl-refiner": "sdxl-refiner"}
+FAMILY_GROUPS = {"sd15": "sd1", "sd15-inpaint": "sd1", "sd21": "sd2", "sd21-v": "sd2", "sd21-unclip-l": "sd2",
+                 "sd21-unclip-h": "sd2", "sdxl": "sdxl", "sdxl-refiner": "sdxl-refiner"}
 GROUP_NAMES = {"sd1": "SD1.x", "sd2": "SD2.x", "sdxl": "SDXL", "sdxl-refiner": "the SDXL refiner"}
 UNION_CONTROLNET_TYPES = {"openpose": 0, "depth": 1, "hed/pidi/scribble/ted": 2, "canny/lineart/anime_lineart/mlsd": 3,
                           "normal": 4, "segment": 5, "tile": 6, "repaint": 7}

@@ -18,7 +18,7 @@ import pytest
 from scripts import compare_object_info
 
 # How many of the reference's 239 node types were registered when this floor was last raised.
-REGISTERED_FLOOR = 236
+REGISTERED_FLOOR = 239
 
 
 def is_subsequence(small: list, big: list) -> bool:

@@ -22,6 +22,7 @@ RUN_BY = {
     "tests/workflows/test_demo_workflows.py": "DEMO_WORKFLOWS",
     "tests/workflows/test_workflow_upscale_model.py": "UPSCALE_WORKFLOWS",
     "tests/workflows/test_templates_vision.py": "VISION_WORKFLOWS",
+    "tests/workflows/test_workflow_unclip.py": "UNCLIP_WORKFLOWS",
 }
 
 

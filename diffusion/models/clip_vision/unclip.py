@@ -13,8 +13,10 @@ unCLIPConditioning puts `unclip_conditioning` = [{"clip_vision_output", "strengt
   `merge_noise` (0.05 for SD2.1 unCLIP, 0 for SDXL) the same way. ComfyUI draws that second noise
   from the global RNG; here it comes from the same seed, so runs repeat exactly.
 
-SD2.1 unCLIP uses the whole [1, 2 * dim] vector as `y` (zeros when there is no image); SDXL
-(revision) puts its first `pooled_dim` numbers in place of the pooled text embedding.
+SD2.1 unCLIP uses the whole [1, 2 * dim] vector as `y` (zeros when there is no image, so strength 0
+is the same as no image); SDXL (revision) puts its first `pooled_dim` numbers in place of the pooled
+text embedding. `UNCLIP_ADM` gives each SD2.1 unCLIP family's `y` width: 2 x 768 for ViT-L image
+embeds, 2 x 1024 for ViT-H (ComfyUI's SD21UnclipL / SD21UnclipH).
 """
 
 from __future__ import annotations
@@ -28,17 +30,23 @@ import torch
 from diffusion.models.unet.blocks import timestep_embedding
 
 MAX_NOISE_LEVEL = 1000
+UNCLIP_ADM = {"sd21-unclip-l": 1536, "sd21-unclip-h": 2048}
 
 
-@lru_cache(maxsize=1)
-def sqrt_alphas_cumprod() -> tuple[torch.Tensor, torch.Tensor]:
-    """sqrt(ᾱ) and sqrt(1 - ᾱ) of the squaredcos_cap_v2 schedule (betas capped at 0.999)."""
+def noise_betas() -> torch.Tensor:
+    """The float64 betas of the augmentor's squaredcos_cap_v2 schedule of 1000 steps (capped at 0.999)."""
     def alpha_bar(t: float) -> float:
         return math.cos((t + 0.008) / 1.008 * math.pi / 2) ** 2
 
     steps = MAX_NOISE_LEVEL
-    betas = [min(1 - alpha_bar((i + 1) / steps) / alpha_bar(i / steps), 0.999) for i in range(steps)]
-    cumprod = torch.cumprod(1.0 - torch.tensor(betas, dtype=torch.float64), dim=0)
+    return torch.tensor([min(1 - alpha_bar((i + 1) / steps) / alpha_bar(i / steps), 0.999) for i in range(steps)],
+                        dtype=torch.float64)
+
+
+@lru_cache(maxsize=1)
+def sqrt_alphas_cumprod() -> tuple[torch.Tensor, torch.Tensor]:
+    """sqrt(ᾱ) and sqrt(1 - ᾱ) of the squaredcos_cap_v2 schedule."""
+    cumprod = torch.cumprod(1.0 - noise_betas(), dim=0)
     return cumprod.sqrt().float(), (1.0 - cumprod).sqrt().float()
 
 

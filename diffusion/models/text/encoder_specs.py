@@ -34,7 +34,8 @@ FAMILY_ENCODERS: dict[str, tuple[EncoderSpec, ...]] = {
     "sdxl": (_L_SDXL, _G_SDXL),
     "sdxl-refiner": (_G_SDXL,),
 }
-_FAMILY_ALIASES = {"sd15": "sd1", "sd15-inpaint": "sd1", "sd21": "sd2", "sd21-v": "sd2"}
+_FAMILY_ALIASES = {"sd15": "sd1", "sd15-inpaint": "sd1", "sd21": "sd2", "sd21-v": "sd2",
+                   "sd21-unclip-l": "sd2", "sd21-unclip-h": "sd2"}
 
 
 def clip_family(family: str) -> str:

@@ -146,8 +146,11 @@ def test_unsupported_input_channels():
         detect_model(sd, "ip2p.safetensors")
 
 
-def test_unclip_like_vector_conditioning_is_refused():
+def test_sd2_vector_conditioning_is_unclip_by_its_width():
     sd = _tensors("sd21")
     sd["model.diffusion_model.label_emb.0.0.weight"] = torch.zeros(128, 1536)
-    with pytest.raises(ModelDetectionError, match="vector conditioning of 1536"):
+    info = detect_model(sd)
+    assert info.family == "sd21-unclip-l" and info.clip_vision_source is None  # the width alone tells it
+    sd["model.diffusion_model.label_emb.0.0.weight"] = torch.zeros(128, 1000)
+    with pytest.raises(ModelDetectionError, match="vector conditioning of 1000"):
         detect_model(sd)
