@@ -1,4 +1,4 @@
-"""CLIP text encoders of Stable Diffusion, built on transformers' CLIP classes.
+"""CLIP text encoders of Stable Diffusion (the transformer itself: clip_transformer.py).
 
 Three architectures are used by SD checkpoints:
 
@@ -7,10 +7,8 @@ Three architectures are used by SD checkpoints:
 - ``clip_g``: OpenCLIP ViT-bigG/14 text tower (SDXL's second encoder, refiner), gelu,
   with the pooled text projection.
 
-`ClipTextEncoder` wraps transformers' text transformer so that its parameter names are
-always the Hugging Face checkpoint names (``text_model.encoder.layers.0.self_attn.q_proj.weight``,
-``text_projection.weight``), whatever the installed transformers version calls them
-internally. Checkpoints that store OpenCLIP's layout (``transformer.resblocks.N.attn.in_proj_weight``)
+`ClipTextEncoder` holds the text transformer under the Hugging Face checkpoint names
+(``text_model.encoder.layers.0.self_attn.q_proj.weight``, ``text_projection.weight``). Checkpoints that store OpenCLIP's layout (``transformer.resblocks.N.attn.in_proj_weight``)
 are converted with `openclip_to_hf`; `hf_to_openclip` is its exact inverse.
 """
 
@@ -23,6 +21,8 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from diffusion.models.text.clip_transformer import ClipTextTransformer
 
 VOCAB_SIZE = 49408
 MAX_POSITIONS = 77
@@ -59,7 +59,7 @@ class TextEncoderConfig:
         return _PRESETS[key]
 
     def to_hf(self):
-        """The equivalent transformers CLIPTextConfig."""
+        """The equivalent transformers CLIPTextConfig (for tests against transformers; imports it)."""
         from transformers import CLIPTextConfig
 
         return CLIPTextConfig(
@@ -102,22 +102,21 @@ _PRESETS = {
 
 
 class ClipTextEncoder(nn.Module):
-    """transformers' CLIP text transformer (+ optional projection) under checkpoint parameter names.
+    """CLIP's text transformer (clip_transformer.py; + optional projection) under checkpoint parameter names.
 
-    `forward(input_ids)` returns transformers' output with `hidden_states` (embeddings output,
-    then every layer's output), `last_hidden_state` (after the final layer norm) and
+    `forward(input_ids)` returns, as transformers' CLIPTextModel does, `hidden_states` (embeddings
+    output, then every layer's output), `last_hidden_state` (after the final layer norm) and
     `pooler_output` (final-normed state at the first end token), plus `text_embeds` (the
     projected pooled output) when the model has a projection.
     """
 
     def __init__(self, config: TextEncoderConfig):
         super().__init__()
-        from transformers import CLIPTextModel
-
         self.config = config
-        hf_model = CLIPTextModel(config.to_hf())
-        # transformers 4.x nests the transformer under `.text_model`; 5.x is the transformer itself.
-        self.text_model = getattr(hf_model, "text_model", hf_model)
+        self.text_model = ClipTextTransformer(
+            vocab_size=config.vocab_size, hidden_size=config.hidden_size, num_layers=config.num_layers,
+            num_heads=config.num_heads, intermediate_size=config.intermediate_size, hidden_act=config.hidden_act,
+            max_positions=config.max_positions, end_token=END_TOKEN)
         if config.projection_dim is not None:
             self.text_projection = nn.Linear(config.hidden_size, config.projection_dim, bias=False)
         else:
@@ -130,7 +129,7 @@ class ClipTextEncoder(nn.Module):
         return self.config.num_layers
 
     def forward(self, input_ids: torch.Tensor):
-        out = self.text_model(input_ids=input_ids, output_hidden_states=True, return_dict=True)
+        out = self.text_model(input_ids)
         if self.text_projection is not None:
             out["text_embeds"] = self.text_projection(out.pooler_output)
         return out
