@@ -17,6 +17,9 @@ runs the rest dependencies first, emitting ComfyUI's events to a sink. Decisions
   lazy input reaches the node as None. A lazy input whose source is already cached is
   always available.
 - Input keys a node does not declare are not passed to it.
+- A node may expand into a subgraph (graph/expansion.py): its new nodes join this run's copy of the
+  prompt, are planned, signed and cached like the others, and the node's result is resolved from
+  theirs. An ExecutionBlocker output stops the branch below it (graph/blocking.py).
 
 Not thread-safe: one Executor serves one worker.
 """
@@ -32,10 +35,11 @@ from graph import events
 from graph.cache import CacheEntry, OutputCache
 from graph.context import InterruptToken
 from graph.events import EventSink, null_sink
-from graph.plan import DependencyCycleError, Plan, build_plan
+from graph.expansion import ExpansionError, PendingExpansion, add_expansion, resolve_expansion
+from graph.plan import DependencyCycleError, Plan, build_plan, needed_nodes, node_links, topological_order
 from graph.run_node import NodeRunner
 from graph.schema import NodeSchema, Registry
-from graph.signature import compute_signatures
+from graph.signature import compute_signatures, node_signature
 from graph.type_table import TypeTable
 from graph.validate_node import exception_info
 
@@ -119,7 +123,8 @@ class _Run:
     def __init__(self, executor: Executor, prompt: dict, prompt_id: str, outputs: list[str], extra_data: dict,
                  sink: EventSink, interrupt: InterruptToken):
         self.executor = executor
-        self.prompt = prompt
+        self.prompt = prompt  # replaced by a copy at the first node expansion, which adds nodes to it
+        self.prompt_copied = False
         self.prompt_id = prompt_id
         self.targets = list(outputs)
         self.sink = sink
@@ -216,6 +221,7 @@ class _Scheduler:
         self.hits = hits
         self.results = run.runner.finished
         self.requested: dict[str, set[str]] = {}
+        self.pending: dict[str, PendingExpansion] = {}
 
     def _lazy_names(self, schema: NodeSchema) -> set[str]:
         return {spec.name for spec in schema.inputs if spec.lazy}
@@ -248,6 +254,60 @@ class _Scheduler:
                 found[src] = entry
         return found
 
+    def _expand(self, pending: PendingExpansion) -> None:
+        """Adds an expansion's nodes to the prompt, the plan, the signatures and the cache hits."""
+        if not self.run_state.prompt_copied:  # the caller's prompt stays as it was
+            self.run_state.prompt = self.run_state.runner.prompt = dict(self.run_state.prompt)
+            self.run_state.prompt_copied = True
+        prompt = self.run_state.prompt
+        self.run_state.runner.current = pending.node_id
+        pending = add_expansion(prompt, pending.node_id, pending.results,
+                                lambda n: self.types(prompt[n]["class_type"])[1].output_node)
+        runner = self.run_state.runner
+        for new_id in pending.added:
+            runner.display[new_id] = runner.display.get(pending.node_id, pending.node_id)
+        new_links = {}
+
+        def sources_of(node: str) -> list[str]:
+            if node in self.plan.links:
+                return []
+            new_links[node] = node_links(prompt, node, self.types(prompt[node]["class_type"])[1])
+            return [src for _, src, _ in new_links[node]]
+
+        needed_nodes(pending.waits_for, sources_of)
+        links = {**self.plan.links, **new_links}
+        if pending.node_id in needed_nodes(pending.waits_for, lambda n: [s for _, s, _ in links.get(n, ())]):
+            raise ExpansionError(f"node {pending.node_id} expanded into a subgraph that needs the node's own result")
+        order = topological_order({n: [src for _, src, _ in node_links_] for n, node_links_ in new_links.items()})
+        for node in order:
+            node_type, schema = self.types(prompt[node]["class_type"])
+            self.signatures[node] = node_signature(node, prompt[node], schema, node_type, new_links[node], self.signatures)
+            entry = self.run_state.executor.cache.get(self.signatures[node])
+            if entry is not None:
+                self.hits[node] = entry
+        self.plan.links.update(new_links)
+        self.plan.order.extend(order)
+        self.pending[pending.node_id] = pending
+
+    def _resolve(self, node: str, schema: NodeSchema) -> bool:
+        """Finishes an expanded node once what it waits for is done; False while it still waits."""
+        pending = self.pending[node]
+        if any(n not in self.results for n in pending.waits_for):
+            return False
+        self.run_state.runner.current = node
+        self._store(node, resolve_expansion(schema, pending, self.results))
+        self.run_state.runner.finish(node, self.results[node])
+        del self.pending[node]
+        return True
+
+    def _store(self, node: str, entry: CacheEntry) -> None:
+        self.results[node] = entry
+        self.run_state.executor.cache.put(self.signatures[node], entry)
+        self.run_state.visited.append(node)
+        self.run_state.result.executed.append(node)
+        if entry.ui:
+            self.run_state.result.outputs[node] = entry.ui
+
     def run(self) -> None:
         runner = self.run_state.runner
         stack = list(reversed([t for t in self.run_state.targets if t in self.run_state.prompt]))
@@ -261,6 +321,12 @@ class _Scheduler:
                 stack.pop()
                 continue
             node_type, schema = self.types(self.run_state.prompt[node]["class_type"])
+            if node in self.pending:
+                if self._resolve(node, schema):
+                    stack.pop()
+                else:
+                    stack.extend(reversed([n for n in self.pending[node].waits_for if n not in self.results]))
+                continue
             lazy = self._lazy_names(schema)
             missing = self._missing(node, lazy)
             if missing:
@@ -276,10 +342,9 @@ class _Scheduler:
                     if asked - self.requested.get(node, set()):
                         self.requested.setdefault(node, set()).update(asked)
                         continue
-            entry = runner.run(node, node_type, schema, links, self._available(node))
-            self.run_state.executor.cache.put(self.signatures[node], entry)
-            self.run_state.visited.append(node)
-            self.run_state.result.executed.append(node)
-            if entry.ui:
-                self.run_state.result.outputs[node] = entry.ui
+            outcome = runner.run(node, node_type, schema, links, self._available(node))
+            if isinstance(outcome, PendingExpansion):
+                self._expand(outcome)
+                continue
+            self._store(node, outcome)
             stack.pop()

@@ -64,7 +64,8 @@ def map_calls(
     return results
 
 
-def _merge_ui(merged: dict[str, list], ui: Any) -> None:
+def merge_ui(merged: dict[str, list], ui: Any) -> None:
+    """Adds one call's ui dict to `merged`, key by key (lists are concatenated, single values appended)."""
     if ui is None:
         return
     if not isinstance(ui, dict):
@@ -100,7 +101,7 @@ def merge_results(schema: NodeSchema, results: list[Any]) -> CacheEntry:
                 outputs[slot].extend(value)
             else:
                 outputs[slot].append(value)
-        _merge_ui(ui, result.ui)
+        merge_ui(ui, result.ui)
     return CacheEntry(outputs=tuple(outputs), ui=ui or None)
 
 

@@ -3,7 +3,9 @@
 `NodeRunner` is used by the executor for every node that is not taken from the cache.
 It fills hidden inputs, builds the node's NodeContext, emits `executing`, `progress`,
 `preview`, `progress_text` and `executed`, and remembers the current node and its formatted inputs for
-the error report.
+the error report. While a node runs, `graph.running.running_node()` returns its context. A call whose
+inputs hold an ExecutionBlocker is not made (graph/blocking.py); a node whose calls expand into a
+subgraph comes back as a PendingExpansion for the executor to run (graph/expansion.py).
 """
 
 from __future__ import annotations
@@ -13,13 +15,16 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from graph import events
+from graph.blocking import ExecutionBlocked, ExecutionBlocker, first_blocker
 from graph.cache import CacheEntry
 from graph.context import Interrupted, InterruptToken, NodeContext, PreviewImage
 from graph.dynamic_inputs import expand_dynamic_inputs
+from graph.expansion import PendingExpansion
 from graph.node_call import hidden_values, lazy_requests, map_calls, merge_results
 from graph.plan import Link
 from graph.prompt import node_inputs, unwrap_literal
-from graph.schema import NodeSchema, NodeType
+from graph.running import node_running
+from graph.schema import NodeOutput, NodeSchema, NodeType
 
 # Limits for the inputs quoted in an execution_error.
 _FORMAT_CHARS = 1000
@@ -55,6 +60,8 @@ class NodeRunner:
         self.current: str | None = None
         self.current_inputs: dict[str, list] = {}
         self._announced: str | None = None
+        # Nodes added by an expansion -> the prompt node the editor shows for them (ComfyUI's display node).
+        self.display: dict[str, str] = {}
 
     @staticmethod
     def interrupted(exc: BaseException) -> bool:
@@ -66,7 +73,7 @@ class NodeRunner:
         if preview is not None:
             self.emit(
                 events.PREVIEW,
-                {"image": preview, "node_id": node_id, "display_node_id": node_id, "prompt_id": self.prompt_id},
+                {"image": preview, "node_id": node_id, "display_node_id": self.display.get(node_id, node_id), "prompt_id": self.prompt_id},
             )
 
     def _on_text(self, node_id: str, text: str) -> None:
@@ -97,7 +104,8 @@ class NodeRunner:
         self.interrupt.check()
         if self._announced != node_id:
             self._announced = node_id
-            self.emit(events.EXECUTING, {"node": node_id, "display_node": node_id, "prompt_id": self.prompt_id})
+            self.emit(events.EXECUTING, {"node": node_id, "display_node": self.display.get(node_id, node_id),
+                                         "prompt_id": self.prompt_id})
         inputs = self._gather(node_id, schema, links, available)
         context = NodeContext(
             node_id=node_id,
@@ -116,20 +124,45 @@ class NodeRunner:
                     available: Mapping[str, CacheEntry]) -> set[str]:
         """The lazy input names the node asks to have evaluated, given what is available now."""
         inputs, context = self._start(node_id, schema, links, available)
-        return lazy_requests(
-            lambda kwargs: node_type.check_lazy_status(context, kwargs), inputs, schema.input_is_list, self.interrupt.check
-        )
+
+        def check(kwargs):
+            if first_blocker(kwargs, schema.input_is_list) is not None:
+                return []
+            with node_running(context):
+                return node_type.check_lazy_status(context, kwargs)
+
+        return lazy_requests(check, inputs, schema.input_is_list, self.interrupt.check)
 
     def run(self, node_id: str, node_type: NodeType, schema: NodeSchema, links: list[Link],
-            available: Mapping[str, CacheEntry]) -> CacheEntry:
-        """Call the node (list-mapped) and return its merged result; raises what the node raises."""
+            available: Mapping[str, CacheEntry]) -> CacheEntry | PendingExpansion:
+        """Call the node (list-mapped) and return its merged result, or its expansion; raises what the node raises."""
         inputs, context = self._start(node_id, schema, links, available)
-        results = map_calls(
-            lambda kwargs: node_type.execute(context, kwargs), inputs, schema.input_is_list, self.interrupt.check
-        )
+
+        def call(kwargs):
+            blocker = first_blocker(kwargs, schema.input_is_list)
+            if blocker is not None:
+                return blocked_output(schema, blocker)
+            with node_running(context):
+                return node_type.execute(context, kwargs)
+
+        results = map_calls(call, inputs, schema.input_is_list, self.interrupt.check)
+        if any(isinstance(result, NodeOutput) and result.expand for result in results):
+            return PendingExpansion(node_id, results)
         entry = merge_results(schema, results)
+        self.finish(node_id, entry)
+        return entry
+
+    def finish(self, node_id: str, entry: CacheEntry) -> None:
+        """Record a node's result and announce its ui (`executed`)."""
         self.finished[node_id] = entry
         if entry.ui:
-            self.emit(events.EXECUTED, {"node": node_id, "display_node": node_id, "output": entry.ui, "prompt_id": self.prompt_id})
+            self.emit(events.EXECUTED, {"node": node_id, "display_node": self.display.get(node_id, node_id),
+                                        "output": entry.ui, "prompt_id": self.prompt_id})
         self.current = None
-        return entry
+
+
+def blocked_output(schema: NodeSchema, blocker: ExecutionBlocker) -> NodeOutput:
+    """What a call blocked by `blocker` returns: the blocker on every output; raises when it has a message."""
+    if blocker.message is not None:
+        raise ExecutionBlocked(blocker.message)
+    return NodeOutput(values=tuple([blocker] if spec.is_list else blocker for spec in schema.outputs))

@@ -114,10 +114,13 @@ class NodeOutput:
 
     `values` has one entry per declared output (for an OUTPUT_IS_LIST output, a list).
     `ui` is ComfyUI's ui dict of lists (e.g. {"images": [{filename, subfolder, type}]}).
+    `expand` is ComfyUI's node expansion: a prompt-format dict of new nodes the executor adds and
+    runs; `values` may then hold links `[new node id, output index]` to their outputs (graph/expansion.py).
     """
 
     values: tuple[Any, ...] = ()
     ui: dict[str, list] | None = None
+    expand: dict[str, dict] | None = None
 
 
 @runtime_checkable

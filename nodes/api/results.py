@@ -9,6 +9,7 @@ or a NodeResultError naming the node and what was wrong.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import threading
 from collections.abc import Callable, Mapping
@@ -76,7 +77,8 @@ def run_to_completion(value: Any) -> Any:
         except BaseException as exc:  # re-raised in the caller's thread
             box["error"] = exc
 
-    thread = threading.Thread(target=_worker, name="async-node", daemon=True)
+    # The helper thread runs in a copy of this context, so the running node (graph/running.py) is seen there too.
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(_worker,), name="async-node", daemon=True)
     thread.start()
     thread.join()
     if "error" in box:
@@ -108,19 +110,18 @@ def normalise_result(result: Any, class_type: str, output_count: int, *, wrap_si
     including a dict such as a LATENT `{"samples": ...}` (unless its keys are only
     "ui"/"result", which is ComfyUI's return dict).
     """
-    ui = None
+    ui = expand = None
     if isinstance(result, NodeOutput):
-        values, ui = result.values, result.ui
+        values, ui, expand = result.values, result.ui, result.expand
     elif isinstance(result, Mapping) and not (wrap_single and output_count == 1 and not _is_result_dict(result)):
-        unknown = set(result) - {"ui", "result"}
-        if "expand" in unknown:
-            raise NodeResultError(f"node {class_type}: node expansion ('expand') is not supported")
+        unknown = set(result) - {"ui", "result", "expand"}
         if unknown:
             raise NodeResultError(
                 f"node {class_type}: returned a dict with unexpected keys {sorted(map(str, unknown))}; "
                 "expected 'ui' and/or 'result'"
             )
         ui = result.get("ui")
+        expand = result.get("expand")  # node expansion: graph/expansion.py runs it
         values = result.get("result")
         if values is None:
             values = (None,) * output_count
@@ -144,7 +145,7 @@ def normalise_result(result: Any, class_type: str, output_count: int, *, wrap_si
         raise NodeResultError(
             f"node {class_type}: returned {len(values)} value(s) but declares {output_count} output(s)"
         )
-    return NodeOutput(values=values, ui=normalise_ui(ui, class_type))
+    return NodeOutput(values=values, ui=normalise_ui(ui, class_type), expand=expand or None)
 
 
 def _is_result_dict(value: Mapping) -> bool:

@@ -38,6 +38,10 @@ def _single_output_node(result):
         ({"ui": {"text": ("a",)}, "result": ("a",)}, NodeOutput(("a",), {"text": ["a"]})),
         ({"ui": {"text": "a"}, "result": ("a",)}, NodeOutput(("a",), {"text": ["a"]})),
         ({"ui": {"text": ["a"]}}, NodeOutput((None,), {"text": ["a"]})),
+        # node expansion (graph/expansion.py runs the subgraph); an empty one is no expansion
+        ({"result": ("a",), "expand": {"n.1": {"class_type": "X", "inputs": {}}}},
+         NodeOutput(("a",), None, expand={"n.1": {"class_type": "X", "inputs": {}}})),
+        ({"result": ("a",), "expand": {}}, NodeOutput(("a",))),
     ],
 )
 def test_return_shapes_are_normalised(result, expected):
@@ -48,7 +52,6 @@ def test_return_shapes_are_normalised(result, expected):
     "result, message",
     [
         (("a", "b"), "returned 2 value(s) but declares 1 output(s)"),
-        ({"result": ("a",), "expand": {}}, "node expansion"),
         ({"ui": ["not", "a", "dict"], "result": ("a",)}, "'ui' must be a dict"),
     ],
 )
