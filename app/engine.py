@@ -19,6 +19,7 @@ from nodes.api.plugins import PluginReport
 from nodes.api.registry import NodeRegistry
 from nodes.api.runtime import DeviceRequest, NodeRuntime
 from nodes.build import build_registry
+from nodes.compat import core_nodes as compat_core_nodes
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("latentgraph")
@@ -161,6 +162,9 @@ def build_engine(args: argparse.Namespace) -> Engine:
                           disable_metadata=bool(getattr(args, "disable_metadata", False)),
                           limits=size_limits(args))
     dirs = [] if getattr(args, "disable_all_custom_nodes", False) else custom_node_dirs(folders)
+    # nodes.<CoreNode>() called by packs outside a running node uses this process's runtime (app/ wires it:
+    # nodes.compat.core_nodes reads nodes.build, which loads the packs).
+    compat_core_nodes.bind(runtime)
     registry, report = build_registry(runtime, dirs)
     for failure in getattr(report, "failed", []):
         log.warning("custom node pack %s failed to load: %s", failure.name, failure.error)
