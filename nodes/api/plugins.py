@@ -1,7 +1,11 @@
 """Loads custom node packs from `custom_nodes/` directories, as ComfyUI does.
 
 A pack is a `.py` file or a package (a directory with `__init__.py`) exporting
-`NODE_CLASS_MAPPINGS` ({node id: class}), optionally `NODE_DISPLAY_NAME_MAPPINGS` and
+`NODE_CLASS_MAPPINGS` ({node id: class}, classic or V3 classes), optionally `NODE_DISPLAY_NAME_MAPPINGS`,
+and/or ComfyUI's V3 entry point `async def comfy_entrypoint() -> ComfyExtension`: it is awaited, the
+extension's `on_load()` runs, and the classes its `get_node_list()` returns are registered under their
+schemas' node ids (a pack with both registers both; ComfyUI itself would ignore the entry point then).
+An entry point that raises or returns something else fails the pack like an import error. Optionally
 `WEB_DIRECTORY` (relative to the pack's directory; the server serves it at
 `/extensions/<pack name>/`). Names ending `.disabled`, `__pycache__` and hidden entries
 are skipped. A pack that fails to import is reported by name with its error and skipped;
@@ -24,8 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from nodes.api.registry import DuplicateNodeError, NodeRegistry
+from nodes.api.results import run_to_completion
 from nodes.compat import aliases as compat_aliases
 from nodes.compat import folder_paths as compat_folder_paths
+from nodes.compat.comfy import cli_args as compat_cli_args
 
 log = logging.getLogger("latentgraph.plugins")
 
@@ -94,6 +100,8 @@ def load_custom_nodes(registry: NodeRegistry, directories: list[Path], runtime: 
     if folders is not None:
         compat_folder_paths.bind(folders)
     compat_aliases.install()
+    if runtime is not None:  # comfy.cli_args.args (and model_management) as packs read them at import
+        compat_cli_args.bind(runtime)
     for directory in directories:
         for name, path in discover_packs(Path(directory)):
             if report.pack(name) is not None or any(f.name == name for f in report.failed):
@@ -101,6 +109,12 @@ def load_custom_nodes(registry: NodeRegistry, directories: list[Path], runtime: 
                                                             "another custom_nodes directory"))
                 continue
             _load_pack(registry, report, name, path, runtime)
+    if any(pack.node_ids for pack in report.loaded):
+        # ComfyUI's ModelPatcher methods on our MODEL handles, for packs that call them without importing any
+        # comfy.* module; only once a pack registered nodes, as it imports torch (which such packs do anyway).
+        from nodes.compat.patcher_methods import install as install_patcher_methods
+
+        install_patcher_methods()
     for line in report.messages:
         log.warning(line)
     return report
@@ -110,21 +124,29 @@ def _load_pack(registry: NodeRegistry, report: PluginReport, name: str, path: Pa
     try:
         module = import_pack(name, path)
         mappings, display_names, web_dir = read_contract(module, path)
+        entry_classes = entrypoint_node_classes(module)
     except (Exception, SystemExit) as exc:  # any import failure is the pack's problem, not ours
         error = f"{type(exc).__name__}: {exc}"
         report.failed.append(FailedPack(name, path, error, traceback.format_exc()))
         return
     pack = LoadedPack(name, path, web_dir=web_dir)
-    for node_id, node_class in mappings.items():
+    registered: dict[str, Any] = {}
+    entries = [(node_id, node_class, display_names.get(node_id)) for node_id, node_class in mappings.items()]
+    entries += [(None, node_class, None) for node_class in entry_classes]
+    for node_id, node_class, display_name in entries:
+        if node_id is None and any(node_class is known for known in registered.values()):
+            continue  # listed by NODE_CLASS_MAPPINGS and by the entry point: registered once
+        label = node_id or getattr(node_class, "__name__", repr(node_class))
         try:
-            registry.register_class(node_class, runtime, class_type=node_id, display_name=display_names.get(node_id),
-                                    python_module=f"custom_nodes.{name}", source=f"pack {name!r}")
+            class_type = registry.register_class(node_class, runtime, class_type=node_id, display_name=display_name,
+                                                 python_module=f"custom_nodes.{name}", source=f"pack {name!r}")
         except DuplicateNodeError as exc:
             pack.refused.append(str(exc))
         except Exception as exc:
-            pack.refused.append(f"node {node_id!r} refused: {type(exc).__name__}: {exc}")
+            pack.refused.append(f"node {label!r} refused: {type(exc).__name__}: {exc}")
         else:
-            pack.node_ids.append(node_id)
+            registered[class_type] = node_class
+            pack.node_ids.append(class_type)
     if web_dir is not None:
         registry.add_web_directory(name, web_dir)
     report.loaded.append(pack)
@@ -167,11 +189,36 @@ def _ensure_parent_package() -> None:
         sys.modules[parent] = namespace
 
 
+def entrypoint_node_classes(module: Any) -> list[Any]:
+    """The node classes of a V3 pack: `comfy_entrypoint()` awaited, `on_load()`, then `get_node_list()`.
+
+    [] when the module has no `comfy_entrypoint`; PackError when it gives no extension or no list.
+    """
+    entrypoint = getattr(module, "comfy_entrypoint", None)
+    if entrypoint is None:
+        return []
+    if not callable(entrypoint):
+        raise PackError(f"comfy_entrypoint must be an async function, got {type(entrypoint).__name__}")
+    extension = run_to_completion(entrypoint())
+    if not callable(getattr(extension, "get_node_list", None)):
+        raise PackError(f"comfy_entrypoint() must return a ComfyExtension (with get_node_list()), "
+                        f"got {type(extension).__name__}")
+    on_load = getattr(extension, "on_load", None)
+    if callable(on_load):
+        run_to_completion(on_load())
+    node_list = run_to_completion(extension.get_node_list())
+    if not isinstance(node_list, (list, tuple)):
+        raise PackError(f"get_node_list() must return a list of node classes, got {type(node_list).__name__}")
+    return list(node_list)
+
+
 def read_contract(module: Any, path: Path) -> tuple[Mapping[str, Any], Mapping[str, str], Path | None]:
-    """(NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS, WEB_DIRECTORY as a path or None)."""
+    """(NODE_CLASS_MAPPINGS or {} for a V3 pack, NODE_DISPLAY_NAME_MAPPINGS, WEB_DIRECTORY as a path or None)."""
     mappings = getattr(module, "NODE_CLASS_MAPPINGS", None)
+    if mappings is None and callable(getattr(module, "comfy_entrypoint", None)):
+        mappings = {}
     if mappings is None:
-        raise PackError("the module defines no NODE_CLASS_MAPPINGS")
+        raise PackError("the module defines no NODE_CLASS_MAPPINGS (and no comfy_entrypoint)")
     if not isinstance(mappings, Mapping):
         raise PackError(f"NODE_CLASS_MAPPINGS must be a dict, got {type(mappings).__name__}")
     bad_keys = [k for k in mappings if not isinstance(k, str) or not k]

@@ -1,6 +1,7 @@
 """The node registry: every node type by class_type, exported in ComfyUI's /object_info shape.
 
-Declared Node subclasses and ComfyUI classic classes are adapted on registration; a
+Declared Node subclasses, ComfyUI V3 nodes (`io.ComfyNode`, nodes/compat/comfy_api/adapter.py) and
+ComfyUI classic classes are adapted on registration; a
 duplicate id is refused with a message naming who registered it first. What is registered
 at start (the library's families, then custom packs) is decided by `nodes/build.py`.
 """
@@ -17,6 +18,7 @@ from graph.schema import NodeType
 from nodes.api.classic import ClassicNodeType, is_classic_node_class
 from nodes.api.declare import DeclaredNodeType, Node
 from nodes.api.object_info import node_info
+from nodes.compat.comfy_api.adapter import V3NodeType, is_v3_node_class
 
 log = logging.getLogger("latentgraph.nodes")
 
@@ -115,6 +117,8 @@ class NodeRegistry:
     def _safe_node_info(self, class_type: str) -> dict | None:
         entry = self._nodes[class_type]
         try:
+            if isinstance(entry.node_type, V3NodeType):  # ComfyUI writes V3 nodes' entries its own way
+                return entry.node_type.object_info()
             return node_info(entry.node_type.schema(), entry.display_name, entry.python_module)
         except Exception:
             log.exception("node %s: could not describe it for object_info; skipped", class_type)
@@ -123,17 +127,20 @@ class NodeRegistry:
 
 def adapt_node_class(node_class: Any, runtime: Any = None, *, class_type: str | None = None,
                      python_module: str | None = None, display_name: str | None = None) -> NodeType:
-    """A NodeType for a declared Node subclass or a ComfyUI classic class."""
+    """A NodeType for a declared Node subclass, a ComfyUI V3 node (io.ComfyNode) or a ComfyUI classic class."""
     if isinstance(node_class, type) and issubclass(node_class, Node):
         if class_type and class_type != (node_class.node_id or node_class.__name__):
             raise ValueError(f"declared node {node_class.__name__} has node_id "
                              f"{node_class.node_id!r} but is mapped as {class_type!r}")
         return DeclaredNodeType(node_class, runtime, python_module=python_module)
+    if is_v3_node_class(node_class):
+        return V3NodeType(node_class, runtime, class_type=class_type, python_module=python_module,
+                          display_name=display_name)
     if is_classic_node_class(node_class):
         return ClassicNodeType(node_class, class_type, runtime, python_module=python_module or "nodes",
                                display_name=display_name)
-    raise TypeError(f"{node_class!r} is neither a declared Node subclass nor a ComfyUI classic node class "
-                    "(INPUT_TYPES, RETURN_TYPES, FUNCTION)")
+    raise TypeError(f"{node_class!r} is neither a declared Node subclass, a ComfyUI V3 node (io.ComfyNode) "
+                    "nor a ComfyUI classic node class (INPUT_TYPES, RETURN_TYPES, FUNCTION)")
 
 
 def register_module(registry: NodeRegistry, module_name: str, runtime: Any) -> list[str]:
