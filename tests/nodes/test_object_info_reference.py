@@ -1,8 +1,8 @@
 """Every node type we share with ComfyUI v0.8 shows ComfyUI's own /object_info entry (scripts/compare_object_info.py),
 except for the few deliberate differences listed in ALLOWED, each with its reason.
 
-An allowance excuses one field only, and only while its condition holds (e.g. our sampler
-list is a subset of ComfyUI's, in ComfyUI's order); anything else is a failure that lists
+An allowance excuses one field only, and only while its condition holds (e.g. the switch's
+match type declared as the wildcard it stands for); anything else is a failure that lists
 every difference at once. Another test reports how many of the reference's node types we
 register and keeps that number from going down.
 """
@@ -39,14 +39,6 @@ def _set_choices(entry: list, choices: list) -> None:
         entry[1]["options"] = list(choices)
 
 
-def sampler_names_are_a_subset(ours: dict, ref: dict) -> bool:
-    mine, theirs = _input_entry(ours, "sampler_name"), _input_entry(ref, "sampler_name")
-    mine_choices, ref_choices = compare_object_info.combo_choices(mine), compare_object_info.combo_choices(theirs)
-    if not mine_choices or not is_subsequence(mine_choices, ref_choices):
-        return False
-    _set_choices(mine, ref_choices)
-    return True
-
 
 def preview_any_text_output(ours: dict, ref: dict) -> bool:
     if ours.get("output") != ["STRING"] or ours.get("output_name") != ["STRING"] or ref.get("output") != []:
@@ -76,13 +68,9 @@ class Allowance:
     excuse: Callable[[dict, dict], bool]  # makes `ours` match `ref` in that field when the condition holds
 
 
-SAMPLER_REASON = ("latentgraph implements a subset of ComfyUI's samplers so far; the list must stay in ComfyUI's "
-                  "order, and this allowance ends when every sampler exists")
 ALLOWED = [
     Allowance("PreviewAny", "outputs", "newer ComfyUI gives PreviewAny a STRING output (v0.8 has none); we keep it",
               preview_any_text_output),
-    *(Allowance(node, "sampler_name choices", SAMPLER_REASON, sampler_names_are_a_subset)
-      for node in ("KSampler", "KSamplerAdvanced", "KSamplerSelect")),
     Allowance("ComfySwitchNode", "on_false / on_true / output types",
               "ComfyUI's match type COMFY_MATCHTYPE_V3 is a wildcard in its validation; graph/types.py and the editor "
               "know no match types, so we declare the wildcard '*' itself", switch_wildcards),
