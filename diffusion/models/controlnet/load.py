@@ -1,7 +1,9 @@
 """Reading a ControlNet file into a `ControlModel` (ComfyUI's comfy/controlnet.py load_controlnet).
 
 Formats recognised by keys: the original layout with or without the `control_model.` prefix, and
-the diffusers layout (`controlnet_cond_embedding.conv_in.weight`, renamed by `convert.py`).
+the diffusers layout (`controlnet_cond_embedding.conv_in.weight`, renamed by `convert.py`); a
+difference ControlNet (a `difference` key: weights relative to a base model) with the model's UNet
+weights added (DiffControlNetLoader).
 ControlLoRA (`lora_controlnet`) and T2I-Adapter files are recognised and refused with a message
 saying so (not supported yet). Files are read with the safe loader (no pickle code runs).
 """
@@ -44,9 +46,30 @@ def describe_format(sd: Mapping) -> str | None:
     return None
 
 
+def add_base_weights(tensors: Mapping[str, torch.Tensor], base_unet: Mapping[str, torch.Tensor],
+                     path: str | Path) -> dict[str, torch.Tensor]:
+    """A difference ControlNet made whole: each weight the base UNet also has (same name, e.g.
+    `input_blocks.1.0.in_layers.2.weight`) gets the base's added, as ComfyUI's load_controlnet does."""
+    out = {}
+    for key, value in tensors.items():
+        base = base_unet.get(key)
+        if base is None:
+            out[key] = value
+            continue
+        if tuple(base.shape) != tuple(value.shape):
+            raise CheckpointError(f"{path}: difference weight {key} has shape {tuple(value.shape)} but the model's is "
+                                  f"{tuple(base.shape)}: this difference ControlNet was made for another model")
+        out[key] = value + base.to(device=value.device, dtype=value.dtype)
+    return out
+
+
 def controlnet_from_state_dict(sd: Mapping[str, torch.Tensor], path: str | Path, *, dtype: torch.dtype | None = None,
-                               device: torch.device | str | None = None) -> ControlModel:
-    """A ControlModel from the tensors of `path`; CheckpointError names the file and what was expected."""
+                               device: torch.device | str | None = None,
+                               base_unet: Mapping[str, torch.Tensor] | None = None) -> ControlModel:
+    """A ControlModel from the tensors of `path`; CheckpointError names the file and what was expected.
+
+    `base_unet` (the model's UNet weights, DiffControlNetLoader) is added to a difference ControlNet's
+    weights (a file with a `difference` key); such a file without it is refused."""
     kind = describe_format(sd)
     if kind is None:
         raise CheckpointError(f"{path}: not a ControlNet or T2I-Adapter: expected `zero_convs.*` and "
@@ -55,15 +78,18 @@ def controlnet_from_state_dict(sd: Mapping[str, torch.Tensor], path: str | Path,
     if kind in ("control-lora", "t2i-adapter"):
         raise CheckpointError(f"{path}: a {kind} file; only ControlNets in the original and diffusers layouts are "
                               f"supported so far")
-    if "difference" in sd:
-        raise CheckpointError(f"{path}: a difference ControlNet (weights relative to a base model); adding the "
-                              f"model's weights is not supported yet")
+    difference = "difference" in sd
+    if difference and base_unet is None:
+        raise CheckpointError(f"{path}: a difference ControlNet (weights relative to a base model): load it with "
+                              f"DiffControlNetLoader, which adds the model's weights")
     if kind == "controlnet-diffusers":
         tensors: Mapping[str, torch.Tensor] = diffusers_controlnet_to_original({k: sd[k] for k in sd})
     elif f"{PTH_PREFIX}zero_convs.0.0.weight" in sd:
         tensors = {k[len(PTH_PREFIX):]: sd[k] for k in sd if k.startswith(PTH_PREFIX)}
     else:
         tensors = sd
+    if difference:
+        tensors = add_base_weights({k: v for k, v in tensors.items() if k != "difference"}, base_unet, path)
     try:
         config = controlnet_config_from_state_dict(tensors)
     except (ControlNetConfigError, KeyError, ValueError) as exc:
@@ -75,7 +101,7 @@ def controlnet_from_state_dict(sd: Mapping[str, torch.Tensor], path: str | Path,
                         global_average_pooling=stem.endswith(("_shuffle", "_shuffle_fp16")))
 
 
-def load_controlnet(path: str | Path, *, dtype: torch.dtype | None = None,
-                    device: torch.device | str | None = None) -> ControlModel:
-    """Read a ControlNet file (safetensors, or a weights-only pickle)."""
-    return controlnet_from_state_dict(load_state_dict(path), path, dtype=dtype, device=device)
+def load_controlnet(path: str | Path, *, dtype: torch.dtype | None = None, device: torch.device | str | None = None,
+                    base_unet: Mapping[str, torch.Tensor] | None = None) -> ControlModel:
+    """Read a ControlNet file (safetensors, or a weights-only pickle); `base_unet` as controlnet_from_state_dict."""
+    return controlnet_from_state_dict(load_state_dict(path), path, dtype=dtype, device=device, base_unet=base_unet)

@@ -53,10 +53,24 @@ class DiffControlNetLoader(ModelFileLoader):
     inputs = [Socket("MODEL", "model"), file_input]
     outputs = [Out("CONTROL_NET")]
 
+    description = ("Loads a ControlNet; one stored as a difference from a base model (a `difference` key) gets "
+                   "this model's UNet weights added, as ComfyUI does. Other ControlNets load as with Load ControlNet.")
+
     @classmethod
     def run(cls, ctx: Any, *, model: Any, control_net_name: str) -> tuple:
-        require_model(model, cls.node_id)
-        return (_load(cls, ctx, control_net_name),)
+        model = require_model(model, cls.node_id)
+        path = cls.file_path(ctx, control_net_name)
+        services = ctx.runtime.models
+        choice = services.choice
+
+        def load() -> tuple:
+            with model.patched() as unet:  # the model as sampled: its LoRAs and merges included
+                return (control_loading.load_controlnet(path, dtype=choice.unet_dtype, device=choice.offload_device,
+                                                        base_unet=unet.state_dict()),)
+
+        key = ("controlnet-diff", *file_identity(path), str(choice.unet_dtype), model.fingerprint())
+        (loaded,) = services.files.handles(key, load)
+        return (loaded,)
 
 
 def require_control_net(value: Any, node: str) -> Any:
