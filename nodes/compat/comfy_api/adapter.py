@@ -9,8 +9,15 @@ NodeSchema that validation, planning, the cache and the executor already use:
   inputs run (only when the node overrides it, as in ComfyUI);
 - hidden values never reach `execute` as keywords: they are in `cls.hidden` (`cls.hidden.unique_id`),
   on a short-lived subclass made for each call, so runs never share them;
-- `execute` may be async and returns `io.NodeOutput(*values, ui=...)`, a tuple, a classic dict or None;
-  a ui object (`ui.PreviewText`, ...) becomes its dict; `block_execution` blocks the outputs.
+- `execute` may be async and returns `io.NodeOutput(*values, ui=..., expand=...)`, a tuple, a classic dict
+  or None; a ui object (`ui.PreviewText`, ...) becomes its dict; `block_execution` blocks the outputs;
+  `expand` (a GraphBuilder's `finalize()`) is a subgraph the executor runs in the node's place (graph/expansion.py);
+- the dynamic types keep ComfyUI's types and options (COMFY_MATCHTYPE_V3, COMFY_AUTOGROW_V3,
+  COMFY_DYNAMICCOMBO_V3), which graph/dynamic_inputs.py expands per node into dotted inputs
+  (`images.image0`, `mode.factor`); `_bind` nests those back as ComfyUI hands them to `execute`:
+  `images={"image0": ...}` (`{}` when none came), `mode={"mode": "<key>", "factor": ...}`;
+- a MultiCombo's value is a list: its items are checked against the options here (the generic combo check,
+  made for one value, skips it).
 `object_info()` is `Schema.get_v1_info`, ComfyUI's entry for a V3 node, with this registration's
 id and python module.
 """
@@ -31,7 +38,7 @@ from nodes.api.results import (
     normalise_validation,
     run_to_completion,
 )
-from nodes.compat.comfy_api.latest._io import ComfyNode, HiddenHolder, Schema
+from nodes.compat.comfy_api.latest._io import Autogrow, ComfyNode, DynamicCombo, HiddenHolder, Input, Schema
 from nodes.compat.comfy_api.latest._io import NodeOutput as V3Output
 
 # Hidden values travel under these input names, so they never collide with a real input ("prompt").
@@ -51,6 +58,50 @@ def _overrides(cls: type, name: str) -> bool:
 
 def _output_type(io_type: Any) -> str:
     return "COMBO" if isinstance(io_type, (list, tuple)) else str(io_type)
+
+
+def _multi_combos(inputs: list[Input]) -> dict[str, tuple]:
+    """{input name as the prompt sends it: its options} for the MultiCombo inputs, top level and in dynamic combos."""
+    found: dict[str, tuple] = {}
+    for item in inputs:
+        if getattr(item, "multiselect", False):
+            found[item.id] = tuple(item.options or ())
+        elif isinstance(item, DynamicCombo.Input):
+            for option in item.options:
+                found.update({f"{item.id}.{name}": choices for name, choices in _multi_combos(option.inputs).items()})
+    return found
+
+
+def _multi_combo_problems(inputs: Mapping[str, Any], multi: Mapping[str, tuple]) -> list[tuple[str | None, str]]:
+    """ComfyUI's multiselect rule: the value is one option or a list of options, each in the list."""
+    problems = []
+    for name, choices in multi.items():
+        if name not in inputs or inputs[name] is None:
+            continue
+        value = inputs[name]
+        chosen = value if isinstance(value, (list, tuple)) else [value]
+        wrong = [item for item in chosen if item not in choices]
+        if wrong:
+            problems.append((name, f"{name}: {wrong} not in {list(choices)}"))
+    return problems
+
+
+def nest_dynamic_values(inputs: Mapping[str, Any], declared: list[Input]) -> dict[str, Any]:
+    """The prompt's dotted pieces of Autogrow and DynamicCombo inputs gathered into one dict each, as ComfyUI does."""
+    growing = {item.id for item in declared if isinstance(item, Autogrow.Input)}
+    combos = {item.id for item in declared if isinstance(item, DynamicCombo.Input)}
+    if not growing and not combos:
+        return dict(inputs)
+    nested: dict[str, Any] = {name: {} for name in growing}
+    for name, value in inputs.items():
+        group, dot, piece = name.partition(".")
+        if dot and group in growing | combos:
+            nested.setdefault(group, {})[piece] = value
+        elif name in combos:  # the chosen key, kept under the combo's own id ({"mode": "scale", ...})
+            nested.setdefault(name, {}).update(value if isinstance(value, Mapping) else {name: value})
+        else:
+            nested[name] = value
+    return nested
 
 
 class V3NodeType:
@@ -84,6 +135,8 @@ class V3NodeType:
 
     def schema(self) -> NodeSchema:
         declared = self._schema()
+        multi = _multi_combos(declared.inputs)
+        custom = self._validate.named_for_validation() if self._validate else frozenset()
         inputs = []
         for item in declared.inputs:
             io_type = item.get_io_type()
@@ -109,7 +162,7 @@ class V3NodeType:
             deprecated=bool(declared.is_deprecated),
             experimental=bool(declared.is_experimental),
             not_idempotent=bool(declared.not_idempotent) or any(kind == "UNIQUE_ID" for _, kind in hidden),
-            custom_validated=self._validate.named_for_validation() if self._validate else frozenset(),
+            custom_validated=custom | frozenset(multi),
             validates_input_types=bool(self._validate and "input_types" in self._validate.names),
             extra={"v3": True},
         )
@@ -130,8 +183,11 @@ class V3NodeType:
         return run_to_completion(node.fingerprint_inputs(**self._fingerprint.pick(values)))
 
     def validate(self, inputs: Mapping[str, Any], input_types: Mapping[str, str] | None) -> list[tuple[str | None, str]]:
-        if self._validate is None:
-            return []
+        own = self._validate.named_for_validation() if self._validate else frozenset()
+        multi = {} if "*" in own else {k: v for k, v in _multi_combos(self._schema().inputs).items() if k not in own}
+        problems = _multi_combo_problems(inputs, multi)  # like every generic check, skipped for what the node checks
+        if self._validate is None or problems:
+            return problems
         node, values = self._bind({k: v for k, v in inputs.items() if k != "input_types"})
         args = self._validate.pick(values)
         if "input_types" in self._validate.names:
@@ -159,19 +215,19 @@ class V3NodeType:
         elif not isinstance(result, V3Output):
             raise NodeResultError(f"node {self.class_type}: execute() returned {type(result).__name__}; expected "
                                   "io.NodeOutput(...), a tuple, a {'ui', 'result'} dict or None")
-        if result.expand is not None:
-            raise NodeResultError(f"node {self.class_type}: node expansion ('expand') is not supported")
         ui = result.ui.as_dict() if hasattr(result.ui, "as_dict") else result.ui
         if result.block_execution is not None:
             return NodeOutput(values=(ExecutionBlocker(result.block_execution),) * count)
-        return normalise_result({"ui": ui, "result": result.args or None}, self.class_type, count)
+        return normalise_result({"ui": ui, "result": result.args or None, "expand": result.expand}, self.class_type,
+                                count)
 
     # -- calls
 
     def _bind(self, inputs: Mapping[str, Any]) -> tuple[type, dict[str, Any]]:
         """(a subclass of the node whose `hidden` holds this call's hidden values, the other inputs)."""
         hidden = {name[len(HIDDEN_PREFIX):]: value for name, value in inputs.items() if name.startswith(HIDDEN_PREFIX)}
-        values = {name: value for name, value in inputs.items() if not name.startswith(HIDDEN_PREFIX)}
+        values = nest_dynamic_values({name: value for name, value in inputs.items()
+                                      if not name.startswith(HIDDEN_PREFIX)}, self._schema().inputs)
         node = type(self.cls.__name__, (self.cls,), {"hidden": HiddenHolder(**hidden), "__module__": self.cls.__module__,
                                                      "__qualname__": self.cls.__qualname__})
         return node, values

@@ -180,3 +180,128 @@ class Extension(ComfyExtension):
 async def comfy_entrypoint():
     return Extension()
 '''
+
+# A V3 pack using the dynamic types (MatchType, DynamicCombo, Autogrow), a MultiCombo and node expansion.
+DYNAMIC = '''
+import torch
+
+from comfy_api.latest import ComfyExtension, io, ui
+from comfy_execution.graph_utils import GraphBuilder
+
+PICTURE = io.MatchType.Template("picture", allowed_types=[io.Image, io.Mask])
+
+
+class MatchSwitch(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(node_id="V3MatchSwitch", category="testing/v3",
+                         inputs=[io.Boolean.Input("first", default=True),
+                                 io.MatchType.Input("on_true", template=PICTURE, lazy=True),
+                                 io.MatchType.Input("on_false", template=PICTURE, lazy=True)],
+                         outputs=[io.MatchType.Output(template=PICTURE, display_name="chosen")])
+
+    @classmethod
+    def check_lazy_status(cls, first, on_true=None, on_false=None):
+        wanted = "on_true" if first else "on_false"
+        return [wanted] if (on_true if first else on_false) is None else []
+
+    @classmethod
+    def execute(cls, first, on_true=None, on_false=None):
+        return io.NodeOutput(on_true if first else on_false)
+
+
+class DynScale(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(node_id="V3DynScale", category="testing/v3", inputs=[
+            io.Image.Input("image"),
+            io.DynamicCombo.Input("mode", options=[
+                io.DynamicCombo.Option("multiply", [io.Float.Input("factor", default=1.0, min=0.0, max=4.0)]),
+                io.DynamicCombo.Option("offset", [io.Float.Input("amount", default=0.0, min=-1.0, max=1.0),
+                                                  io.Combo.Input("sign", options=["+", "-"], optional=True)]),
+            ]),
+        ], outputs=[io.Image.Output(), io.String.Output(display_name="seen")])
+
+    @classmethod
+    def execute(cls, image, mode):
+        if mode["mode"] == "multiply":
+            out = image * mode["factor"]
+        else:
+            out = image + (mode["amount"] if mode.get("sign", "+") == "+" else -mode["amount"])
+        return io.NodeOutput(out, repr(sorted(mode.items())))
+
+
+class Stack(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(node_id="V3Stack", category="testing/v3", inputs=[
+            io.Autogrow.Input("images", template=io.Autogrow.TemplatePrefix(io.Image.Input("image"), prefix="image",
+                                                                            min=1, max=4)),
+            io.Autogrow.Input("labels", optional=True, template=io.Autogrow.TemplateNames(
+                io.String.Input("label"), names=["left", "right"], min=0)),
+        ], outputs=[io.Image.Output(), io.String.Output()])
+
+    @classmethod
+    def execute(cls, images, labels):
+        return io.NodeOutput(torch.cat(list(images.values())), f"{list(images)}|{sorted(labels.items())}")
+
+
+class Tags(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(node_id="V3Tags", category="testing/v3",
+                         inputs=[io.MultiCombo.Input("tags", options=["red", "green", "blue"], default=["red"],
+                                                     placeholder="pick colours")],
+                         outputs=[io.String.Output()])
+
+    @classmethod
+    def execute(cls, tags):
+        return io.NodeOutput("+".join(tags))
+
+
+class AddOne(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(node_id="V3AddOne", category="testing/v3", inputs=[io.Int.Input("x")],
+                         outputs=[io.Int.Output()])
+
+    @classmethod
+    def execute(cls, x):
+        return io.NodeOutput(x + 1)
+
+
+class PlusTwo(io.ComfyNode):
+    """Expands into two V3AddOne nodes."""
+
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(node_id="V3PlusTwo", category="testing/v3", enable_expand=True,
+                         inputs=[io.Int.Input("x")], outputs=[io.Int.Output()])
+
+    @classmethod
+    def execute(cls, x):
+        graph = GraphBuilder()
+        first = graph.node("V3AddOne", x=x)
+        second = graph.node("V3AddOne", x=first.out(0))
+        return io.NodeOutput(second.out(0), expand=graph.finalize())
+
+
+class Report(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(node_id="V3Report", category="testing/v3", is_output_node=True,
+                         inputs=[io.AnyType.Input("value")])
+
+    @classmethod
+    def execute(cls, value):
+        return io.NodeOutput(ui=ui.PreviewText(str(tuple(value.shape) if hasattr(value, "shape") else value)))
+
+
+class DynamicExtension(ComfyExtension):
+    async def get_node_list(self):
+        return [MatchSwitch, DynScale, Stack, Tags, AddOne, PlusTwo, Report]
+
+
+async def comfy_entrypoint():
+    return DynamicExtension()
+'''

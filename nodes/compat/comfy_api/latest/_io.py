@@ -11,12 +11,13 @@
             return io.NodeOutput(a + b)
 
 The widget types (Int, Float, String, Boolean, Combo, MultiCombo), AnyType and MultiType live in
-_sockets.py; every other socket type is named in SOCKET_TYPES below (attribute -> ComfyUI type name),
+_sockets.py; the dynamic types (MatchType, Autogrow, DynamicCombo) in _dynamic.py; every other socket type is named in SOCKET_TYPES below (attribute -> ComfyUI type name),
 each with plain Input and Output declarations. nodes/compat/comfy_api/adapter.py runs the nodes.
 """
 
 from __future__ import annotations
 
+from nodes.compat.comfy_api.latest._dynamic import Autogrow, DynamicCombo, DynamicInput, DynamicOutput, MatchType
 from nodes.compat.comfy_api.latest._schema import V1_INFO_KEYS, ComfyNode, NodeOutput, Schema
 from nodes.compat.comfy_api.latest._sockets import (
     AnyType,
@@ -63,8 +64,9 @@ def _socket_type(attribute: str, io_type: str) -> type[ComfyTypeIO]:
 globals().update({attribute: _socket_type(attribute, io_type) for attribute, io_type in SOCKET_TYPES.items()})
 
 __all__ = [
-    "V1_INFO_KEYS", "AnyType", "Boolean", "Combo", "ComfyNode", "ComfyTypeI", "ComfyTypeIO", "Custom", "Float",
-    "FolderType", "Hidden", "HiddenHolder", "Input", "Int", "MultiCombo", "MultiType", "NodeOutput",
+    "V1_INFO_KEYS", "AnyType", "Autogrow", "Boolean", "Combo", "ComfyNode", "ComfyTypeI", "ComfyTypeIO", "Custom",
+    "DynamicCombo", "DynamicInput", "DynamicOutput", "Float", "FolderType", "Hidden", "HiddenHolder", "Input", "Int",
+    "MatchType", "MultiCombo", "MultiType", "NodeOutput",
     "NumberDisplay", "Output", "RemoteOptions", "Schema", "String", "UploadType", "WidgetInput", "comfytype",
     *SOCKET_TYPES,
 ]

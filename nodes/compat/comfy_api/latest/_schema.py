@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from nodes.compat.comfy_api.latest._dynamic import DynamicInput
 from nodes.compat.comfy_api.latest._sockets import Hidden, Input, Output
 
 # NodeInfoV1's keys, in ComfyUI's order (v0.46: dev_only, price_badge, search_aliases, ... included).
@@ -54,7 +55,9 @@ class Schema:
         for item in self.outputs:
             if not isinstance(item, Output):
                 raise ValueError(f"node {self.node_id}: outputs must be io.<Type>.Output objects, got {item!r}")
-        input_ids = [i.id for item in self.inputs for i in item.get_all()]
+        # As ComfyUI: a dynamic input's own inner inputs live under its dotted names, so only its id counts here.
+        input_ids = [i.id for item in self.inputs for i in ([item] if isinstance(item, DynamicInput)
+                                                            else item.get_all())]
         output_ids = [o.id for o in self.outputs]
         problems = [f"{what} ids must be unique, but {sorted(k for k, n in Counter(ids).items() if n > 1)} are not"
                     for what, ids in (("input", input_ids), ("output", output_ids)) if len(set(ids)) != len(ids)]
