@@ -22,6 +22,7 @@ from aiohttp import web
 from . import (
     openapi,
     packs_route,
+    routes_assets,
     routes_files,
     routes_frontend,
     routes_history,
@@ -37,6 +38,7 @@ from . import (
     routes_templates,
     routes_user,
     routes_userdata,
+    routes_v2,
 )
 from .config import ServerConfig
 from .console_log import ConsoleLog
@@ -56,7 +58,7 @@ ROUTE_MODULES = (routes_prompt, routes_queue, routes_history, routes_info, route
                  routes_jobs_cancel, routes_files, routes_metadata, routes_frontend, routes_templates,
                  routes_subgraphs, packs_route, openapi)
 # ComfyUI serves /internal/* from a sub-application: not mirrored under /api.
-UNPREFIXED_ROUTE_MODULES = (routes_internal,)
+UNPREFIXED_ROUTE_MODULES = (routes_internal, routes_assets)  # routes_assets' paths carry /api
 # Paths (without /api) whose POST bodies are JSON: browser "simple" content types are refused there.
 JSON_ROUTES = frozenset({"/prompt", "/plan", "/queue", "/interrupt", "/free", "/history", "/settings", "/users",
                          "/internal/logs/subscribe", "/jobs/cancel"})
@@ -134,6 +136,7 @@ def create_app(*, registry: NodeLibrary, runtime: ServerRuntime, store_path: str
     for module in UNPREFIXED_ROUTE_MODULES:
         for method, path, handler in module.ROUTES:
             app.router.add_route(method, path, handler)
+    routes_v2.mount(app)  # the Comfy API v2 jobs, under /api/v2 only
     prompt_server.mount_routes(app)
     routes_static.add_static_routes(app, state)
     app.on_startup.append(_on_startup)

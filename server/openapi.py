@@ -63,8 +63,25 @@ SCHEMAS = {
                         ["system", "devices"]),
     "Features": _obj({"supports_preview_metadata": {"type": "boolean"}, "max_upload_size": {"type": "integer"}},
                      ["supports_preview_metadata", "max_upload_size"]),
-    "Upload": _obj({"name": {"type": "string"}, "subfolder": {"type": "string"}, "type": {"type": "string"}},
+    "Upload": _obj({"name": {"type": "string"}, "subfolder": {"type": "string"}, "type": {"type": "string"},
+                    "asset": _obj({"id": {"type": "string"}, "name": {"type": "string"}, "asset_hash": _STR_OR_NULL,
+                                   "size": {"type": "integer"}, "mime_type": _STR_OR_NULL, "tags": _STR_LIST},
+                                  ["id", "name", "asset_hash", "size", "tags"])},
                    ["name", "subfolder", "type"]),
+    "Asset": _obj({"id": {"type": "string"}, "name": {"type": "string"}, "hash": {"type": "string"},
+                   "asset_hash": {"type": "string"}, "loader_path": {"type": "string"},
+                   "display_name": {"type": "string"}, "size": {"type": "integer"}, "mime_type": {"type": "string"},
+                   "tags": _STR_LIST, "preview_url": {"type": "string"}, "user_metadata": {"type": "object"},
+                   "job_id": {"type": "string"}, "prompt_id": {"type": "string"}, "created_at": {"type": "string"},
+                   "updated_at": {"type": "string"}, "last_access_time": {"type": "string"},
+                   "created_new": {"type": "boolean"}},
+                  ["id", "name", "size", "tags", "user_metadata", "created_at", "updated_at"]),
+    "AssetsList": _obj({"assets": {"type": "array", "items": _ref("Asset")}, "total": {"type": "integer"},
+                        "has_more": {"type": "boolean"}}, ["assets", "total", "has_more"]),
+    "AssetError": _obj({"error": _obj({"code": {"type": "string"}, "message": {"type": "string"},
+                                       "details": {"type": "object"}}, ["code", "message", "details"])}, ["error"]),
+    "TagsChange": _obj({"added": _STR_LIST, "already_present": _STR_LIST, "removed": _STR_LIST,
+                        "not_present": _STR_LIST, "protected": _STR_LIST, "total_tags": _STR_LIST}, ["total_tags"]),
     "Job": _obj({"id": {"type": "string"}, "status": {"type": "string",
                                                       "enum": ["pending", "in_progress", "completed", "failed",
                                                                "cancelled"]},
@@ -92,6 +109,38 @@ def _op(summary: str, responses: dict, **extra) -> dict:
     return {"summary": summary, "responses": responses, **extra}
 
 
+_ASSET_BAD = _json(_ref("AssetError"), "bad query, body, tag or name")
+_ASSET_404 = _json(_ref("AssetError"), "no asset has this id")
+_TAGS_BODY = {"required": True, "content": {"application/json": {"schema": _obj({"tags": _STR_LIST}, ["tags"])}}}
+# Served only under /api (server/routes_assets.py), as ComfyUI v0.46 does.
+ASSET_PATHS = {
+    "/api/assets": {
+        "get": _op("Assets of input/output/temp and the model folders (include_tags, exclude_tags, name_contains, "
+                   "metadata_filter, limit 1-500, offset, sort, order).", {
+                       "200": _json(_ref("AssetsList")), "400": _ASSET_BAD}),
+        "post": _op("Upload a file (multipart: file, tags with input or output first, name, user_metadata, hash).", {
+            "201": _json(_ref("Asset"), "created"), "200": _json(_ref("Asset"), "the same file was already there"),
+            "400": _ASSET_BAD, "413": _ASSET_BAD})},
+    "/api/assets/{id}": {
+        "get": _op("One asset.", {"200": _json(_ref("Asset")), "404": _ASSET_404}),
+        "put": _op("Rename an asset or replace its user_metadata.", {
+            "200": _json(_ref("Asset")), "400": _ASSET_BAD, "404": _ASSET_404}),
+        "delete": _op("Forget an asset (its file stays).", {"204": {"description": "deleted"}, "404": _ASSET_404})},
+    "/api/assets/{id}/content": {"get": _op("The asset's file (?disposition=inline|attachment).", {
+        "200": {"description": "file bytes"}, "404": _ASSET_404})},
+    "/api/assets/{id}/tags": {
+        "post": _op("Add tags.", {"200": _json(_ref("TagsChange")), "400": _ASSET_BAD, "404": _ASSET_404},
+                    requestBody=_TAGS_BODY),
+        "delete": _op("Remove tags (folder tags are protected).", {
+            "200": _json(_ref("TagsChange")), "400": _ASSET_BAD, "404": _ASSET_404}, requestBody=_TAGS_BODY)},
+    "/api/assets/hash/{hash}": {"head": _op("Whether an asset has this blake3 content hash.", {
+        "200": {"description": "known"}, "400": {"description": "malformed hash"}, "404": {"description": "unknown"}})},
+    "/api/tags": {"get": _op("Tags with the number of assets carrying each (prefix, order, limit, offset).", {
+        "200": _json(_obj({"tags": {"type": "array"}, "total": {"type": "integer"},
+                           "has_more": {"type": "boolean"}}, ["tags", "total", "has_more"])), "400": _ASSET_BAD})},
+}
+
+
 PATHS = {
     "/prompt": {
         "post": _op("Validate a prompt and commit it to the durable queue.", {
@@ -113,7 +162,7 @@ PATHS = {
     "/history": {"get": _op("History, oldest first.", {"200": _json(_ref("History")), "400": _BAD}),
                  "post": _op("Clear or delete history entries.", {"200": _EMPTY_OK, "400": _BAD})},
     "/history/{prompt_id}": {"get": _op("One history entry, or {}.", {"200": _json(_ref("History"))})},
-    "/view": {"get": _op("A file from output/input/temp.", {
+    "/view": {"get": _op("A file from output/input/temp; `filename=blake3:<hex>` names an asset by content hash.", {
         "200": {"description": "file bytes"}, "400": _BAD, "403": _BAD, "404": _BAD})},
     "/upload/image": {"post": _op("Upload an image (multipart).", {
         "200": _json(_ref("Upload")), "400": _BAD, "403": _BAD, "413": _BAD, "507": _BAD})},
@@ -204,6 +253,7 @@ PATHS = {
                           "see problems) or failed (error, traceback).", {"200": _json(_ref("Packs"))})},
     "/ws": {"get": _op("WebSocket of execution events (?clientId=).", {"101": {"description": "upgrade"}})},
     "/openapi.json": {"get": _op("This document.", {"200": _json({"type": "object"})})},
+    **ASSET_PATHS,
 }
 
 
@@ -211,7 +261,8 @@ def document() -> dict:
     return {"openapi": "3.1.0",
             "info": {"title": "latentgraph", "version": VERSION,
                      "description": "ComfyUI-compatible API. Every path except /internal/* is also served "
-                                    "under /api."},
+                                    "under /api. The Comfy API v2 jobs surface (/api/v2/jobs...) has its own "
+                                    "document at /api/v2/openapi.json."},
             "paths": PATHS, "components": {"schemas": SCHEMAS}}
 
 

@@ -5,6 +5,9 @@ are written to a temporary file in the target folder and then linked into place,
 or concurrent write never leaves a partial file or overwrites another upload. Files whose
 type a browser would execute (html, svg, js, ...) are served as attachments; every /view
 answer carries `X-Content-Type-Options: nosniff`.
+
+ComfyUI v0.46: `/view?filename=blake3:<hex>` serves the asset with that content hash (server/assets_store.py),
+and an upload's answer carries its `asset` object (id, name, asset_hash, size, mime_type, tags).
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ import asyncio
 import errno
 import hashlib
 import json
+import logging
 import mimetypes
 import os
+import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -22,6 +27,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from PIL import PngImagePlugin
 
+from .assets_store import HASH_RE, store_for
 from .images import IMAGE_EXTENSIONS, ImageRefusedError, open_image, plain_reason, preview_bytes
 from .paths import PathRefusedError, base_folder, check_filename, check_subfolder, resolve_inside, split_annotation
 from .ports import FolderLayout
@@ -30,6 +36,7 @@ from .state import state_of
 ACTIVE_TYPES = ("text/html", "application/xhtml+xml", "image/svg+xml", "text/javascript", "application/javascript",
                 "text/css", "application/xml", "text/xml")
 _FIELD_LIMIT = 64 * 1024
+log = logging.getLogger("latentgraph.server")
 
 
 def _error(status: int, type_: str, message: str) -> web.Response:
@@ -55,6 +62,29 @@ def locate(folders: FolderLayout, filename: str, file_type: str, subfolder: str)
     return resolve_inside(base, subfolder, filename)
 
 
+def locate_hash(folders: FolderLayout, name: str) -> Path:
+    """The file of the asset whose content hash is `name` ('blake3:<hex>'); PathRefusedError 400 for a
+    malformed hash, 404 when no asset has it (the index is brought up to date once before giving up)."""
+    digest = name.strip().lower()
+    if not HASH_RE.fullmatch(digest):
+        raise PathRefusedError(400, "A content-hash name must be 'blake3:' and 64 hex digits.")
+    store = store_for(folders)
+    asset = store.by_hash(digest)
+    if asset is None and store.hasher is not None:  # without hashes a sync cannot find one
+        store.sync()
+        asset = store.by_hash(digest)
+    if asset is None:
+        why = "" if store.hasher is not None else " (content hashes are off: the blake3 package is not installed)"
+        raise PathRefusedError(404, f"No asset has the content hash {digest[:80]}{why}.")
+    if asset.root == "models":
+        try:
+            return store.file_path(asset)
+        except (ValueError, OSError):
+            raise PathRefusedError(404, "The file of that asset is no longer in its model folder.") from None
+    subfolder, _, name = asset.rel_path.rpartition("/")
+    return resolve_inside(base_folder(folders, asset.root), subfolder, name)
+
+
 async def view(request: web.Request) -> web.StreamResponse:
     state = state_of(request)
     query = request.query
@@ -62,7 +92,10 @@ async def view(request: web.Request) -> web.StreamResponse:
     if not filename:
         return _error(404, "not_found", "No filename given.")
     try:
-        path = locate(state.folders, filename, query.get("type", "output"), query.get("subfolder", ""))
+        if filename.startswith("blake3:"):
+            path = await _in_thread(locate_hash, state.folders, filename)
+        else:
+            path = locate(state.folders, filename, query.get("type", "output"), query.get("subfolder", ""))
     except PathRefusedError as exc:
         return _refused(exc)
     if not path.is_file():
@@ -194,7 +227,14 @@ async def _finish_upload(state, form: UploadForm, data: bytes) -> web.Response:
         if exc.errno == errno.ENOSPC:
             return _error(507, "disk_full", "The disk is full; the upload was not stored.")
         raise
-    return web.json_response({"name": final, "subfolder": subfolder, "type": file_type})
+    answer = {"name": final, "subfolder": subfolder, "type": file_type}
+    try:
+        rel = (folder / final).relative_to(base_folder(state.folders, file_type).resolve()).as_posix()
+        asset, _ = await _in_thread(store_for(state.folders).register_file, file_type, rel)
+        answer["asset"] = asset.upload_summary()
+    except (OSError, ValueError, sqlite3.Error):  # the upload stands; only its asset entry is missing
+        log.warning("could not index the upload %r as an asset", final, exc_info=True)
+    return web.json_response(answer)
 
 
 async def upload_image(request: web.Request) -> web.Response:

@@ -51,7 +51,9 @@ def folder(live, kind):
 
 def test_upload_then_view_and_duplicate_naming(live):
     data = png_bytes()
-    assert upload(live, "cat.png", data) == (200, {"name": "cat.png", "subfolder": "", "type": "input"})
+    status, body = upload(live, "cat.png", data)
+    assert status == 200 and body.pop("asset")["name"] == "cat.png"  # ComfyUI v0.46's asset object (assets tests)
+    assert body == {"name": "cat.png", "subfolder": "", "type": "input"}
     assert upload(live, "cat.png", data)[1]["name"] == "cat.png"  # same bytes: reused
     other = png_bytes(color=(1, 2, 3, 255))
     assert upload(live, "cat.png", other)[1]["name"] == "cat (1).png"
@@ -62,8 +64,9 @@ def test_upload_then_view_and_duplicate_naming(live):
     assert status == 200 and body == other
     status, _, body = live.request("GET", "/view?filename=cat.png%20%5Binput%5D")
     assert status == 200 and body == other
-    assert upload(live, "n.png", data, subfolder="a/b", type="temp") == (200, {"name": "n.png", "subfolder": "a/b",
-                                                                               "type": "temp"})
+    status, body = upload(live, "n.png", data, subfolder="a/b", type="temp")
+    assert status == 200 and body.pop("asset")["tags"] == ["temp"]
+    assert body == {"name": "n.png", "subfolder": "a/b", "type": "temp"}
     assert (folder(live, "temp") / "a" / "b" / "n.png").is_file()
     assert not [p for p in folder(live, "input").iterdir() if p.name.startswith(".upload-")]
 
@@ -170,7 +173,9 @@ def test_upload_mask_replaces_alpha_and_keeps_text(live):
     ref = json.dumps({"filename": "orig.png", "subfolder": "", "type": "input"})
     status, body = upload(live, "clipspace-mask.png", mask, route="/upload/mask", original_ref=ref,
                           subfolder="clipspace")
-    assert status == 200 and body == {"name": "clipspace-mask.png", "subfolder": "clipspace", "type": "input"}
+    assert status == 200 and "asset" in body
+    assert {k: v for k, v in body.items() if k != "asset"} == {"name": "clipspace-mask.png", "subfolder": "clipspace",
+                                                              "type": "input"}
     result = Image.open(folder(live, "input") / "clipspace" / "clipspace-mask.png")
     assert result.getpixel((0, 0)) == (10, 20, 30, 40) and result.text.get("workflow") == "{}"
     bad_ref = json.dumps({"filename": "../../etc/passwd", "type": "input"})

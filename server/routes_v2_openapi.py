@@ -1,0 +1,158 @@
+"""The OpenAPI 3.1 document of the Comfy API v2 jobs surface we serve, at /api/v2/openapi.json.
+
+It follows the published Comfy API v2 contract (docs.comfy.org/api-reference/v2, the spec that
+Comfy-Org/comfy-api-proxy mirrors) for the jobs operations and their schemas, and marks where we
+differ (`x-latentgraph` notes): output downloads under the job instead of /api/v2/assets, no
+`expires_at` deadline (the history is kept by count), ComfyUI's validation answer inside
+`invalid_workflow` details. Our ComfyUI-compatible API is described at /openapi.json.
+"""
+
+from __future__ import annotations
+
+from .routes_info import VERSION
+
+
+def _nullable(kind: str, **extra) -> dict:
+    return {"type": [kind, "null"], **extra}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> dict:
+    return _json(_ref("ErrorEnvelope"), description)
+
+
+_STATUSES = ["queued", "running", "succeeded", "canceling", "canceled", "failed", "expired"]
+_TIME = {"type": "string", "format": "date-time"}
+
+SCHEMAS = {
+    "JobStatus": {"type": "string", "enum": _STATUSES,
+                  "description": "queued -> running -> succeeded | failed; a cancel moves running -> canceling -> "
+                                 "canceled (a queued job goes straight to canceled). `expired` is never used here."},
+    "Job": {"type": "object", "required": ["id", "status", "created_at", "started_at", "completed_at", "expires_at",
+                                           "queue_position", "progress", "outputs", "error", "urls"],
+            "properties": {
+                "id": {"type": "string", "description": "The prompt id (a UUID): the same job in /queue, /history "
+                                                        "and /api/jobs."},
+                "status": _ref("JobStatus"), "created_at": _TIME, "started_at": _nullable("string"),
+                "completed_at": _nullable("string"),
+                "expires_at": _nullable("string", **{"x-latentgraph": "always null: the history keeps the newest "
+                                                                      "history_max jobs, with no deadline"}),
+                "queue_position": _nullable("integer", description="Jobs ahead of this one (0: runs next)."),
+                "progress": {"oneOf": [_ref("Progress"), {"type": "null"}]},
+                "outputs": {"type": "array", "items": _ref("Output")},
+                "error": {"oneOf": [_ref("JobError"), {"type": "null"}]},
+                "metrics": {"type": "object", "additionalProperties": _nullable("integer")},
+                "metadata": {"type": "object", "additionalProperties": {"type": "string"},
+                             "description": "The labels given at submission."},
+                "urls": _ref("JobUrls")}},
+    "JobRecord": {"type": "object", "description": "A list item: the job without outputs, urls and progress.",
+                  "required": ["id", "status", "created_at"], "properties": {
+                      "id": {"type": "string"}, "status": _ref("JobStatus"), "created_at": _TIME,
+                      "metadata": {"type": "object"}}},
+    "JobList": {"type": "object", "required": ["jobs"], "properties": {
+        "jobs": {"type": "array", "items": _ref("JobRecord")},
+        "next_cursor": {"type": "string", "description": "Absent on the last page."}}},
+    "JobUrls": {"type": "object", "required": ["self", "events", "cancel"], "properties": {
+        "self": {"type": "string"}, "events": {"type": "string"}, "cancel": {"type": "string"}}},
+    "Progress": {"type": "object", "required": ["value", "nodes_done", "nodes_total"], "properties": {
+        "value": {"type": "number", "minimum": 0, "maximum": 1}, "nodes_done": {"type": "integer"},
+        "nodes_total": {"type": "integer"}, "current_node": _nullable("string"),
+        "current_node_class": _nullable("string"), "step": _nullable("integer"), "steps": _nullable("integer"),
+        "message": _nullable("string")}},
+    "Output": {"type": "object", "required": ["node_id", "name", "type", "content_type", "size_bytes", "id", "hash",
+                                              "url", "url_expires_at"], "properties": {
+        "node_id": {"type": "string"}, "name": {"type": "string"},
+        "type": {"type": "string", "enum": ["image", "video", "audio", "text", "file", "latent"]},
+        "content_type": {"type": "string"}, "size_bytes": _nullable("integer"),
+        "id": {"type": "string", "description": "Stable id of this output (not a v2 asset id)."},
+        "hash": {"type": "null"}, "url": {"type": "string", "description": "GET it for the bytes (Range works)."},
+        "url_expires_at": {"type": "null"}, "subfolder": {"type": "string"},
+        "folder_type": {"type": "string", "description": "output, temp or input, as ComfyUI's `type`."}}},
+    "JobError": {"type": "object", "required": ["code", "message"], "properties": {
+        "code": {"type": "string", "enum": ["node_execution_error", "execution_error", "canceled"]},
+        "message": {"type": "string"}, "node_id": _nullable("string"), "class_type": _nullable("string"),
+        "traceback": _nullable("string")}},
+    "ErrorEnvelope": {"type": "object", "required": ["error"], "properties": {"error": {
+        "type": "object", "required": ["code", "message"], "properties": {
+            "code": {"type": "string"}, "message": {"type": "string"},
+            "details": {"type": ["object", "null"], "description": "For invalid_workflow: ComfyUI's validation "
+                                                                   "answer, {error, node_errors}."}}}}},
+    "StatusEvent": {"type": "object", "required": ["status"], "properties": {
+        "status": _ref("JobStatus"), "queue_position": _nullable("integer")}},
+    "PreviewEvent": {"type": "object", "required": ["node_id", "content_type", "data_base64"], "properties": {
+        "node_id": {"type": "string"}, "content_type": {"type": "string"}, "data_base64": {"type": "string"}}},
+}
+
+_JOB_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+_NOT_FOUND = _error("`not_found`")
+
+PATHS = {
+    "/api/v2/jobs": {
+        "post": {"operationId": "postJobs", "summary": "Submit a workflow for execution",
+                 "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
+                                 "schema": {"type": "string"},
+                                 "description": "Same key and body again: the same job (Idempotency-Replayed: true); "
+                                                "same key, other body: 422 idempotency_key_reuse. Kept as long as "
+                                                "the job is in the history."}],
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                     "type": "object", "required": ["workflow"], "properties": {
+                         "workflow": {"type": "object", "description": "API-format graph, verbatim."},
+                         "extra_data": {"type": "object", "description": "As POST /prompt's (ours)."},
+                         "metadata": {"type": "object", "additionalProperties": {"type": "string"},
+                                      "description": "Labels for the list's metadata[k]=v filter."}}}}}},
+                 "responses": {"201": _json(_ref("Job"), "Job durably queued."),
+                               "400": _error("`invalid_request`: not JSON, no workflow object, a wrongly typed "
+                                             "field, or a reserved field (webhook_url, inputs)"),
+                               "413": _error("body or node count over the limit"),
+                               "415": _error("a browser post with a non-JSON content type"),
+                               "422": _error("`invalid_workflow` (details: ComfyUI's validation answer), "
+                                             "`workflow_format_ui` or `idempotency_key_reuse`"),
+                               "429": _error("`queue_full` (Retry-After)"),
+                               "503": _error("shutting down, or the queue could not be written")}},
+        "get": {"operationId": "listJobs", "summary": "List jobs, newest first",
+                "parameters": [{"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                               {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                                           "maximum": 100, "default": 20}},
+                               {"name": "status", "in": "query", "schema": {"type": "string"},
+                                "description": "Comma list of job statuses (ours)."},
+                               {"name": "metadata[key]", "in": "query", "schema": {"type": "string"},
+                                "description": "Up to 3 label filters; all must match."}],
+                "responses": {"200": _json(_ref("JobList"), "One page."),
+                              "400": _error("`invalid_request`, `invalid_cursor` or `invalid_metadata_filter`")}},
+    },
+    "/api/v2/jobs/{id}": {"get": {"operationId": "getJob", "summary": "Job status (the polling workhorse)",
+                                  "parameters": [_JOB_ID],
+                                  "responses": {"200": _json(_ref("Job"), "The job."), "404": _NOT_FOUND}}},
+    "/api/v2/jobs/{id}/events": {"get": {
+        "operationId": "getJobEvents", "summary": "Live event stream (SSE)", "parameters": [_JOB_ID],
+        "x-sse-events": {"status": _ref("StatusEvent"), "progress": _ref("Progress"), "preview": _ref("PreviewEvent"),
+                         "output": _ref("Output")},
+        "responses": {"200": {"description": "text/event-stream of event:/data: frames; ends after the terminal "
+                                             "status.", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                      "404": _NOT_FOUND}}},
+    "/api/v2/jobs/{id}/cancel": {"post": {
+        "operationId": "cancelJob", "summary": "Request cancellation; answers the current job (idempotent).",
+        "parameters": [_JOB_ID], "responses": {"200": _json(_ref("Job"), "Current job state."), "404": _NOT_FOUND}}},
+    "/api/v2/jobs/{id}/outputs/{output_id}": {"get": {
+        "operationId": "getJobOutput", "summary": "An output's bytes (ours; the published API serves them as assets).",
+        "parameters": [_JOB_ID, {"name": "output_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "The file.", "content": {"application/octet-stream": {}}},
+                      "206": {"description": "A range of it."}, "404": _NOT_FOUND}}},
+    "/api/v2/openapi.json": {"get": {"operationId": "getOpenapiV2", "summary": "This document.",
+                                     "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")}}},
+}
+
+
+def document() -> dict:
+    return {"openapi": "3.1.0",
+            "info": {"title": "latentgraph: Comfy API v2 (jobs)", "version": VERSION,
+                     "description": "The Comfy API v2 jobs operations, served natively on the durable queue. "
+                                    "v2 assets are not served here (see /api/assets)."},
+            "paths": PATHS, "components": {"schemas": SCHEMAS}}
