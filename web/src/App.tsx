@@ -6,9 +6,11 @@ import { Canvas } from './editor/Canvas';
 import { refreshDefs } from './editor/defsLoader';
 import { autosave, openFile, restoreOrDefault } from './editor/files';
 import { useShortcuts } from './editor/keyboard';
+import { ImageViewer } from './editor/ImageViewer';
 import { MissingDialog } from './editor/MissingDialog';
 import { WorkflowBrowser } from './editor/WorkflowBrowser';
 import { QueuePanel } from './editor/QueuePanel';
+import { TabBar } from './editor/TabBar';
 import { Toolbar } from './editor/Toolbar';
 import { viewport } from './editor/viewport';
 import { graphStore } from './store/graphStore';
@@ -98,6 +100,7 @@ export function App() {
           queueOpen={queueOpen}
           toggleQueue={() => setQueueOpen((o) => !o)}
         />
+        <TabBar />
         <main className="lg-main">
           <Canvas />
           {queueOpen && <QueuePanel />}
@@ -105,6 +108,7 @@ export function App() {
         <MessageLine />
         {browserOpen && <WorkflowBrowser onClose={closeBrowser} />}
         <MissingDialog />
+        <ImageViewer />
         <input
           ref={fileInput}
           type="file"

@@ -1,15 +1,13 @@
 /** Queue and history: running/pending items, delete and clear, output gallery, re-open a past workflow. */
 import { useCallback, useEffect, useState } from 'react';
 import { clearHistory, clearQueue, deleteFromQueue, deleteHistory, getHistory, getQueue, viewUrl } from '../api/client';
-import type { History, ImageRef, QueueState } from '../api/types';
+import type { History, QueueState } from '../api/types';
 import { runStore } from '../store/runStore';
 import { useStore } from '../store/store';
+import { formatDuration, runDurationMs, runImages } from '../workflow/gallery';
 import { loadJson } from './files';
+import { imageHandlers } from './ImageViewer';
 import { cancelRun } from './runner';
-
-function imagesOf(outputs: Record<string, Record<string, unknown[]>> | undefined): ImageRef[] {
-  return Object.values(outputs ?? {}).flatMap((o) => ((o.images ?? []) as ImageRef[]).filter((i) => i && typeof i.filename === 'string'));
-}
 
 export function QueuePanel() {
   const version = useStore(runStore, (s) => s.queueVersion);
@@ -72,11 +70,17 @@ export function QueuePanel() {
         {entries.map(([id, entry]) => {
           const workflow = (entry.prompt?.[3] as { extra_pnginfo?: { workflow?: unknown } } | undefined)?.extra_pnginfo?.workflow;
           const status = entry.status?.status_str ?? (entry.status?.completed ? 'success' : '?');
+          const duration = runDurationMs(entry.status?.messages);
+          const images = runImages(entry.outputs);
           return (
             <div key={id} className={`lg-history-item status-${status}`} data-prompt-id={id}>
               <div className="lg-history-head">
                 <span>
                   {id.slice(0, 8)} · {status}
+                  <span className="lg-run-meta" data-testid="run-duration">
+                    {duration !== null ? ` · ${formatDuration(duration)}` : ''}
+                    {images.length ? ` · ${images.length} image${images.length > 1 ? 's' : ''}` : ''}
+                  </span>
                 </span>
                 <button
                   disabled={!workflow}
@@ -88,10 +92,8 @@ export function QueuePanel() {
                 <button onClick={act(() => deleteHistory([id]))}>Delete</button>
               </div>
               <div className="lg-gallery">
-                {imagesOf(entry.outputs).map((img, i) => (
-                  <a key={i} href={viewUrl(img)} target="_blank" rel="noreferrer">
-                    <img src={viewUrl(img)} alt={img.filename} loading="lazy" />
-                  </a>
+                {images.map((img, i) => (
+                  <img key={i} src={viewUrl(img)} alt={img.filename} loading="lazy" {...imageHandlers(images, i)} />
                 ))}
               </div>
             </div>

@@ -44,6 +44,12 @@ export interface GraphState {
 
 type Snapshot = Pick<GraphState, 'nodes' | 'edges' | 'meta'>;
 
+/** Everything of one open workflow the store holds: its graph, undo history and revision (for tabs). */
+export interface GraphSession extends Snapshot {
+  history: UndoHistory<Snapshot>;
+  revision: number;
+}
+
 /** Where a link was dragged from when it was dropped on empty canvas. */
 export interface PendingLink {
   nodeId: string;
@@ -82,6 +88,27 @@ export class GraphStore extends Store<GraphState> {
   redo(): void {
     const next = this.history.redo(this.snapshot());
     if (next) this.set((s) => ({ ...next, canUndo: this.history.canUndo, canRedo: this.history.canRedo, revision: s.revision + 1 }));
+  }
+
+  /** The open workflow as a session, to be put back later with `restoreSession`. */
+  saveSession(): GraphSession {
+    return { ...this.snapshot(), history: this.history, revision: this.get().revision };
+  }
+
+  /** Makes `session` the open workflow (graph, undo history, revision); `null` = an empty canvas. */
+  restoreSession(session: GraphSession | null): void {
+    this.dragging = false;
+    this.dragChildren.clear();
+    this.history = session?.history ?? new UndoHistory<Snapshot>();
+    const state = session ?? { nodes: [], edges: [], meta: emptyMeta(), revision: 0 };
+    this.set({
+      nodes: state.nodes,
+      edges: state.edges,
+      meta: state.meta,
+      revision: state.revision,
+      canUndo: this.history.canUndo,
+      canRedo: this.history.canRedo,
+    });
   }
 
   // ---- reading ---------------------------------------------------------------------------
