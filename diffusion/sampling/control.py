@@ -13,11 +13,16 @@
   8x the latent ("nearest-exact", centre crop), the network run on calculate_input(sigma, x) at
   timestep(sigma), each residual times strength, and the previous ones added (control_merge).
   The result is UNetHooks' `control` dict ({"input", "middle", "output"} lists).
+- T2I-Adapters (diffusion/models/controlnet/t2i_adapter.py) give "input" residuals (added after input
+  blocks) from the hint alone, computed once per hint size through `residuals_of`; ControlLoRAs
+  (control_lora.py) have no network until sampling: `network_for(model)` builds it from the model the
+  denoiser runs (ComfyUI's ControlLora.pre_run), cached per model fingerprint.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -43,7 +48,7 @@ class ControlError(ValueError):
 class ControlModel:
     """A loaded ControlNet / T2I-Adapter (the CONTROL_NET socket value)."""
 
-    network: nn.Module
+    network: nn.Module | None  # None for a ControlLoRA until built (build_from_model)
     kind: str  # "controlnet" | "t2i-adapter" | "control-lora" | "controlnet-diff"
     group: str | None  # "sd1" | "sd2" | "sdxl" (FAMILY_GROUPS values), None when unknown
     name: str  # the file it came from (for messages)
@@ -51,10 +56,32 @@ class ControlModel:
     compression_ratio: int = 8
     upscale_method: str = "nearest-exact"
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. {"control_type": [1]} (SetUnionControlNetType)
-    residuals_of: Callable[..., dict[str, list]] | None = None  # (network, x_in, hint, timesteps, context, y)
+    # (network, x_in, hint, timesteps, context, y, prepared) -> residuals, in place of network(x_in, hint, ...)
+    residuals_of: Callable[..., dict[str, list]] | None = None
+    # ControlLoRA: (the sampled UNet's state dict) -> the network; `network` is None then (see network_for)
+    build_from_model: Callable[[Mapping[str, torch.Tensor]], nn.Module] | None = None
+    built: dict[str, nn.Module] = field(default_factory=dict, repr=False)  # fingerprint -> network, the last one
 
     def with_extra(self, key: str, value: Any) -> ControlModel:
         return replace(self, extra={**self.extra, key: value})
+
+    def network_for(self, sampled: Any) -> nn.Module:
+        """The network to run: `network`, or the one built from the sampled model (ComfyUI's ControlLora.pre_run),
+        made once per model fingerprint. `sampled` is what the denoiser runs (a model handle or a UNet)."""
+        if self.build_from_model is None:
+            return self.network
+        if sampled is None:
+            raise ControlError(f"the ControlLoRA {self.name!r} is built from the model being sampled, but this "
+                               f"denoiser shows no model")
+        fingerprint = sampled.fingerprint() if callable(getattr(sampled, "fingerprint", None)) else f"id:{id(sampled)}"
+        network = self.built.get(fingerprint)
+        if network is None:
+            patched = getattr(sampled, "patched", None)
+            with patched() if callable(patched) else contextlib.nullcontext(sampled) as unet:
+                network = self.build_from_model(unet.state_dict())
+            self.built.clear()  # one built ControlNet at a time: it is as large as the UNet's encoder
+            self.built[fingerprint] = network
+        return network
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,13 +138,13 @@ class PreparedControl:
         self.sigma_start = sigma_start
         self.sigma_end = sigma_end
         self._hint: torch.Tensor | None = None
-        self._t2i_cache: tuple[tuple, dict] | None = None
+        self.cache: dict[Any, Any] = {}  # for residuals_of (T2I-Adapter features, computed once per hint size)
 
     def hint_for(self, x: torch.Tensor, batched_number: int) -> torch.Tensor:
         """The hint at the compression ratio times the latent size, batched like x."""
         model = self.applied.model
         width, height = x.shape[3] * model.compression_ratio, x.shape[2] * model.compression_ratio
-        multiple = getattr(model.network, "unshuffle_amount", 1)
+        multiple = getattr(model.network, "unshuffle_amount", 1)  # T2I-Adapters unshuffle by 8 or 16
         width, height = -(-width // multiple) * multiple, -(-height // multiple) * multiple
         if self._hint is None or tuple(self._hint.shape[2:]) != (height, width):
             hint = self.applied.hint.float()
@@ -128,16 +155,18 @@ class PreparedControl:
         return hint
 
     def residuals(self, x: torch.Tensor, sigma: torch.Tensor, context: torch.Tensor, y: torch.Tensor | None,
-                  batched_number: int, sampling: Any) -> dict[str, list] | None:
-        """Residuals of the chain for the raw noisy x [B, C, H, W] at sigmas [B]; None when none is active."""
+                  batched_number: int, sampling: Any, sampled: Any = None) -> dict[str, list] | None:
+        """Residuals of the chain for the raw noisy x [B, C, H, W] at sigmas [B]; None when none is active.
+
+        `sampled` is the model the denoiser runs (a ControlLoRA is built from its weights)."""
         previous = None
         if self.previous is not None:
-            previous = self.previous.residuals(x, sigma, context, y, batched_number, sampling)
+            previous = self.previous.residuals(x, sigma, context, y, batched_number, sampling, sampled)
         level = float(sigma.reshape(-1)[0])
         if level > self.sigma_start or level < self.sigma_end:
             return previous
         model = self.applied.model
-        network = model.network
+        network = model.network_for(sampled)
         _move(network, x.device)
         hint = self.hint_for(x, batched_number)
         sigma_col = sigma.reshape(-1, 1, 1, 1).to(x)
@@ -210,7 +239,7 @@ def control_hooks(conds: list, x: torch.Tensor, sigma: torch.Tensor, context: to
             texts.append(text.to(x.device).repeat(-(-batch // text.shape[0]), 1, 1)[:batch])
         length = max(t.shape[1] for t in texts)
         context = torch.cat([t.repeat(1, -(-length // t.shape[1]), 1)[:, :length] for t in texts], dim=0)
-    residuals = control.residuals(x, sigma, context, y, len(conds), sampling)
+    residuals = control.residuals(x, sigma, context, y, len(conds), sampling, getattr(denoiser, "apply", None))
     return None if residuals is None else UNetHooks(control=residuals)
 
 

@@ -4,8 +4,9 @@ Formats recognised by keys: the original layout with or without the `control_mod
 the diffusers layout (`controlnet_cond_embedding.conv_in.weight`, renamed by `convert.py`); a
 difference ControlNet (a `difference` key: weights relative to a base model) with the model's UNet
 weights added (DiffControlNetLoader).
-ControlLoRA (`lora_controlnet`) and T2I-Adapter files are recognised and refused with a message
-saying so (not supported yet). Files are read with the safe loader (no pickle code runs).
+T2I-Adapters (`conv_in` + `body.*`, light `body.*.out_conv`, diffusers `adapter.body.*`) load as
+t2i_adapter.py's T2IAdapter; ControlLoRA files (`lora_controlnet`) as a ControlModel built from the
+model being sampled (control_lora.py). Files are read with the safe loader (no pickle code runs).
 """
 
 from __future__ import annotations
@@ -19,7 +20,17 @@ import torch
 from diffusion.checkpoints.checkpoint import CheckpointError, load_state_dict
 from diffusion.checkpoints.loader import build_module
 from diffusion.models.controlnet.cldm import ControlNetConfigError, ControlNetModel, controlnet_config_from_state_dict
+from diffusion.models.controlnet.control_lora import control_lora_from_state_dict, is_control_lora
 from diffusion.models.controlnet.convert import diffusers_controlnet_to_original, is_diffusers_controlnet
+from diffusion.models.controlnet.t2i_adapter import (
+    AdapterConfigError,
+    T2IAdapter,
+    adapter_config_from_state_dict,
+    adapter_residuals,
+    diffusers_adapter_to_original,
+    is_diffusers_adapter,
+    is_t2i_adapter,
+)
 from diffusion.sampling.control import ControlModel
 
 PTH_PREFIX = "control_model."
@@ -35,13 +46,13 @@ def controlnet_group(model: ControlNetModel) -> str:
 
 def describe_format(sd: Mapping) -> str | None:
     """"controlnet" | "controlnet-diffusers" | "control-lora" | "t2i-adapter", or None when none matches."""
-    if "lora_controlnet" in sd:
+    if is_control_lora(sd):
         return "control-lora"
     if is_diffusers_controlnet(sd):
         return "controlnet-diffusers"
     if f"{PTH_PREFIX}zero_convs.0.0.weight" in sd or "zero_convs.0.0.weight" in sd:
         return "controlnet"
-    if any(k.startswith(("adapter.", "body.")) for k in sd) or "conv_in.weight" in sd and "body.0.block1.weight" in sd:
+    if is_t2i_adapter(sd):
         return "t2i-adapter"
     return None
 
@@ -73,11 +84,13 @@ def controlnet_from_state_dict(sd: Mapping[str, torch.Tensor], path: str | Path,
     kind = describe_format(sd)
     if kind is None:
         raise CheckpointError(f"{path}: not a ControlNet or T2I-Adapter: expected `zero_convs.*` and "
-                              f"`input_hint_block.*` keys (original layout, optionally under `control_model.`) or "
-                              f"`controlnet_cond_embedding.*` (diffusers layout)")
-    if kind in ("control-lora", "t2i-adapter"):
-        raise CheckpointError(f"{path}: a {kind} file; only ControlNets in the original and diffusers layouts are "
-                              f"supported so far")
+                              f"`input_hint_block.*` keys (original layout, optionally under `control_model.`), "
+                              f"`controlnet_cond_embedding.*` (diffusers layout), `lora_controlnet` (ControlLoRA) or "
+                              f"`conv_in` + `body.*` / `adapter.body.*` (T2I-Adapter)")
+    if kind == "control-lora":
+        return control_lora_from_state_dict(sd, path)
+    if kind == "t2i-adapter":
+        return t2i_adapter_from_state_dict(sd, path, dtype=dtype, device=device)
     difference = "difference" in sd
     if difference and base_unet is None:
         raise CheckpointError(f"{path}: a difference ControlNet (weights relative to a base model): load it with "
@@ -99,6 +112,21 @@ def controlnet_from_state_dict(sd: Mapping[str, torch.Tensor], path: str | Path,
     stem = os.path.splitext(os.path.basename(str(path)))[0]
     return ControlModel(network=network, kind="controlnet", group=controlnet_group(network), name=str(path),
                         global_average_pooling=stem.endswith(("_shuffle", "_shuffle_fp16")))
+
+
+def t2i_adapter_from_state_dict(sd: Mapping[str, torch.Tensor], path: str | Path, *,
+                                dtype: torch.dtype | None = None,
+                                device: torch.device | str | None = None) -> ControlModel:
+    """A T2I-Adapter ControlModel (ComfyUI's load_t2i_adapter): SD1.x/SD2.x full and light, SDXL full."""
+    tensors = diffusers_adapter_to_original(sd) if is_diffusers_adapter(sd) else {k: sd[k] for k in sd}
+    try:
+        config = adapter_config_from_state_dict(tensors)
+    except (AdapterConfigError, KeyError, IndexError) as exc:
+        raise CheckpointError(f"{path}: not a complete T2I-Adapter ({exc})") from None
+    network = build_module(lambda: T2IAdapter(config), tensors, dtype=dtype, device=device, what="T2I-Adapter",
+                           path=path)
+    return ControlModel(network=network, kind="t2i-adapter", group="sdxl" if config.xl else None, name=str(path),
+                        residuals_of=adapter_residuals)
 
 
 def load_controlnet(path: str | Path, *, dtype: torch.dtype | None = None, device: torch.device | str | None = None,
