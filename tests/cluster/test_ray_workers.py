@@ -46,15 +46,25 @@ def test_prompts_on_ray_workers(tmp_path, ray_cluster):
         # The worker is free as soon as the result arrives: the next prompt goes straight in.
         assert runners[0].execute(_count(2, 0.01), prompt_id="p2b", outputs=["2"]).status == "success"
 
-        # Two workers run at the same time.
-        results, started = {}, time.monotonic()
-        threads = [threading.Thread(target=lambda r=r, i=i: results.__setitem__(
-            i, r.execute(_count(10, 0.1), prompt_id=f"par{i}", outputs=["2"]))) for i, r in enumerate(runners)]
+        # Two workers run at the same time: each one's progress starts before the other's ends (run one after
+        # the other, the 10 steps of 0.1 s could not interleave). An order of events, not a time limit.
+        results, progress_at = {}, {0: [], 1: []}
+
+        def run(i, runner):
+            def sink(event, data):
+                if event == "progress":
+                    progress_at[i].append(time.monotonic())
+
+            results[i] = runner.execute(_count(10, 0.1), prompt_id=f"par{i}", outputs=["2"], sink=sink)
+
+        threads = [threading.Thread(target=run, args=(i, r)) for i, r in enumerate(runners)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-        assert all(results[i].status == "success" for i in (0, 1)) and time.monotonic() - started < 1.9
+        assert all(results[i].status == "success" for i in (0, 1))
+        assert len(progress_at[0]) == len(progress_at[1]) == 10
+        assert progress_at[0][0] < progress_at[1][-1] and progress_at[1][0] < progress_at[0][-1]
 
         # An interrupt on the coordinator stops the remote prompt.
         token = InterruptToken()
