@@ -9,6 +9,11 @@ to [0, 1], clamps and truncates to uint8, giving an H x W x 3 array at latent re
 TAESD: with `--preview-method taesd` or `auto`, a tiny decoder from models/vae_approx/
 (`taesd_decoder` for SD1/SD2, `taesdxl_decoder` for SDXL, the format's `taesd_decoder_name`)
 decodes x0 to an 8x larger picture instead (`preview_function`); without the file, latent2rgb.
+A file in the small patch-decoder layout (`diffusion/models/taesd/patch_decoder.py`) loads the same way.
+
+`preview_format(model)` is the format whose preview a model gets: its own latent format, except for
+the project's demo model (recognised by its weights, `diffusion/demo/preview.py`), whose VAE is not
+SD's and which gets its own fitted factors and `latentgraph-demo_decoder`.
 """
 
 from __future__ import annotations
@@ -61,7 +66,8 @@ PREVIEW_FILE_SUFFIXES = (".safetensors", ".pth", ".pt")
 
 def taesd_decoder_path(latent_format, vae_approx_dirs) -> Path | None:
     """The `<taesd_decoder_name>.*` file (taesd_decoder for SD1/SD2, taesdxl_decoder for SDXL) in the
-    vae_approx folders, or None when the format has none or no folder holds it."""
+    vae_approx folders, else the format's `bundled_decoder` file (the demo model's ships with the
+    project), or None when the format has none or no folder holds it."""
     name = getattr(latent_format, "taesd_decoder_name", None)
     if not name:
         return None
@@ -70,14 +76,28 @@ def taesd_decoder_path(latent_format, vae_approx_dirs) -> Path | None:
             candidate = Path(folder) / f"{name}{suffix}"
             if candidate.is_file():
                 return candidate
-    return None
+    bundled = getattr(latent_format, "bundled_decoder", None)
+    return Path(bundled) if bundled is not None and Path(bundled).is_file() else None
 
 
 def load_taesd_decoder(path: str | Path) -> torch.nn.Module:
+    """A TAESD decoder, or a patch preview decoder when the file has that layout."""
     from diffusion.checkpoints.checkpoint import load_state_dict
     from diffusion.models.taesd.model import decoder_from_state_dict
+    from diffusion.models.taesd.patch_decoder import is_patch_decoder, patch_decoder_from_state_dict
 
-    return decoder_from_state_dict(dict(load_state_dict(path)), name=Path(path).name)
+    sd = dict(load_state_dict(path))
+    if is_patch_decoder(sd):
+        return patch_decoder_from_state_dict(sd, name=Path(path).name)
+    return decoder_from_state_dict(sd, name=Path(path).name)
+
+
+def preview_format(model):
+    """The latent format previews of `model` (a MODEL handle) use: the demo model's own preview format
+    for the project's demo checkpoint, else `model.model_info.latent_format`."""
+    from diffusion.demo.preview import demo_preview_format
+
+    return demo_preview_format(model) or model.model_info.latent_format
 
 
 def taesd_to_rgb(x0: torch.Tensor, decoder: torch.nn.Module) -> np.ndarray:

@@ -1,1 +1,2 @@
-"""Tiny autoencoder decoders (madebyollin's TAESD) for live previews: model.py, files.py."""
+"""Tiny decoders for live previews: madebyollin's TAESD (model.py, files.py) and the smaller patch
+decoder (patch_decoder.py) the demo model's preview uses."""

@@ -97,7 +97,7 @@ def _taesd_decoder(ctx: Any, latent_format: Any) -> Any:
 def step_callback(ctx: Any, model: Any, total_steps: int) -> Callable[[int, torch.Tensor, torch.Tensor, int], None]:
     """The per-step callback: progress (step + 1 of total) with a preview (TAESD when the preview method
     is auto/taesd and models/vae_approx/ has the decoder, else latent2rgb) when previews are on."""
-    latent_format = model.model_info.latent_format
+    latent_format = previews.preview_format(model)  # the model's latent format (the demo model's own preview)
     to_rgb = previews.preview_function(preview_method(ctx), latent_format, _taesd_decoder(ctx, latent_format)) \
         if previews_enabled(ctx) else None
 
