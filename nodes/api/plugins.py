@@ -126,7 +126,7 @@ def _load_pack(registry: NodeRegistry, report: PluginReport, name: str, path: Pa
         mappings, display_names, web_dir = read_contract(module, path)
         entry_classes = entrypoint_node_classes(module)
     except (Exception, SystemExit) as exc:  # any import failure is the pack's problem, not ours
-        error = f"{type(exc).__name__}: {exc}"
+        error = f"{type(exc).__name__}: {exc}" + missing_symbol_hint(exc)
         report.failed.append(FailedPack(name, path, error, traceback.format_exc()))
         return
     pack = LoadedPack(name, path, web_dir=web_dir)
@@ -150,6 +150,22 @@ def _load_pack(registry: NodeRegistry, report: PluginReport, name: str, path: Pa
     if web_dir is not None:
         registry.add_web_directory(name, web_dir)
     report.loaded.append(pack)
+
+
+def missing_symbol_hint(exc: BaseException) -> str:
+    """For `from comfy.x import y` of a name latentgraph does not provide: which ComfyUI module it was (Python's
+    message names our nodes.compat module) and what that module has instead; "" for any other error."""
+    module_name = getattr(exc, "name", None)
+    prefix = compat_aliases.COMPAT_PREFIX
+    if not isinstance(exc, ImportError) or isinstance(exc, ModuleNotFoundError) or not module_name \
+            or not module_name.startswith(prefix) or module_name not in sys.modules:
+        return ""
+    module = sys.modules[module_name]
+    names = sorted(n for n in getattr(module, "__all__", None) or dir(module) if not n.startswith("_"))
+    shown = ", ".join(names[:40]) + (", ..." if len(names) > 40 else "")
+    comfy_name = module_name[len(prefix):]
+    return (f" (latentgraph provides part of ComfyUI's {comfy_name} to packs, not that name; {comfy_name} has: "
+            f"{shown})")
 
 
 def import_pack(name: str, path: Path) -> Any:

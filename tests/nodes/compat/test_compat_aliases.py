@@ -54,3 +54,19 @@ def test_uninstall_removes_the_finder_and_the_aliases(installed):
     with pytest.raises(ModuleNotFoundError):
         import comfy  # noqa: F401,F811
     aliases.install()
+
+
+def test_a_pack_importing_a_name_not_provided_is_reported_with_what_exists(tmp_path):
+    from nodes.api.plugins import load_custom_nodes
+    from nodes.api.registry import NodeRegistry
+
+    (tmp_path / "wants_internals.py").write_text("from comfy.cli_args import no_such_symbol\nNODE_CLASS_MAPPINGS = {}\n")
+    (tmp_path / "fine.py").write_text("import comfy.cli_args\nNODE_CLASS_MAPPINGS = {}\n")
+    try:
+        report = load_custom_nodes(NodeRegistry(), [tmp_path])
+    finally:
+        aliases.uninstall()
+    (failed,) = report.failed
+    assert failed.name == "wants_internals" and "no_such_symbol" in failed.error
+    assert "ComfyUI's comfy.cli_args" in failed.error and "LatentPreviewMethod" in failed.error and "args" in failed.error
+    assert report.pack("fine") is not None
