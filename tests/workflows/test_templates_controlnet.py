@@ -16,10 +16,19 @@ from tests.workflows.test_workflows import ROOT, run_workflow
 
 TEMPLATES = ROOT / "tests" / "fixtures" / "templates"
 SMALL = ["5.width=64", "5.height=64", "3.steps=2"]
-TEMPLATE_RUNS = ("controlnet_example", "depth_controlnet", "mixing_controlnets")
-CHECKPOINTS = ("dreamCreationVirtual3DECommerce_v10", "architecturerealmix_v11", "awpainting_v14")
+# template -> (the --set overrides that keep it tiny, the size of the image it saves)
+TEMPLATE_RUNS = {
+    "controlnet_example": (SMALL, (64, 64)),
+    "depth_controlnet": (SMALL, (64, 64)),
+    "mixing_controlnets": (SMALL, (64, 64)),
+    # pose ControlNet pass, latent upscale, a second pass with another checkpoint at denoise 0.5
+    "2_pass_pose_worship": (["5.width=64", "5.height=64", "14.width=96", "14.height=96", "50.steps=2", "58.steps=2"],
+                            (96, 96)),
+}
+CHECKPOINTS = ("dreamCreationVirtual3DECommerce_v10", "architecturerealmix_v11", "awpainting_v14",
+               "majicmixRealistic_v7", "japaneseStyleRealistic_v20")
 CONTROLNETS = ("control_v11p_sd15_scribble_fp16", "control_v11f1p_sd15_depth_fp16", "control_v11p_sd15_openpose_fp16")
-IMAGES = ("scribble_input.png", "depth_input (1).png", "image (72).png", "image (70).png")
+IMAGES = ("scribble_input.png", "depth_input (1).png", "image (72).png", "image (70).png", "input (3).png")
 
 
 @pytest.fixture(scope="module")
@@ -44,11 +53,12 @@ def controlnet_base(tmp_path_factory) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", TEMPLATE_RUNS)
+@pytest.mark.parametrize("name", sorted(TEMPLATE_RUNS))
 def test_template_runs_on_tiny_stand_ins(name, controlnet_base, tmp_path):
     out = tmp_path / "out"
-    result = run_workflow(TEMPLATES / f"{name}.json", controlnet_base, out, SMALL)
+    overrides, size = TEMPLATE_RUNS[name]
+    result = run_workflow(TEMPLATES / f"{name}.json", controlnet_base, out, overrides)
     assert result.returncode == 0, f"{name} failed:\n{result.stderr[-3000:]}"
-    (png,) = out.rglob("*.png")
+    (png,) = out.rglob("*.png")  # SaveImage's; PreviewImage writes to temp/
     with Image.open(png) as image:
-        assert image.size == (64, 64)
+        assert image.size == size
