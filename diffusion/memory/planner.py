@@ -158,6 +158,21 @@ def unet_step_bytes(batch: int, latent_h: int, latent_w: int, *, model_channels:
     return int(MARGIN * batch * dtype_bytes * (skips + working))
 
 
+def unet_config_step_bytes(config, latent_shape: Sequence[int], *, dtype_bytes: int, evaluations: int = 2) -> int:
+    """`unet_step_bytes` for a UNetConfig (diffusion/models/unet/config.py) and a [B, C, H, W] latent, each
+    latent evaluated `evaluations` times per step (positive and negative: 2)."""
+    blocks = tuple(config.num_res_blocks)
+    depth = tuple(config.transformer_depth)
+    levels, start = [], 0
+    for count in blocks:  # transformer_depth has one entry per input ResBlock, level by level
+        levels.append(any(d > 0 for d in depth[start:start + count]))
+        start += count
+    batch, _, height, width = latent_shape
+    return unet_step_bytes(int(batch) * evaluations, int(height), int(width), model_channels=config.model_channels,
+                           channel_mult=tuple(config.channel_mult), num_res_blocks=blocks, dtype_bytes=dtype_bytes,
+                           attention_levels=levels)
+
+
 def vae_decode_bytes(batch: int, latent_h: int, latent_w: int, *, dtype_bytes: int, width: int = 128) -> int:
     """Peak bytes of decoding `batch` latents with an SD VAE decoder (ch = `width`, mult 1,2,4,4).
 

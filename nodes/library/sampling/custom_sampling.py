@@ -17,6 +17,7 @@ from nodes.library.sampling.ksampler import (
     MAX_SEED,
     check_noise_mask,
     fitted_latent,
+    load_for_sampling,
     noise_for,
     require_conditioning,
     require_latent,
@@ -176,7 +177,7 @@ class SamplerCustom(Node):
         positive = require_conditioning(positive, node, "positive")
         negative = require_conditioning(negative, node, "negative")
         callback = step_callback(ctx, model, max(len(sigmas) - 1, 0))
-        ctx.runtime.models.load([model])
+        load_for_sampling(ctx, model, samples)
         if choice.options:
             out, denoised = guided.sample_guided(
                 guided.Guider(model, "cfg", (positive, negative), cfg=cfg), noise, sampler_function(choice, node),

@@ -18,6 +18,7 @@ from nodes.library.sampling.ksampler import (
     MAX_SEED,
     check_noise_mask,
     fitted_latent,
+    load_for_sampling,
     noise_for,
     require_conditioning,
     require_latent,
@@ -172,7 +173,7 @@ class SamplerCustomAdvanced(Node):
         samples = fitted_latent(model, latent, node)
         noise_mask = check_noise_mask(latent, node)
         initial = source.generate(latent, samples, node)
-        ctx.runtime.models.load([model])
+        load_for_sampling(ctx, model, samples)
         out, denoised = guided.sample_guided(
             guider, initial, run_sampler, sigmas, samples, noise_mask=noise_mask, seed=source.seed,
             random_inpaint_noise=choice.name == "ddim", callback=step_callback(ctx, model, max(len(sigmas) - 1, 0)),

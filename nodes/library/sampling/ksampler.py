@@ -22,6 +22,7 @@ from nodes.api.runtime import preview_method, previews_enabled
 
 # The engine (and torch) is imported when a sampler node runs, not when the registry is built.
 torch = lazy_import("torch")
+planner = lazy_import("diffusion.memory.planner")
 sampling = lazy_import("diffusion.sampling.sample")
 sampling_noise = lazy_import("diffusion.sampling.noise")
 previews = lazy_import("diffusion.sampling.previews")
@@ -94,6 +95,19 @@ def _taesd_decoder(ctx: Any, latent_format: Any) -> Any:
                                         lambda: previews.load_taesd_decoder(path))
 
 
+def load_for_sampling(ctx: Any, model: Any, samples: Any, evaluations: int = 2) -> None:
+    """Put the model on the device with room for one step's activations on `samples` (the planner streams
+    a model that cannot fit beside them); a model without a UNet config loads with no estimate."""
+    config = getattr(getattr(model, "model", None), "config", None)
+    work = 0
+    if config is not None and hasattr(config, "channel_mult"):
+        dtype = getattr(ctx.runtime.models.choice, "unet_dtype", None)
+        dtype_bytes = dtype.itemsize if dtype is not None else 4
+        work = planner.unet_config_step_bytes(config, tuple(samples.shape), dtype_bytes=dtype_bytes,
+                                              evaluations=evaluations)
+    ctx.runtime.models.load([model], work_bytes=work)
+
+
 def step_callback(ctx: Any, model: Any, total_steps: int) -> Callable[[int, torch.Tensor, torch.Tensor, int], None]:
     """The per-step callback: progress (step + 1 of total) with a preview (TAESD when the preview method
     is auto/taesd and models/vae_approx/ has the decoder, else latent2rgb) when previews are on."""
@@ -131,7 +145,7 @@ def sample_latent(ctx: Any, node: str, *, model, seed, steps, cfg, sampler_name,
             report(step, x0, x, total)
     else:
         callback = report
-    ctx.runtime.models.load([model])
+    load_for_sampling(ctx, model, samples)
     out = sampling.sample(model, noise, positive, negative, cfg=cfg, sampler_name=sampler_name, scheduler=scheduler,
                           steps=steps, latent=samples, denoise=denoise, start_step=start_step, last_step=last_step,
                           force_full_denoise=force_full_denoise, noise_mask=noise_mask, seed=seed,
