@@ -57,6 +57,10 @@ SCHEMAS = {
                                         ["os", "ram_total", "ram_free", "python_version", "pytorch_version"]),
                          "devices": {"type": "array", "items": _obj({"name": {"type": "string"},
                                                                      "type": {"type": "string"}}, ["name", "type"])},
+                         "models": {"type": "array", "items": _obj({
+                             "model": {"type": "string"}, "family": {"type": ["string", "null"]},
+                             "bytes": {"type": "integer"}, "placement": {"enum": ["device", "streamed"]}},
+                             ["model", "bytes", "placement"])},
                          "queue_database": _obj({"status": {"enum": ["ok", "repaired", "found_empty"]},
                                                  "message": {"type": "string"},
                                                  "damaged_file": {"type": ["string", "null"]}}, ["status"])},

@@ -73,6 +73,10 @@ class ServerRuntime(ModelUnloader, Protocol):
     @property
     def folders(self) -> FolderLayout: ...
 
+    def resident_models(self) -> list[dict]:
+        """The models on the device (or streaming to it), for /system_stats; [] before any model loaded."""
+        ...
+
 
 class RunOutcome(Protocol):
     """What the worker keeps of one execution for the history entry."""

@@ -91,6 +91,8 @@ async def get_system_stats(request: web.Request) -> web.Response:
                    "pytorch_version": torch_version, "embedded_python": False, "argv": sys.argv,
                    "platform": platform.platform()},
         "devices": devices,
+        # ours, beside ComfyUI's keys: what the model manager keeps on the device (or streams), LRU first
+        "models": state_of(request).runtime.resident_models(),
         "queue_database": queue_database_facts(state_of(request).store)})
 
 

@@ -97,6 +97,12 @@ class NodeRuntime:
         """True once some node asked for `models` (and so torch and the device are set up)."""
         return self._models is not None
 
+    def resident_models(self) -> list[dict]:
+        """What the model manager holds on the device or streams (model, family, bytes, placement)."""
+        if self._models is None:
+            return []
+        return self._models.manager.resident()
+
     def unload_models(self) -> bool:
         """Send every loaded model back to its offload device and forget the file cache (the /free route).
 

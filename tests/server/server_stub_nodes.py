@@ -224,3 +224,6 @@ class StubRuntime:
     def unload_models(self) -> bool:
         self.unloads += 1
         return True
+
+    def resident_models(self) -> list[dict]:
+        return []

@@ -43,6 +43,7 @@ def test_models_embeddings_and_features(live):
 def test_system_stats(live):
     stats = live.json("GET", "/system_stats")[1]
     assert stats["system"]["ram_total"] > 0 and stats["devices"][0]["type"] in ("cpu", "cuda")
+    assert stats["models"] == []  # ours: the resident models (none: this runtime loads none)
     # The keys ComfyUI added after v0.8 (its editor reads them to warn about old packages).
     system = stats["system"]
     assert system["required_frontend_version"] == "1.58.1" and system["deploy_environment"] == "local"

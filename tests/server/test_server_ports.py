@@ -124,7 +124,7 @@ def test_the_server_test_stubs_satisfy_the_ports(name, tmp_path):
 def test_the_members_of_a_port_include_the_protocols_it_extends():
     assert set(protocol_members(NodeLibrary)) == {"get", "class_types", "object_info", "object_info_for",
                                                   "web_directories"}
-    assert set(protocol_members(ServerRuntime)) == {"folders", "unload_models"}
+    assert set(protocol_members(ServerRuntime)) == {"folders", "unload_models", "resident_models"}
 
 
 class _Half:

@@ -128,3 +128,13 @@ def test_a_missing_checkpoint_is_a_validation_error_naming_the_input(sd_server):
     (error,) = body["node_errors"]["4"]["errors"]
     assert error["type"] == "value_not_in_list"
     assert error["extra_info"]["input_name"] == "ckpt_name"
+
+
+def test_system_stats_lists_the_models_a_run_loaded(sd_server):
+    assert sd_server.json("GET", "/system_stats")[1]["models"] == []  # nothing loaded before the first prompt
+    _, messages = run_over_ws(sd_server, txt2img_prompt())
+    assert events(messages, "execution_success")
+    models = sd_server.json("GET", "/system_stats")[1]["models"]
+    assert {m["model"] for m in models} >= {"UNetModel"}
+    assert all(m["bytes"] > 0 and m["placement"] in ("device", "streamed") for m in models)
+    assert "sd15" in {m["family"] for m in models}
