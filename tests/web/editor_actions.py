@@ -20,7 +20,11 @@ def clear_canvas(page) -> None:
 
 
 def add_node_by_search(page, x: float, y: float, query: str, name: str) -> None:
-    """Double-click empty canvas at (x, y), search, pick the node type `name`."""
+    """Double-click empty canvas at (x, y), search, pick the node type `name`. A point above the canvas (the
+    toolbar and the workflow tabs sit there) is moved just inside its top edge."""
+    canvas = page.locator(".react-flow").bounding_box()
+    if canvas is not None:
+        y = max(y, canvas["y"] + 12)
     page.mouse.dblclick(x, y)
     search = page.get_by_role("dialog", name="Add node")
     search.get_by_label("Search nodes").fill(query)

@@ -29,7 +29,7 @@ def test_progress_preview_and_output_images_from_websocket_events(page):
     page.route("**/view?*", lambda route: route.fulfill(body=_png((0, 0, 255), 12), content_type="image/png"))
     page.reload()
     page.wait_for_selector(".lg-app[data-ready='true']")
-    page.get_by_role("button", name="Default").click()
+    page.get_by_role("button", name="Default", exact=True).click()
     expect(page.locator(".react-flow__node")).to_have_count(7)
     page.wait_for_function("() => document.querySelector('.lg-dot.on') !== null")
     ws = sockets[-1]
