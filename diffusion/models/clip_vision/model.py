@@ -28,12 +28,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from diffusion.models.clip_layers import LAYER_NORM_EPS, TransformerLayer
 
 PREFIX = "vision_model."
 NUM_HEADS = 16
-LAYER_NORM_EPS = 1e-5
 # (kind, the layer whose presence tells it, layer count, activation), deepest first.
 KINDS = (("vit-g", 47, 48, "gelu"), ("vit-h", 30, 32, "gelu"), ("vit-l", 22, 24, "quick_gelu"))
 _LAYER_RE = re.compile(r"^vision_model\.encoder\.layers\.(\d+)\.")
@@ -95,56 +95,12 @@ def infer_config(sd: Mapping, source: str = "state dict") -> VisionConfig:
                         projection_dim=_shape(sd, needed[3])[0], hidden_act=act)
 
 
-def _activation(name: str, x: torch.Tensor) -> torch.Tensor:
-    if name == "quick_gelu":
-        return x * torch.sigmoid(1.702 * x)
-    return F.gelu(x)
-
-
-class Attention(nn.Module):
-    def __init__(self, dim: int, heads: int):
-        super().__init__()
-        self.heads = heads
-        self.q_proj, self.k_proj, self.v_proj, self.out_proj = (nn.Linear(dim, dim) for _ in range(4))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, n, d = x.shape
-
-        def split(t: torch.Tensor) -> torch.Tensor:
-            return t.view(b, n, self.heads, d // self.heads).transpose(1, 2)
-
-        out = F.scaled_dot_product_attention(split(self.q_proj(x)), split(self.k_proj(x)), split(self.v_proj(x)))
-        return self.out_proj(out.transpose(1, 2).reshape(b, n, d))
-
-
-class Mlp(nn.Module):
-    def __init__(self, dim: int, inner: int, act: str):
-        super().__init__()
-        self.act = act
-        self.fc1, self.fc2 = nn.Linear(dim, inner), nn.Linear(inner, dim)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(_activation(self.act, self.fc1(x)))
-
-
-class EncoderLayer(nn.Module):
-    def __init__(self, config: VisionConfig):
-        super().__init__()
-        dim = config.hidden_size
-        self.layer_norm1 = nn.LayerNorm(dim, eps=LAYER_NORM_EPS)
-        self.self_attn = Attention(dim, config.num_heads)
-        self.layer_norm2 = nn.LayerNorm(dim, eps=LAYER_NORM_EPS)
-        self.mlp = Mlp(dim, config.intermediate_size, config.hidden_act)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.self_attn(self.layer_norm1(x))
-        return x + self.mlp(self.layer_norm2(x))
-
-
 class Encoder(nn.Module):
     def __init__(self, config: VisionConfig):
         super().__init__()
-        self.layers = nn.ModuleList(EncoderLayer(config) for _ in range(config.num_layers))
+        self.layers = nn.ModuleList(TransformerLayer(config.hidden_size, config.num_heads, config.intermediate_size,
+                                                     config.hidden_act, causal=False)
+                                    for _ in range(config.num_layers))
 
 
 class Embeddings(nn.Module):

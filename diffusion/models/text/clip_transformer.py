@@ -7,8 +7,8 @@ files use after the prefix), so weights, LoRA keys and saved files are unchanged
     encoder.layers.N.{layer_norm1, self_attn.{q,k,v,out}_proj, layer_norm2, mlp.fc1, mlp.fc2}.{weight,bias}
     final_layer_norm.{weight,bias}
 
-Each layer is pre-norm causal self-attention then an MLP (quick_gelu for OpenAI's ViT-L text tower, gelu
-for the OpenCLIP ones), layer norm eps 1e-5. `forward(input_ids)` returns a `TextModelOutput`:
+Each layer is diffusion/models/clip_layers.py's, causal: pre-norm self-attention then an MLP (quick_gelu
+for OpenAI's ViT-L text tower, gelu for the OpenCLIP ones), layer norm eps 1e-5. `forward(input_ids)` returns a `TextModelOutput`:
 `hidden_states` (the embeddings, then every layer's output: layers + 1 entries), `last_hidden_state`
 (the last layer after final_layer_norm) and `pooler_output` (last_hidden_state at each row's first end
 token). Importing transformers cost every process that encodes a prompt ~3.7 s of start-up; the
@@ -19,19 +19,9 @@ Random initialisation follows CLIP's scheme (normal weights of CLIP's standard d
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-LAYER_NORM_EPS = 1e-5
-
-
-def activation(name: str, x: torch.Tensor) -> torch.Tensor:
-    """quick_gelu (OpenAI CLIP) or the exact erf gelu."""
-    if name == "quick_gelu":
-        return x * torch.sigmoid(1.702 * x)
-    if name == "gelu":
-        return F.gelu(x)
-    raise ValueError(f"unknown CLIP activation {name!r}")
+from diffusion.models.clip_layers import LAYER_NORM_EPS, TransformerLayer
 
 
 class TextModelOutput(dict):
@@ -59,49 +49,8 @@ class TextEmbeddings(nn.Module):
         return self.token_embedding(input_ids) + self.position_embedding(self.position_ids[:, :length])
 
 
-class CausalSelfAttention(nn.Module):
-    def __init__(self, dim: int, heads: int):
-        super().__init__()
-        self.heads = heads
-        self.q_proj, self.k_proj, self.v_proj, self.out_proj = (nn.Linear(dim, dim) for _ in range(4))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, n, d = x.shape
-
-        def split(t: torch.Tensor) -> torch.Tensor:
-            return t.view(b, n, self.heads, d // self.heads).transpose(1, 2)
-
-        out = F.scaled_dot_product_attention(split(self.q_proj(x)), split(self.k_proj(x)), split(self.v_proj(x)),
-                                             is_causal=True)
-        return self.out_proj(out.transpose(1, 2).reshape(b, n, d))
-
-
-class Mlp(nn.Module):
-    def __init__(self, dim: int, inner: int, act: str):
-        super().__init__()
-        activation(act, torch.zeros(1))  # an unknown name fails here, not at the first prompt
-        self.act = act
-        self.fc1, self.fc2 = nn.Linear(dim, inner), nn.Linear(inner, dim)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(activation(self.act, self.fc1(x)))
-
-
-class TextLayer(nn.Module):
-    def __init__(self, dim: int, heads: int, inner: int, act: str):
-        super().__init__()
-        self.layer_norm1 = nn.LayerNorm(dim, eps=LAYER_NORM_EPS)
-        self.self_attn = CausalSelfAttention(dim, heads)
-        self.layer_norm2 = nn.LayerNorm(dim, eps=LAYER_NORM_EPS)
-        self.mlp = Mlp(dim, inner, act)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.self_attn(self.layer_norm1(x))
-        return x + self.mlp(self.layer_norm2(x))
-
-
 class TextEncoderLayers(nn.Module):
-    def __init__(self, layers: list[TextLayer]):
+    def __init__(self, layers: list[TransformerLayer]):
         super().__init__()
         self.layers = nn.ModuleList(layers)
 
@@ -116,7 +65,7 @@ class ClipTextTransformer(nn.Module):
             raise ValueError(f"hidden size {hidden_size} is not a multiple of {num_heads} heads")
         self.end_token = end_token
         self.embeddings = TextEmbeddings(vocab_size, hidden_size, max_positions)
-        self.encoder = TextEncoderLayers([TextLayer(hidden_size, num_heads, intermediate_size, hidden_act)
+        self.encoder = TextEncoderLayers([TransformerLayer(hidden_size, num_heads, intermediate_size, hidden_act, causal=True)
                                           for _ in range(num_layers)])
         self.final_layer_norm = nn.LayerNorm(hidden_size, eps=LAYER_NORM_EPS)
         self.reset_parameters()

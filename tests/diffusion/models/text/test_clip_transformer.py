@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from diffusion.models.clip_layers import activation
 from diffusion.models.text.clip_text import TextEncoderConfig, build_text_encoder
-from diffusion.models.text.clip_transformer import activation
 
 KINDS = ["clip_l", "clip_h", "clip_g"]
 
