@@ -84,6 +84,20 @@ class ModelFileLoader(Node):
     def fingerprint(cls, ctx: Any, **inputs: Any) -> list:
         return file_fingerprint(ctx.runtime, cls.file_input.options.key, inputs.get(cls.file_input.name))
 
+    @classmethod
+    def load_shared(cls, ctx: Any, name: Any, kind: str, build: Any, *, refuse: tuple = ()) -> tuple:
+        """(`build(path)`,) for the named file, built once per file version and shared through the runtime's
+        file cache; an error of a `refuse` type becomes a ValueError naming this node."""
+        path = cls.file_path(ctx, name)
+
+        def load() -> tuple:
+            try:
+                return (build(path),)
+            except refuse as exc:
+                raise ValueError(f"{cls.node_id}: {exc}") from None
+
+        return ctx.runtime.models.files.handles((kind, *file_identity(path)), load)
+
 
 def _place_vae(vae, choice) -> Any:
     """A freshly loaded VAE moved to the compute device (VAEs are small: they stay there)."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from folders.file_identity import file_identity
 from nodes.api.declare import Combo, FileList, Int, Node, Out, Socket, String
 from nodes.api.lazy import lazy_import
 from nodes.library.conditioning.clip_text import require_clip
@@ -34,15 +33,8 @@ class GLIGENLoader(ModelFileLoader):
 
     @classmethod
     def run(cls, ctx: Any, *, gligen_name: str) -> tuple:
-        path = cls.file_path(ctx, gligen_name)
-
-        def load() -> tuple:
-            try:
-                return (gligen.Gligen.from_state_dict(checkpoint_files.load_state_dict(path), str(path)),)
-            except gligen.GligenError as exc:
-                raise ValueError(f"{cls.node_id}: {exc}") from None
-
-        return ctx.runtime.models.files.handles(("gligen", *file_identity(path)), load)
+        return cls.load_shared(ctx, gligen_name, "gligen", lambda path: gligen.Gligen.from_state_dict(
+            checkpoint_files.load_state_dict(path), str(path)), refuse=(gligen.GligenError,))
 
 
 def _size(name: str, default: int, minimum: int) -> Int:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from folders.file_identity import file_identity
 from nodes.api.declare import Combo, FileList, Float, Node, Out, Socket
 from nodes.api.lazy import lazy_import
 from nodes.library.conditioning.edit import require_conditioning
@@ -40,15 +39,8 @@ class StyleModelLoader(ModelFileLoader):
 
     @classmethod
     def run(cls, ctx: Any, *, style_model_name: str) -> tuple:
-        path = cls.file_path(ctx, style_model_name)
-
-        def load() -> tuple:
-            try:
-                return (adapter.StyleAdapter.from_state_dict(checkpoint_files.load_state_dict(path), str(path)),)
-            except adapter.StyleModelError as exc:
-                raise ValueError(f"{cls.node_id}: {exc}") from None
-
-        return ctx.runtime.models.files.handles(("style_model", *file_identity(path)), load)
+        return cls.load_shared(ctx, style_model_name, "style_model", lambda path: adapter.StyleAdapter.from_state_dict(
+            checkpoint_files.load_state_dict(path), str(path)), refuse=(adapter.StyleModelError,))
 
 
 def _biased_mask(txt, options: dict, n: int, bias: float):
