@@ -9,9 +9,10 @@ import {
   ReactFlow,
   useReactFlow,
 } from '@xyflow/react';
-import { type DragEvent, type MouseEvent as ReactMouseEvent, useCallback, useRef, useState } from 'react';
+import { type DragEvent, type MouseEvent as ReactMouseEvent, useCallback, useEffect, useRef, useState } from 'react';
 import { graphStore, type PendingLink } from '../store/graphStore';
 import { type FlowEdge, type FlowNode, handleKey, isLgNode } from '../store/flowModel';
+import { handleNodeKey } from '../store/nodeEdits';
 import { runStore } from '../store/runStore';
 import { useStore } from '../store/store';
 import { nodeSockets } from '../workflow/nodeDefs';
@@ -54,6 +55,10 @@ export function Canvas() {
   const rf = useReactFlow();
   const [search, setSearch] = useState<Search | null>(null);
   const [menu, setMenu] = useState<MenuRequest | null>(null);
+  useEffect(() => {
+    window.addEventListener('keydown', handleNodeKey);
+    return () => window.removeEventListener('keydown', handleNodeKey);
+  }, []);
 
   const openSearch = (clientX: number, clientY: number, from?: PendingLink) => {
     const flow = rf.screenToFlowPosition({ x: clientX, y: clientY });
@@ -154,6 +159,11 @@ export function Canvas() {
         onNodeContextMenu={(e, n) => {
           e.preventDefault();
           if (n.type === 'lg') setMenu({ x: e.clientX, y: e.clientY, nodeId: n.id });
+        }}
+        onSelectionContextMenu={(e, selection) => {
+          e.preventDefault();
+          const first = selection.find(isLgNode);
+          if (first) setMenu({ x: e.clientX, y: e.clientY, nodeId: first.id });
         }}
         onPaneContextMenu={(e) => {
           e.preventDefault();

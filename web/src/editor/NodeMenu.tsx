@@ -1,8 +1,9 @@
-/** Right-click menu of a node: rename, bypass, mute, widget ⇄ input, copy, delete. */
+/** Right-click menu of a node: title, collapse, pin, colours, align, bypass, mute, widget ⇄ input, copy, delete. */
 import { useEffect } from 'react';
 import { graphStore } from '../store/graphStore';
 import { isLgNode } from '../store/flowModel';
 import { MODE_BYPASS, MODE_NEVER } from '../workflow/types';
+import { NodeHandlingMenu } from './NodeHandlingMenu';
 
 export interface MenuRequest {
   x: number;
@@ -37,6 +38,7 @@ export function NodeMenu({ request, onClose }: { request: MenuRequest; onClose: 
     fn();
     onClose();
   };
+  const selectedCount = flowNode.selected ? graphStore.get().nodes.filter((n) => isLgNode(n) && n.selected).length : 1;
   const onSelection = (fn: () => void) =>
     act(() => {
       selectFor(node.id);
@@ -58,15 +60,7 @@ export function NodeMenu({ request, onClose }: { request: MenuRequest; onClose: 
         style={{ left: request.x, top: request.y }}
         onMouseDown={(e) => e.stopPropagation()}
       >
-        <li
-          role="menuitem"
-          onClick={act(() => {
-            const title = window.prompt('Node title', node.title);
-            if (title !== null && title.trim()) graphStore.setTitle(node.id, title.trim());
-          })}
-        >
-          Rename…
-        </li>
+        <NodeHandlingMenu node={node} selectedCount={selectedCount} act={onSelection} />
         <li role="menuitem" onClick={onSelection(() => graphStore.toggleMode(MODE_BYPASS))}>
           {node.mode === MODE_BYPASS ? 'Remove bypass' : 'Bypass'} <kbd>Ctrl+B</kbd>
         </li>

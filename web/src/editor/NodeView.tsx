@@ -1,20 +1,55 @@
-/** One workflow node on the canvas: title, sockets coloured by type, widgets, run state, outputs. */
-import { Handle, type NodeProps, Position } from '@xyflow/react';
-import { memo } from 'react';
+/**
+ * One workflow node on the canvas: title, sockets coloured by type, widgets, run state, outputs;
+ * a resize corner, collapsed to its title, pinned, or a small dot for a Reroute.
+ */
+import { Handle, NodeResizeControl, type NodeProps, Position, useUpdateNodeInternals } from '@xyflow/react';
+import { memo, useEffect, useRef } from 'react';
 import { graphStore } from '../store/graphStore';
-import { inputHandle, type LgNode, outputHandle } from '../store/flowModel';
+import { inputHandle, isCollapsed, isPinned, isReroute, type LgNode, outputHandle } from '../store/flowModel';
 import { runStore } from '../store/runStore';
 import { useStore } from '../store/store';
 import { typeColor } from '../store/typeColors';
 import { nodeSockets, VIRTUAL_TYPES } from '../workflow/nodeDefs';
 import { MODE_BYPASS, MODE_NEVER } from '../workflow/types';
 import { NodeOutputs } from './NodeOutputs';
+import { NodeTitle } from './NodeTitle';
 import { RawNodeBody } from './RawNodeBody';
 import { UploadWidget } from './UploadWidget';
 import { ControlWidget, Widget } from './widgets';
 
-function NodeViewImpl({ id, data, selected }: NodeProps<LgNode>) {
+/** Least size a resized node keeps, so that its widgets stay usable. */
+const MIN_WIDTH = 160;
+const MIN_HEIGHT = 60;
+
+/** A Reroute: a small dot with one input and one output, dragged by its middle. */
+function RerouteDot({ data, selected }: NodeProps<LgNode>) {
+  const { inputs } = nodeSockets(data.node, {});
+  return (
+    <div className={`lg-reroute${selected ? ' selected' : ''}`} data-node-type="Reroute" title={data.node.title}>
+      <Handle type="target" position={Position.Left} id={inputHandle(inputs[0]?.key ?? '#0')} />
+      <Handle type="source" position={Position.Right} id={outputHandle(0)} />
+    </div>
+  );
+}
+
+function NodeViewImpl(props: NodeProps<LgNode>) {
+  if (isReroute(props.data.node)) return <RerouteDot {...props} />;
+  return <WorkflowNodeView {...props} />;
+}
+
+function WorkflowNodeView({ id, data, selected }: NodeProps<LgNode>) {
   const node = data.node;
+  const collapsed = isCollapsed(node);
+  const pinned = isPinned(node);
+  const updateInternals = useUpdateNodeInternals();
+  // Collapsing moves every socket onto the title bar: React Flow must measure them again (not on
+  // mount: React Flow measures new nodes itself, and one call per node makes large graphs slow).
+  const wasCollapsed = useRef(collapsed);
+  useEffect(() => {
+    if (wasCollapsed.current === collapsed) return;
+    wasCollapsed.current = collapsed;
+    updateInternals(id);
+  }, [collapsed, id, updateInternals]);
   const def = useStore(graphStore, (s) => s.defs[node.type]);
   const defs = useStore(graphStore, (s) => s.defs);
   const executing = useStore(runStore, (s) => s.executing === id);
@@ -37,31 +72,62 @@ function NodeViewImpl({ id, data, selected }: NodeProps<LgNode>) {
     node.mode === MODE_BYPASS && 'bypassed',
     node.mode === MODE_NEVER && 'muted',
     runState && `state-${runState}`,
+    collapsed && 'collapsed',
+    pinned && 'pinned nopan', // a pinned node neither moves nor pans the canvas when dragged
   ]
     .filter(Boolean)
     .join(' ');
 
-  const rename = () => {
-    const title = window.prompt('Node title', node.title);
-    if (title !== null && title.trim()) graphStore.setTitle(id, title.trim());
-  };
+  const badges = (
+    <>
+      {pinned && (
+        <span className="lg-badge lg-badge-pin" title="Pinned: cannot be moved or resized">
+          pinned
+        </span>
+      )}
+      {missing && (
+        <span className="lg-badge lg-badge-missing" title="This node type is not installed on the server">
+          missing
+        </span>
+      )}
+      {node.mode === MODE_BYPASS && <span className="lg-badge">bypass</span>}
+      {node.mode === MODE_NEVER && <span className="lg-badge">muted</span>}
+      {planState && <span className={`lg-badge lg-plan-${planState}`}>{planState === 'run' ? 'will run' : 'from cache'}</span>}
+      {runState === 'cached' && !planState && <span className="lg-badge lg-plan-cached">cached</span>}
+    </>
+  );
+
+  if (collapsed) {
+    // Only the title shows; the sockets sit on its edges so links still reach the node.
+    return (
+      <div className={classes} data-node-type={node.type} style={node.bgcolor ? { background: node.bgcolor } : undefined}>
+        <NodeTitle node={node} collapsed tooltip={def?.description || node.type}>
+          {badges}
+        </NodeTitle>
+        {inputs.map((s) => (
+          <Handle key={s.key} type="target" position={Position.Left} id={inputHandle(s.key)} style={{ background: typeColor(s.type) }} />
+        ))}
+        {outputs.map((s, i) => (
+          <Handle key={s.key} type="source" position={Position.Right} id={outputHandle(i)} style={{ background: typeColor(s.type) }} />
+        ))}
+      </div>
+    );
+  }
 
   return (
     <div className={classes} data-node-type={node.type} style={node.bgcolor ? { background: node.bgcolor } : undefined}>
-      <div className="lg-node-title" onDoubleClick={rename} style={node.color ? { background: node.color } : undefined}>
-        <span className="lg-node-title-text" title={def?.description || node.type}>
-          {node.title}
-        </span>
-        {missing && (
-          <span className="lg-badge lg-badge-missing" title="This node type is not installed on the server">
-            missing
-          </span>
-        )}
-        {node.mode === MODE_BYPASS && <span className="lg-badge">bypass</span>}
-        {node.mode === MODE_NEVER && <span className="lg-badge">muted</span>}
-        {planState && <span className={`lg-badge lg-plan-${planState}`}>{planState === 'run' ? 'will run' : 'from cache'}</span>}
-        {runState === 'cached' && !planState && <span className="lg-badge lg-plan-cached">cached</span>}
-      </div>
+      {!pinned && (
+        <NodeResizeControl
+          className="lg-resize-corner"
+          position="bottom-right"
+          minWidth={MIN_WIDTH}
+          minHeight={MIN_HEIGHT}
+          onResizeStart={() => graphStore.recordStep()}
+        />
+      )}
+      <NodeTitle node={node} collapsed={false} tooltip={def?.description || node.type}>
+        {badges}
+      </NodeTitle>
       {progress && (
         <div className="lg-progress" role="progressbar" aria-valuenow={progress.value} aria-valuemax={progress.max}>
           <div style={{ width: `${(100 * progress.value) / Math.max(1, progress.max)}%` }} />

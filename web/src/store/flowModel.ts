@@ -2,7 +2,7 @@
  * The editor graph as React Flow nodes and edges, and back. Groups become React Flow nodes of
  * type "group" (drawn under the others); workflow nodes are of type "lg".
  */
-import type { Edge, Node } from '@xyflow/react';
+import type { Edge, Node, NodeChange } from '@xyflow/react';
 import { defaultControlValue, defaultWidgetValue, type NodeDef } from '../workflow/nodeDefs';
 import type { EditorGraph, EditorGroup, EditorLink, EditorNode } from '../workflow/types';
 import { typeColor } from './typeColors';
@@ -61,18 +61,55 @@ export function groupToFlow(group: EditorGroup): GroupNode {
 
 /** Widest a node is drawn when its file gives a size (ComfyUI's node width). */
 const MAX_NODE_WIDTH = 900;
+/** Height of a node's title bar: ComfyUI's `size` leaves it out (LiteGraph.NODE_TITLE_HEIGHT). */
+export const NODE_TITLE_HEIGHT = 30;
+
+export const isCollapsed = (node: EditorNode) => Boolean(node.flags?.collapsed);
+export const isPinned = (node: EditorNode) => Boolean(node.flags?.pinned);
+export const isReroute = (node: EditorNode) => node.type === 'Reroute';
+
+/** The React Flow attributes that follow from a node's size and flags (collapsed, pinned). */
+export function nodeLayout(node: EditorNode): Pick<LgNode, 'style' | 'draggable' | 'dragHandle'> {
+  const layout: Pick<LgNode, 'style' | 'draggable' | 'dragHandle'> = {
+    dragHandle: isReroute(node) ? '.lg-reroute' : '.lg-node-title',
+    draggable: isPinned(node) ? false : undefined,
+    style: undefined,
+  };
+  if (isCollapsed(node) || isReroute(node)) return layout;
+  const [width, height] = node.size ?? [];
+  const style: NonNullable<LgNode['style']> = {};
+  if (typeof width === 'number' && width >= 120) style.width = Math.min(width, MAX_NODE_WIDTH);
+  // The saved height is the least the node is drawn at; it grows when its widgets need more.
+  if (typeof height === 'number' && height > 0) style.minHeight = Math.round(height + NODE_TITLE_HEIGHT);
+  if (style.width !== undefined || style.minHeight !== undefined) layout.style = style;
+  return layout;
+}
 
 export function nodeToFlow(node: EditorNode): LgNode {
-  const flow: LgNode = {
-    id: node.id,
-    type: 'lg',
-    position: { x: node.pos[0], y: node.pos[1] },
-    data: { node },
-    dragHandle: '.lg-node-title',
-  };
-  const width = node.size?.[0];
-  if (typeof width === 'number' && width >= 120) flow.style = { width: Math.min(width, MAX_NODE_WIDTH) };
+  const flow: LgNode = { id: node.id, type: 'lg', position: { x: node.pos[0], y: node.pos[1] }, data: { node } };
+  const layout = nodeLayout(node);
+  flow.dragHandle = layout.dragHandle;
+  if (layout.draggable !== undefined) flow.draggable = layout.draggable;
+  if (layout.style) flow.style = layout.style;
   return flow;
+}
+
+/**
+ * React Flow's resizer sets a node's fixed `width`/`height`; a workflow node keeps the width
+ * but takes the height as its least height, so it still grows to fit its widgets (ComfyUI does
+ * not let a node shrink below what it needs either).
+ */
+export function settleResizes(nodes: FlowNode[], changes: NodeChange<FlowNode>[]): FlowNode[] {
+  const resized = new Set(changes.filter((c) => c.type === 'dimensions' && c.resizing).map((c) => (c as { id: string }).id));
+  if (resized.size === 0) return nodes;
+  return nodes.map((n) => {
+    if (!isLgNode(n) || !resized.has(n.id) || (n.width === undefined && n.height === undefined)) return n;
+    const { width, height, ...rest } = n;
+    const style = { ...n.style };
+    if (width !== undefined) style.width = Math.round(width);
+    if (height !== undefined) style.minHeight = Math.round(height);
+    return { ...rest, style };
+  });
 }
 
 export function graphToFlow(graph: EditorGraph): { nodes: FlowNode[]; edges: FlowEdge[]; meta: GraphMeta } {
@@ -90,13 +127,17 @@ export function graphToFlow(graph: EditorGraph): { nodes: FlowNode[]; edges: Flo
   };
 }
 
-/** Current node with its on-canvas position and measured size folded in. */
+/**
+ * Current node with its on-canvas position and measured size folded in, the size as ComfyUI
+ * writes it (without the title bar). A collapsed node or a reroute dot keeps the size it had.
+ */
 export function flowNodeToEditor(n: LgNode): EditorNode {
-  const size =
-    n.measured?.width && n.measured?.height
-      ? ([Math.round(n.measured.width), Math.round(n.measured.height)] as [number, number])
-      : n.data.node.size;
-  return { ...n.data.node, pos: [Math.round(n.position.x), Math.round(n.position.y)], ...(size ? { size } : {}) };
+  const node = n.data.node;
+  const measured = n.measured?.width && n.measured?.height && !isCollapsed(node) && !isReroute(node);
+  const size = measured
+    ? ([Math.round(n.measured!.width!), Math.max(0, Math.round(n.measured!.height! - NODE_TITLE_HEIGHT))] as [number, number])
+    : node.size;
+  return { ...node, pos: [Math.round(n.position.x), Math.round(n.position.y)], ...(size ? { size } : {}) };
 }
 
 export function groupBounding(n: GroupNode): [number, number, number, number] {

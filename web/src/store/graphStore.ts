@@ -27,6 +27,7 @@ import {
   linkToEdge,
   makeNode,
   nodeToFlow,
+  settleResizes,
 } from './flowModel';
 import { UndoHistory } from './history';
 import { Store } from './store';
@@ -75,7 +76,8 @@ export class GraphStore extends Store<GraphState> {
     return { nodes, edges, meta };
   }
 
-  private commit(patch: Partial<Snapshot>, key?: string): void {
+  /** Applies `patch` as one undo step (edits kept in other modules, e.g. nodeEdits.ts, use it too). */
+  commit(patch: Partial<Snapshot>, key?: string): void {
     this.history.record(this.snapshot(), key);
     this.set((s) => ({ ...patch, canUndo: this.history.canUndo, canRedo: this.history.canRedo, revision: s.revision + 1 }));
   }
@@ -142,7 +144,7 @@ export class GraphStore extends Store<GraphState> {
       this.dragging = true;
       this.recordStep();
     }
-    let nodes = applyNodeChanges(kept, before);
+    let nodes = settleResizes(applyNodeChanges(kept, before), kept);
     const moved = new Set(moves.map((c) => c.id));
     for (const c of moves) {
       const old = before.find((n) => n.id === c.id);
