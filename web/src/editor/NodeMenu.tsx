@@ -3,6 +3,7 @@ import { useEffect } from 'react';
 import { graphStore } from '../store/graphStore';
 import { isLgNode } from '../store/flowModel';
 import { MODE_BYPASS, MODE_NEVER } from '../workflow/types';
+import { SubgraphMenuEntries } from './SubgraphMenuEntries';
 
 export interface MenuRequest {
   x: number;
@@ -89,6 +90,7 @@ export function NodeMenu({ request, onClose }: { request: MenuRequest; onClose: 
         <li role="menuitem" onClick={onSelection(() => graphStore.groupSelected())}>
           Group <kbd>Ctrl+G</kbd>
         </li>
+        <SubgraphMenuEntries node={node} wrap={onSelection} />
         <li role="menuitem" className="danger" onClick={onSelection(() => graphStore.deleteSelected())}>
           Delete <kbd>Del</kbd>
         </li>

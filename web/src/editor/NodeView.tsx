@@ -2,6 +2,7 @@
 import { Handle, type NodeProps, Position } from '@xyflow/react';
 import { memo } from 'react';
 import { graphStore } from '../store/graphStore';
+import { isSubgraphType } from '../store/subgraphNav';
 import { inputHandle, type LgNode, outputHandle } from '../store/flowModel';
 import { runStore } from '../store/runStore';
 import { useStore } from '../store/store';
@@ -26,7 +27,7 @@ function NodeViewImpl({ id, data, selected }: NodeProps<LgNode>) {
   );
   const runState = useStore(runStore, (s) => s.nodeStates[id]);
   const { inputs, outputs } = nodeSockets(node, defs);
-  const missing = !def && !VIRTUAL_TYPES.has(node.type);
+  const missing = !def && !VIRTUAL_TYPES.has(node.type) && !isSubgraphType(node.type);
   const errorInputs = new Set((errors?.errors ?? []).map((e) => e.extra_info?.input_name).filter(Boolean));
   const classes = [
     'lg-node',

@@ -2,14 +2,16 @@
 import { interrupt, planPrompt, PromptRejected, queuePrompt } from '../api/client';
 import { graphStore } from '../store/graphStore';
 import { runStore } from '../store/runStore';
+import { rootGraph } from '../store/subgraphNav';
+import { flattenSubgraphs } from '../workflow/subgraphFlatten';
 import { editorToPrompt } from '../workflow/toPrompt';
 import { editorToUi } from '../workflow/toUi';
 
 /** Builds the API prompt and UI workflow of the graph as it is now. */
 function currentPrompt() {
-  const graph = graphStore.graph();
+  const graph = rootGraph();
   const defs = graphStore.get().defs;
-  return { prompt: editorToPrompt(graph, defs), workflow: editorToUi(graph, defs) };
+  return { prompt: editorToPrompt(flattenSubgraphs(graph, defs), defs), workflow: editorToUi(graph, defs) };
 }
 
 /** Asks the server which nodes would run and which come from its cache; shows it on the nodes. */
