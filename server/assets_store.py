@@ -248,8 +248,9 @@ class AssetsStore:
                              [(asset_id, tag) for tag in tags])
             return asset_id
 
-    def register_file(self, root: str, rel_path: str) -> tuple[Asset, bool]:
-        """Index one file of input/output/temp now (after an upload): (its asset, whether it is new)."""
+    def register_file(self, root: str, rel_path: str, job_id: str | None = None) -> tuple[Asset, bool]:
+        """Index one file of input/output/temp now (after an upload, or a job's output): (its asset, whether
+        it is new). `job_id` names the job that wrote the file; it is kept from the first job that claims it."""
         path = Path(self.folders.directory(root)) / rel_path
         stat = path.stat()
         with self._sync_lock:
@@ -264,6 +265,9 @@ class AssetsStore:
             else:
                 asset_id = self._index((root, "", rel_path), path, stat.st_size, stat.st_mtime_ns,
                                        row[0] if row is not None else None)
+        if job_id is not None:
+            with self._connect() as conn:
+                conn.execute("UPDATE assets SET job_id = ? WHERE id = ? AND job_id IS NULL", (job_id, asset_id))
         asset = self.get(asset_id)
         if asset is None:
             raise FileNotFoundError(f"{rel_path!r} could not be indexed")

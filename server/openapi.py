@@ -157,6 +157,9 @@ PATHS = {
             "503": _json(_ref("ErrorBody"), "shutting down, or the queue could not be written")}),
         "get": _op("Number of queued and running prompts.", {"200": _json(_ref("ExecInfo"))}),
     },
+    "/node_replacements": {"get": _op("The registered node replacements: old class type -> [{new_node_id, old_node_id, "
+                                      "input_mapping, output_mapping}], as ComfyUI v0.46 lists them.", {
+        "200": _json({"type": "object", "additionalProperties": {"type": "array"}})})},
     "/plan": {"post": _op("Which nodes a run of the prompt would execute and which are cached (nothing is queued).",
                           {"200": _json(_ref("Plan")), "400": _BAD})},
     "/queue": {"get": _op("Running and pending prompts.", {"200": _json(_ref("Queue"))}),

@@ -23,6 +23,7 @@ RUN_BY = {
     "tests/workflows/test_workflow_upscale_model.py": "UPSCALE_WORKFLOWS",
     "tests/workflows/test_templates_vision.py": "VISION_WORKFLOWS",
     "tests/workflows/test_workflow_unclip.py": "UNCLIP_WORKFLOWS",
+    "tests/workflows/test_workflow_controlnet.py": "CONTROLNET_WORKFLOWS",
 }
 
 

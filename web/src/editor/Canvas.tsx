@@ -21,6 +21,7 @@ import { NodeMenu, type MenuRequest } from './NodeMenu';
 import { NodeView } from './NodeView';
 import { SearchDialog, type SearchRequest } from './SearchDialog';
 import { pointer } from './pointer';
+import { useCanvasSettings } from '../settings/canvasSettings';
 
 const nodeTypes = { lg: NodeView, group: GroupView };
 
@@ -54,6 +55,7 @@ export function Canvas() {
   const rf = useReactFlow();
   const [search, setSearch] = useState<Search | null>(null);
   const [menu, setMenu] = useState<MenuRequest | null>(null);
+  const settingProps = useCanvasSettings(); // link style, snap to grid, colour mode
 
   const openSearch = (clientX: number, clientY: number, from?: PendingLink) => {
     const flow = rf.screenToFlowPosition({ x: clientX, y: clientY });
@@ -168,7 +170,7 @@ export function Canvas() {
         maxZoom={4}
         elevateNodesOnSelect={false}
         proOptions={{ hideAttribution: true }}
-        colorMode="dark"
+        {...settingProps}
       >
         <Background gap={20} />
         <Controls />

@@ -4,6 +4,8 @@ import { graphStore } from '../store/graphStore';
 import { runStore } from '../store/runStore';
 import { rootGraph } from '../store/subgraphNav';
 import { flattenSubgraphs } from '../workflow/subgraphFlatten';
+import { previewMethodToSend } from '../settings/settingsSchema';
+import { settingsStore } from '../settings/settingsStore';
 import { editorToPrompt } from '../workflow/toPrompt';
 import { editorToUi } from '../workflow/toUi';
 
@@ -32,7 +34,8 @@ export async function queueGraph(batchCount = 1, front = false): Promise<boolean
   for (let i = 0; i < Math.max(1, batchCount); i++) {
     const { prompt, workflow } = i === 0 ? first : currentPrompt();
     try {
-      const result = await queuePrompt(prompt, workflow, runStore.get().clientId, front);
+      const preview = previewMethodToSend(settingsStore.get().previewMethod) ?? null;
+      const result = await queuePrompt(prompt, workflow, runStore.get().clientId, front, preview);
       if (result.node_errors && Object.keys(result.node_errors).length > 0) {
         runStore.set({ nodeErrors: result.node_errors });
         runStore.notify('Queued, but some outputs failed validation and were dropped', 'error');
