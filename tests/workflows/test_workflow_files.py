@@ -24,6 +24,7 @@ RUN_BY = {
     "tests/workflows/test_templates_vision.py": "VISION_WORKFLOWS",
     "tests/workflows/test_workflow_unclip.py": "UNCLIP_WORKFLOWS",
     "tests/workflows/test_workflow_controlnet.py": "CONTROLNET_WORKFLOWS",
+    "tests/workflows/test_workflow_gligen_hypernetwork.py": "GLIGEN_HYPERNETWORK_WORKFLOWS",
 }
 
 
