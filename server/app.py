@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from . import (
+    assets_routes_v046,
     openapi,
     packs_route,
     routes_assets,
@@ -61,7 +62,7 @@ ROUTE_MODULES = (routes_prompt, routes_queue, routes_history, routes_info, route
                  routes_subgraphs, routes_node_replace, packs_route, openapi)
 # ComfyUI serves /internal/* from a sub-application: not mirrored under /api.
 # routes_assets' paths carry /api, routes_v2_assets' /api/v2 (the Comfy API v2 assets)
-UNPREFIXED_ROUTE_MODULES = (routes_internal, routes_assets, routes_v2_assets)
+UNPREFIXED_ROUTE_MODULES = (routes_internal, assets_routes_v046, routes_assets, routes_v2_assets)
 # Paths (without /api) whose POST bodies are JSON: browser "simple" content types are refused there.
 JSON_ROUTES = frozenset({"/prompt", "/plan", "/queue", "/interrupt", "/free", "/history", "/settings", "/users",
                          "/internal/logs/subscribe", "/jobs/cancel"})
