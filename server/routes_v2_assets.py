@@ -29,6 +29,7 @@ from urllib.parse import quote
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from .assets_scan import REF_ROOT
 from .assets_store import HASH_RE, Asset, AssetsStore, store_for
 from .jsonbody import BodyError, read_json
 from .paths import PathRefusedError, check_filename, resolve_inside
@@ -65,9 +66,12 @@ def asset_v2(asset: Asset, *, created_new: bool | None = None) -> dict:
     return body
 
 
-def file_path_of(asset: Asset) -> str:
+def file_path_of(asset: Asset) -> str | None:
     """Where the asset lies, from the namespace root: an input file by its name in the input folder (what
-    LoadImage takes), others under their folder (`output/...`, `temp/...`, `models/<key>/...`)."""
+    LoadImage takes), others under their folder (`output/...`, `temp/...`, `models/<key>/...`); None for a
+    reference made from a hash (it has no file of its own)."""
+    if asset.root == REF_ROOT:
+        return None
     if asset.root == "input":
         return asset.rel_path
     if asset.root == "models":

@@ -95,9 +95,10 @@ SCHEMAS = {
                                                 "package."),
         "size_bytes": {"type": "integer"}, "content_type": {"type": "string",
                                                             "description": "From the file name (ours)."},
-        "file_path": {"type": "string", "description": "An input file by its name in the input folder (what "
-                                                       "LoadImage takes); others as output/..., temp/..., "
-                                                       "models/<key>/..."},
+        "file_path": _nullable("string", description="An input file by its name in the input folder (what "
+                                                    "LoadImage takes); others as output/..., temp/..., "
+                                                    "models/<key>/...; null for a reference made by "
+                                                    "/api/assets/from-hash (no file of its own)."),
         "created_new": {"type": "boolean", "description": "On create answers: false when the content was known."},
         "created_at": _TIME, "url": {"type": "string", "description": "GET it for the bytes (Range works)."},
         "url_expires_at": {"type": "null", "x-latentgraph": "content URLs do not expire"},

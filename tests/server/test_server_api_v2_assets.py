@@ -89,6 +89,15 @@ def test_by_hash_from_hash_and_delete(live):
     assert call(live, "GET", f"/api/v2/assets/{uploaded['id']}")[0] == 200  # shared content untouched
 
 
+def test_a_reference_made_from_a_hash_has_no_file_path(live):
+    """/api/assets/from-hash names known content without a file of its own: v2 shows file_path null."""
+    _, uploaded, _ = call(live, "POST", "/api/v2/assets", data=_form())
+    status, ref, _ = call(live, "POST", "/api/assets/from-hash", json={"hash": HASH, "name": "alias.png"})
+    assert status == 201 and ref["id"] != uploaded["id"]
+    status, shown, _ = call(live, "GET", f"/api/v2/assets/{ref['id']}")
+    assert status == 200 and shown["file_path"] is None and shown["hash"] == HASH
+
+
 @pytest.mark.parametrize(("fields", "status", "code", "words"), [
     ({"expected_hash": "blake3:" + "1" * 64}, 409, "hash_mismatch", "nothing was stored"),
     ({"expected_hash": "md5:abc"}, 422, "validation_error", "expected_hash must be like"),
