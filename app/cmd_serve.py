@@ -51,6 +51,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                               "give 1 to wait for machines that join with `main.py worker --ray ADDRESS`")
     cluster.add_argument("--ray-namespace", default="latentgraph",
                          help="Ray namespace of the workers; a restarted server reattaches to its workers there")
+    cluster.add_argument("--shared-output", action="store_true",
+                         help="the workers write into the same output and temp folders as this server (one "
+                              "machine, or a shared file system); without it each file a worker's output names is "
+                              "sent here and written into this server's folders, so /view serves it")
 
 
 def listen_addresses(value: str) -> list[str]:
@@ -106,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         return run_server(app, hosts=hosts, port=args.port)
     from app.cluster.serve import attach, build_pool
 
-    pool, joined = build_pool(args)
+    pool, joined = build_pool(args, engine.folders, database)
     app = create_app(registry=engine.registry, runtime=engine.runtime, store_path=database, config=config,
                      executor=pool, console=console, packs=engine.plugins)
     attach(app, pool, kill_on_exit=not joined)  # workers of a joined cluster stay for a restart to reattach

@@ -10,7 +10,9 @@ JSON with `load_sd15_s`, `load_peak_rss_gb`, `weights_gb`, `unet_fwd_fp32_s`,
 `unet_fwd_bf16_s` (plus `rss_after_touching_weights_gb`: RSS once every weight page has
 been read, since a memory-mapped load reads pages lazily), and for a full-size 4x ESRGAN
 (bench/models_upscale.py) `esrgan_load_s` and a tiled 4x upscale of a 1024^2 image:
-`esrgan_upscale_s`, `esrgan_tile`, `esrgan_upscale_peak_rss_gb` (`--upscale-size`, `--skip-upscale`).
+`esrgan_upscale_s`, `esrgan_tile`, `esrgan_upscale_peak_rss_gb` (`--upscale-size`, `--skip-upscale`), and for a
+full-size SD1.5 ControlNet (make-checkpoint --kind controlnet, fp16), loaded the same way in a fresh process:
+`controlnet_load_s`, `controlnet_load_peak_rss_gb`, `controlnet_weights_gb` (`--skip-controlnet`).
 """
 
 from __future__ import annotations
@@ -95,8 +97,53 @@ def measure_load(path: str) -> dict:
     return {"seconds": seconds, "peak_rss": peak, "weights": weight_bytes, "touched_rss": _peak_rss_bytes()}
 
 
-def _load_in_subprocess(path: Path) -> dict:
-    command = [sys.executable, __file__, "--measure-load", str(path)]
+def ensure_controlnet(cache_dir: Path) -> Path:
+    """The cached full-size SD1.5 ControlNet (fp16, original layout), written on first use."""
+    import torch
+
+    from diffusion.models.controlnet.make import write_controlnet
+
+    path = cache_dir / "controlnet-sd15-full-fp16-seed0.safetensors"
+    if not path.exists():
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        print(f"writing {path} (once) ...", flush=True)
+        write_controlnet(str(path), family="sd15", size="full", seed=0, dtype=torch.float16)
+    return path
+
+
+def measure_controlnet_load(path: str) -> dict:
+    """Run inside a fresh process: load the ControlNet as ControlNetLoader does, twice (the first warms imports
+    and the page cache), and report the second's seconds, peak RSS and weight bytes."""
+    import gc
+
+    import torch
+
+    from diffusion.models.controlnet.load import load_controlnet
+
+    first = load_controlnet(path, dtype=torch.float16)
+    del first
+    gc.collect()
+    if not _reset_peak_rss():
+        print("warning: cannot reset peak RSS; it includes the warm-up load", file=sys.stderr)
+    started = time.perf_counter()
+    loaded = load_controlnet(path, dtype=torch.float16)
+    seconds = time.perf_counter() - started
+    weights = sum(p.numel() * p.element_size() for p in loaded.network.parameters())
+    return {"seconds": seconds, "peak_rss": _peak_rss_bytes(), "weights": weights}
+
+
+def _controlnet_results(cache_dir: Path) -> dict:
+    path = ensure_controlnet(cache_dir)
+    load = _load_in_subprocess(path, "--measure-controlnet-load")
+    print(f"ControlNet SD1.5 (full) load: {load['seconds']:.2f} s, peak RSS {load['peak_rss'] / GB:.2f} GB, "
+          f"weights {load['weights'] / GB:.2f} GB (fp16)", flush=True)
+    return {"controlnet_load_s": round(load["seconds"], 3),
+            "controlnet_load_peak_rss_gb": round(load["peak_rss"] / GB, 3),
+            "controlnet_weights_gb": round(load["weights"] / GB, 3)}
+
+
+def _load_in_subprocess(path: Path, flag: str = "--measure-load") -> dict:
+    command = [sys.executable, __file__, flag, str(path)]
     result = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -147,9 +194,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--upscale-size", type=int, default=1024, help="side of the image the 4x ESRGAN upscales")
     parser.add_argument("--skip-upscale", action="store_true", help="leave out the ESRGAN measurements")
     parser.add_argument("--measure-upscale", help=argparse.SUPPRESS)
+    parser.add_argument("--skip-controlnet", action="store_true", help="leave out the ControlNet load measurement")
+    parser.add_argument("--measure-controlnet-load", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure_load:
         print(json.dumps(measure_load(args.measure_load)))
+        return 0
+    if args.measure_controlnet_load:
+        print(json.dumps(measure_controlnet_load(args.measure_controlnet_load)))
         return 0
     if args.measure_upscale:
         from bench.models_upscale import measure_upscale
@@ -167,6 +219,8 @@ def main(argv: list[str]) -> int:
     results = {}
     if not args.skip_upscale:
         results = _upscale_results(Path(args.cache_dir), args.upscale_size)
+    if not args.skip_controlnet:
+        results.update(_controlnet_results(Path(args.cache_dir)))
     print(json.dumps({
         **results,
         "load_sd15_s": round(load["seconds"], 3),

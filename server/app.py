@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from . import (
+    assets_routes_v046,
     openapi,
     packs_route,
     routes_assets,
@@ -31,6 +32,7 @@ from . import (
     routes_jobs,
     routes_jobs_cancel,
     routes_metadata,
+    routes_node_replace,
     routes_prompt,
     routes_queue,
     routes_static,
@@ -39,6 +41,7 @@ from . import (
     routes_user,
     routes_userdata,
     routes_v2,
+    routes_v2_assets,
 )
 from .config import ServerConfig
 from .console_log import ConsoleLog
@@ -56,9 +59,10 @@ log = logging.getLogger("latentgraph.server")
 
 ROUTE_MODULES = (routes_prompt, routes_queue, routes_history, routes_info, routes_user, routes_userdata, routes_jobs,
                  routes_jobs_cancel, routes_files, routes_metadata, routes_frontend, routes_templates,
-                 routes_subgraphs, packs_route, openapi)
+                 routes_subgraphs, routes_node_replace, packs_route, openapi)
 # ComfyUI serves /internal/* from a sub-application: not mirrored under /api.
-UNPREFIXED_ROUTE_MODULES = (routes_internal, routes_assets)  # routes_assets' paths carry /api
+# routes_assets' paths carry /api, routes_v2_assets' /api/v2 (the Comfy API v2 assets)
+UNPREFIXED_ROUTE_MODULES = (routes_internal, assets_routes_v046, routes_assets, routes_v2_assets)
 # Paths (without /api) whose POST bodies are JSON: browser "simple" content types are refused there.
 JSON_ROUTES = frozenset({"/prompt", "/plan", "/queue", "/interrupt", "/free", "/history", "/settings", "/users",
                          "/internal/logs/subscribe", "/jobs/cancel"})

@@ -3,10 +3,11 @@
 One SQLite file (`assets.db`, WAL) in the user folder, where the queue database lives by default
 and where ComfyUI keeps its own `comfyui.db`. A row is one file of the input, output or temp folder
 (tag `input`/`output`/`temp`) or of a model folder (tags `models`, `<folder key>`), with its size,
-mtime, content hash, tags and user metadata. `sync` brings the index up to date with the folders
-(new files appear, changed ones are re-hashed, vanished ones leave), so an image a run saved is an
-asset the next time anyone lists them. Deleting an asset hides its row and keeps the file (ComfyUI
-deletes the reference, not the content); the row comes back as a new asset if the file changes.
+mtime, content hash, tags and user metadata. `sync` (assets_scan.py) brings the index up to date with
+the folders (new files appear, changed ones are re-hashed, vanished ones are marked missing), so an image
+a run saved is an asset the next time anyone lists them. Deleting an asset hides its row and keeps the
+file (ComfyUI deletes the reference, not the content); the row comes back as a new asset if the file
+changes. `create_from_hash` adds a second reference (root `refs`, no file of its own) to known content.
 
 Hashes are ComfyUI's `blake3:<64 hex>`, computed with the `blake3` package. Without it the index still
 works, with `hash` null, and `blake3:` names resolve to nothing (ComfyUI's format allows no other hash).
@@ -19,8 +20,6 @@ the request threads never share one; `sync` is serialised per database by a lock
 from __future__ import annotations
 
 import json
-import mimetypes
-import os
 import re
 import sqlite3
 import threading
@@ -32,13 +31,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from . import assets_cursor
+from .assets_scan import FILE_ROOTS, REF_ROOT, ScanMixin, derived_tags
 from .ports import FolderLayout
 
-FILE_ROOTS = ("input", "output", "temp")
 ROOT_TAGS = frozenset((*FILE_ROOTS, "models"))
 HASH_RE = re.compile(r"^blake3:[0-9a-f]{64}$")
 SORT_FIELDS = ("name", "created_at", "updated_at", "size", "last_access_time")
-_SKIPPED_MODEL_KEYS = ("custom_nodes",)
+# Columns added after the first release of the index: (name, declaration), added to older files on open.
+_ADDED_COLUMNS = (("preview_id", "TEXT"), ("missing", "INTEGER NOT NULL DEFAULT 0"))
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS assets (
@@ -106,10 +107,24 @@ class Asset:
     mime_type: str | None
     user_metadata: dict
     job_id: str | None
+    preview_id: str | None
     created_at: float
     updated_at: float
     last_access_time: float | None
     tags: list[str] = field(default_factory=list)
+
+    @property
+    def loader_path(self) -> str | None:
+        """What a loader takes: the name inside the model folder key (as /models/{folder} lists it), or the
+        path inside input/output/temp; None for a from-hash reference (no file of its own)."""
+        return None if self.root == REF_ROOT else self.rel_path
+
+    @property
+    def display_name(self) -> str | None:
+        """ComfyUI's label below the storage root: `<key>/<name>` for models, the path for input/output/temp."""
+        if self.root == REF_ROOT:
+            return None
+        return f"{self.category}/{self.rel_path}" if self.root == "models" else self.rel_path
 
     def upload_summary(self) -> dict:
         """The `asset` object of a /upload/image answer (ComfyUI's six fields)."""
@@ -129,6 +144,7 @@ class ListQuery:
     offset: int = 0
     sort: str = "created_at"
     order: str = "desc"
+    after: assets_cursor.Cursor | None = None
 
 
 def sort_tags(tags) -> list[str]:
@@ -138,7 +154,7 @@ def sort_tags(tags) -> list[str]:
     return first + sorted(tags - set(first))
 
 
-class AssetsStore:
+class AssetsStore(ScanMixin):
     """The index in `path`, over the files of `folders`. Get one with `store_for`."""
 
     def __init__(self, path: Path, folders: FolderLayout, hasher: Hasher | None) -> None:
@@ -150,6 +166,10 @@ class AssetsStore:
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(_SCHEMA)
+            have = {row[1] for row in conn.execute("PRAGMA table_info(assets)")}
+            for name, declaration in _ADDED_COLUMNS:
+                if name not in have:
+                    conn.execute(f"ALTER TABLE assets ADD COLUMN {name} {declaration}")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -163,115 +183,20 @@ class AssetsStore:
             conn.close()
 
     # ------------------------------------------------------------------ files
-    def file_path(self, asset: Asset) -> Path:
-        """Where the asset's file lies (it may have vanished since)."""
+    def file_path(self, asset: Asset) -> Path | None:
+        """Where the asset's file lies (it may have vanished since); for a from-hash reference, the file of
+        the oldest live asset with its content (None when there is none)."""
+        if asset.root == REF_ROOT:
+            source = self.by_hash(asset.hash) if asset.hash else None
+            return self.file_path(source) if source is not None else None
         if asset.root == "models":
             return self.folders.resolve(asset.category, asset.rel_path)
         return Path(self.folders.directory(asset.root)) / asset.rel_path
 
-    def _walk_files(self) -> Iterator[tuple[str, str, str, Path]]:
-        """(root, category, relative posix path, real path) of every indexed file: plain files only,
-        no hidden names, nothing a symlink leads to outside its folder."""
-        for root in FILE_ROOTS:
-            base = Path(self.folders.directory(root)).resolve()
-            for folder, dirs, files in os.walk(base):
-                dirs[:] = [d for d in dirs if not d.startswith(".")]
-                for name in files:
-                    if name.startswith("."):
-                        continue
-                    path = Path(folder) / name
-                    real = path.resolve()
-                    if base in real.parents and real.is_file():
-                        yield root, "", path.relative_to(base).as_posix(), path
-        for key in self.folders.known_keys():
-            if key in _SKIPPED_MODEL_KEYS:
-                continue
-            for rel in self.folders.list_files(key):
-                try:
-                    yield "models", key, rel, self.folders.resolve(key, rel)
-                except (ValueError, FileNotFoundError):
-                    continue
-
-    def sync(self) -> None:
-        """Bring the index up to date with the folders (see the module docstring)."""
-        with self._sync_lock:
-            found = {}
-            for root, category, rel, path in self._walk_files():
-                try:
-                    stat = path.stat()
-                except OSError:
-                    continue
-                found[(root, category, rel)] = (path, stat.st_size, stat.st_mtime_ns)
-            with self._connect() as conn:
-                rows = conn.execute("SELECT id, root, category, rel_path, size, mtime_ns, deleted FROM assets")
-                known = {(r[1], r[2], r[3]): r for r in rows.fetchall()}
-            for key, row in known.items():
-                if key not in found:
-                    with self._connect() as conn:
-                        conn.execute("DELETE FROM assets WHERE id = ?", (row[0],))
-            for key, (path, size, mtime_ns) in found.items():
-                row = known.get(key)
-                if row is not None and (row[4], row[5]) == (size, mtime_ns):
-                    continue
-                if row is not None and row[6]:  # a deleted asset's file changed: a new asset
-                    with self._connect() as conn:
-                        conn.execute("DELETE FROM assets WHERE id = ?", (row[0],))
-                    row = None
-                self._index(key, path, size, mtime_ns, row[0] if row is not None else None)
-
-    def _index(self, key: tuple[str, str, str], path: Path, size: int, mtime_ns: int,
-               existing_id: str | None) -> str:
-        root, category, rel = key
-        digest = None
-        if root != "models" and self.hasher is not None:
-            try:
-                with open(path, "rb") as handle:
-                    digest = self.hasher(handle)
-            except OSError:
-                return existing_id or ""
-        now = time.time()
-        with self._connect() as conn:
-            if existing_id is not None:
-                conn.execute("UPDATE assets SET size = ?, mtime_ns = ?, hash = ?, updated_at = ? WHERE id = ?",
-                             (size, mtime_ns, digest, now, existing_id))
-                return existing_id
-            asset_id = str(uuid.uuid4())
-            metadata = {"filename": rel}
-            conn.execute(
-                "INSERT INTO assets (id, root, category, rel_path, name, size, mtime_ns, hash, mime_type,"
-                " user_metadata, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (root, category, rel_path) DO NOTHING",
-                (asset_id, root, category, rel, rel.rsplit("/", 1)[-1], size, mtime_ns, digest,
-                 mimetypes.guess_type(rel)[0], json.dumps(metadata), now, now))
-            tags = [root] if root != "models" else ["models", category]
-            conn.executemany("INSERT OR IGNORE INTO asset_tags (asset_id, tag) VALUES (?, ?)",
-                             [(asset_id, tag) for tag in tags])
-            return asset_id
-
-    def register_file(self, root: str, rel_path: str) -> tuple[Asset, bool]:
-        """Index one file of input/output/temp now (after an upload): (its asset, whether it is new)."""
-        path = Path(self.folders.directory(root)) / rel_path
-        stat = path.stat()
-        with self._sync_lock:
-            with self._connect() as conn:
-                row = conn.execute("SELECT id, size, mtime_ns, deleted FROM assets WHERE root = ? AND category = ''"
-                                   " AND rel_path = ?", (root, rel_path)).fetchone()
-                if row is not None and row[3]:
-                    conn.execute("DELETE FROM assets WHERE id = ?", (row[0],))
-                    row = None
-            if row is not None and (row[1], row[2]) == (stat.st_size, stat.st_mtime_ns):
-                asset_id = row[0]
-            else:
-                asset_id = self._index((root, "", rel_path), path, stat.st_size, stat.st_mtime_ns,
-                                       row[0] if row is not None else None)
-        asset = self.get(asset_id)
-        if asset is None:
-            raise FileNotFoundError(f"{rel_path!r} could not be indexed")
-        return asset, row is None
-
     # ------------------------------------------------------------------ reading
-    _COLUMNS = ("id, root, category, rel_path, name, size, hash, mime_type, user_metadata, job_id, created_at,"
-                " updated_at, last_access_time")
+    _COLUMNS = ("id, root, category, rel_path, name, size, hash, mime_type, user_metadata, job_id, preview_id,"
+                " created_at, updated_at, last_access_time")
+    _LIVE = "deleted = 0 AND missing = 0"
 
     def _asset(self, conn: sqlite3.Connection, row) -> Asset:
         tags = [t for (t,) in conn.execute("SELECT tag FROM asset_tags WHERE asset_id = ?", (row[0],))]
@@ -279,20 +204,21 @@ class AssetsStore:
 
     def get(self, asset_id: str) -> Asset | None:
         with self._connect() as conn:
-            row = conn.execute(f"SELECT {self._COLUMNS} FROM assets WHERE id = ? AND deleted = 0",
+            row = conn.execute(f"SELECT {self._COLUMNS} FROM assets WHERE id = ? AND {self._LIVE}",
                                (asset_id,)).fetchone()
             return self._asset(conn, row) if row is not None else None
 
     def by_hash(self, digest: str) -> Asset | None:
-        """The first live asset (oldest) whose content has this `blake3:` hash."""
+        """The first live asset (oldest) with a file of its own whose content has this `blake3:` hash
+        (from-hash references are left out: they name content, they do not hold it)."""
         with self._connect() as conn:
-            row = conn.execute(f"SELECT {self._COLUMNS} FROM assets WHERE hash = ? AND deleted = 0"
-                               " ORDER BY created_at LIMIT 1", (digest,)).fetchone()
+            row = conn.execute(f"SELECT {self._COLUMNS} FROM assets WHERE hash = ? AND {self._LIVE}"
+                               " AND root != ? ORDER BY created_at, id LIMIT 1", (digest, REF_ROOT)).fetchone()
             return self._asset(conn, row) if row is not None else None
 
-    def list(self, query: ListQuery) -> tuple[list[Asset], int]:
-        """One page of the live assets matching `query`, and how many match in all."""
-        where, args = ["deleted = 0"], []
+    def _matching(self, conn: sqlite3.Connection, query: ListQuery) -> list[tuple]:
+        """The live rows passing the query's tag, name and metadata filters (unsorted)."""
+        where, args = [self._LIVE], []
         for tag in query.include_tags:
             where.append("id IN (SELECT asset_id FROM asset_tags WHERE tag = ?)")
             args.append(tag)
@@ -302,31 +228,89 @@ class AssetsStore:
         if query.name_contains:
             where.append("instr(lower(name), ?) > 0")
             args.append(query.name_contains.lower())
-        order = "DESC" if query.order == "desc" else "ASC"
-        sql = (f"SELECT {self._COLUMNS} FROM assets WHERE {' AND '.join(where)}"
-               f" ORDER BY {query.sort} {order}, id {order}")
+        rows = conn.execute(f"SELECT {self._COLUMNS} FROM assets WHERE {' AND '.join(where)}", args).fetchall()
+        if query.metadata_filter:
+            wanted = query.metadata_filter.items()
+            rows = [r for r in rows if all(json.loads(r[8]).get(k) == v for k, v in wanted)]
+        return rows
+
+    _SORT_COLUMN = {"name": 4, "size": 5, "created_at": 11, "updated_at": 12, "last_access_time": 13}
+
+    def list(self, query: ListQuery) -> tuple[list[Asset], int, str | None]:
+        """One page of the live assets matching `query`, how many match in all, and the cursor of the next
+        page (None on the last page, or for a sort without cursor pages). Ties in the sort value go by id,
+        in the same direction; with `after` the page starts past that cursor and `offset` is not used."""
+        column = self._SORT_COLUMN[query.sort]
+
+        def key(row) -> tuple:
+            value = row[column]
+            return (False, 0, row[0]) if value is None else (True, assets_cursor.sort_value(query.sort, value), row[0])
+
         with self._connect() as conn:
-            rows = conn.execute(sql, args).fetchall()
-            if query.metadata_filter:
-                wanted = query.metadata_filter.items()
-                rows = [r for r in rows if all(json.loads(r[8]).get(k) == v for k, v in wanted)]
-            page = rows[query.offset:query.offset + query.limit]
-            return [self._asset(conn, row) for row in page], len(rows)
+            rows = sorted(self._matching(conn, query), key=key, reverse=query.order == "desc")
+            total = len(rows)
+            if query.after is not None:
+                mark = (True, query.after.value, query.after.id)
+                rows = [r for r in rows if (key(r) > mark if query.order == "asc" else key(r) < mark)]
+                start = 0
+            else:
+                start = query.offset
+            page = rows[start:start + query.limit]
+            next_cursor = None
+            if page and len(rows) > start + len(page):
+                last = key(page[-1])
+                if last[0]:
+                    next_cursor = assets_cursor.encode(query.sort, last[1], last[2], query.order)
+            return [self._asset(conn, row) for row in page], total, next_cursor
+
+    def tag_histogram(self, query: ListQuery, limit: int) -> dict[str, int]:
+        """The tags of the assets matching `query`'s filters with how many carry each, the `limit` most
+        used (ComfyUI's `/api/assets/tags/refine`)."""
+        counts: dict[str, int] = {}
+        with self._connect() as conn:
+            for row in self._matching(conn, query):
+                for (tag,) in conn.execute("SELECT tag FROM asset_tags WHERE asset_id = ?", (row[0],)):
+                    counts[tag] = counts.get(tag, 0) + 1
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
+        return dict(ranked)
 
     def tag_counts(self) -> dict[str, int]:
         """Every tag of a live asset with the number of live assets carrying it."""
         with self._connect() as conn:
             rows = conn.execute("SELECT tag, count(*) FROM asset_tags JOIN assets ON assets.id = asset_id"
-                                " WHERE deleted = 0 GROUP BY tag").fetchall()
+                                f" WHERE {self._LIVE} GROUP BY tag").fetchall()
         return dict(rows)
+
+    def create_from_hash(self, digest: str, name: str, tags: list[str], user_metadata: dict,
+                         mime_type: str | None = None, preview_id: str | None = None) -> Asset | None:
+        """A new reference (its own id, name, tags, metadata) to content the index already knows; None when
+        no live asset has that hash. The reference has no file of its own: its content is served from the
+        file of the oldest asset with the hash (ComfyUI's `POST /api/assets/from-hash`)."""
+        source = self.by_hash(digest)
+        if source is None:
+            return None
+        asset_id, now = str(uuid.uuid4()), time.time()
+        with self._connect() as conn:
+            conn.execute(
+                "INSERT INTO assets (id, root, category, rel_path, name, size, mtime_ns, hash, mime_type,"
+                " user_metadata, preview_id, created_at, updated_at) VALUES (?, ?, '', ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)",
+                (asset_id, REF_ROOT, asset_id, name, source.size, digest, mime_type or source.mime_type,
+                 json.dumps(user_metadata), preview_id, now, now))
+            conn.executemany("INSERT OR IGNORE INTO asset_tags (asset_id, tag) VALUES (?, ?)",
+                             [(asset_id, tag) for tag in tags])
+        return self.get(asset_id)
 
     # ------------------------------------------------------------------ changing
     def touch(self, asset_id: str) -> None:
         with self._connect() as conn:
             conn.execute("UPDATE assets SET last_access_time = ? WHERE id = ?", (time.time(), asset_id))
 
-    def update(self, asset_id: str, *, name: str | None, user_metadata: dict | None) -> Asset | None:
+    def update(self, asset_id: str, *, name: str | None, user_metadata: dict | None,
+               preview_id: str | None = None) -> Asset | None:
         with self._connect() as conn:
+            if preview_id is not None:
+                conn.execute("UPDATE assets SET preview_id = ?, updated_at = ? WHERE id = ? AND deleted = 0",
+                             (preview_id, time.time(), asset_id))
             if name is not None:
                 conn.execute("UPDATE assets SET name = ?, updated_at = ? WHERE id = ? AND deleted = 0",
                              (name, time.time(), asset_id))
@@ -357,12 +341,12 @@ class AssetsStore:
         return added, [t for t in tags if t in asset.tags], sort_tags([*asset.tags, *added])
 
     def remove_tags(self, asset_id: str, tags: list[str]) -> tuple[list[str], list[str], list[str], list[str]] | None:
-        """(removed, not present, protected, all tags now); None for an unknown asset. The folder tags
-        (input/output/temp, models and the model key) say where the file lies and are never removed."""
+        """(removed, not present, protected, all tags now); None for an unknown asset. The tags derived from
+        where the file lies (assets_scan.derived_tags) are never removed."""
         asset = self.get(asset_id)
         if asset is None:
             return None
-        fixed = {asset.root, asset.category} - {""}
+        fixed = set() if asset.root == REF_ROOT else set(derived_tags(asset.root, asset.category, asset.rel_path))
         protected = [t for t in tags if t in fixed]
         removed = [t for t in tags if t in asset.tags and t not in fixed]
         with self._connect() as conn:

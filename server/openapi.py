@@ -78,10 +78,12 @@ SCHEMAS = {
                    "tags": _STR_LIST, "preview_url": {"type": "string"}, "user_metadata": {"type": "object"},
                    "job_id": {"type": "string"}, "prompt_id": {"type": "string"}, "created_at": {"type": "string"},
                    "updated_at": {"type": "string"}, "last_access_time": {"type": "string"},
-                   "created_new": {"type": "boolean"}},
+                   "created_new": {"type": "boolean"}, "preview_id": {"type": "string"},
+                   "metadata": {"type": "object"}},
                   ["id", "name", "size", "tags", "user_metadata", "created_at", "updated_at"]),
     "AssetsList": _obj({"assets": {"type": "array", "items": _ref("Asset")}, "total": {"type": "integer"},
-                        "has_more": {"type": "boolean"}}, ["assets", "total", "has_more"]),
+                        "has_more": {"type": "boolean"}, "next_cursor": {"type": "string"}},
+                       ["assets", "total", "has_more"]),
     "AssetError": _obj({"error": _obj({"code": {"type": "string"}, "message": {"type": "string"},
                                        "details": {"type": "object"}}, ["code", "message", "details"])}, ["error"]),
     "TagsChange": _obj({"added": _STR_LIST, "already_present": _STR_LIST, "removed": _STR_LIST,
@@ -116,18 +118,32 @@ def _op(summary: str, responses: dict, **extra) -> dict:
 _ASSET_BAD = _json(_ref("AssetError"), "bad query, body, tag or name")
 _ASSET_404 = _json(_ref("AssetError"), "no asset has this id")
 _TAGS_BODY = {"required": True, "content": {"application/json": {"schema": _obj({"tags": _STR_LIST}, ["tags"])}}}
+_SEED_PROGRESS = _obj({"scanned": {"type": "integer"}, "total": {"type": "integer"}, "created": {"type": "integer"},
+                       "skipped": {"type": "integer"}}, ["scanned", "total", "created", "skipped"])
+_SEED_STATUS = _obj({"state": {"enum": ["IDLE", "RUNNING", "CANCELLING"]},
+                     "progress": {"oneOf": [_SEED_PROGRESS, {"type": "null"}]}, "errors": _STR_LIST},
+                    ["state", "progress", "errors"])
+_STATUS_ONLY = _obj({"status": {"type": "string"}}, ["status"])
+_PRUNED = _obj({"status": {"enum": ["completed", "scan_running"]}, "marked": {"type": "integer"}}, ["status", "marked"])
+_FROM_HASH_BODY = {"required": True, "content": {"application/json": {"schema": _obj(
+    {"hash": {"type": "string"}, "name": {"type": "string"}, "tags": _STR_LIST, "user_metadata": {"type": "object"},
+     "mime_type": {"type": "string"}, "preview_id": {"type": "string"}}, ["hash"])}}}
 # Served only under /api (server/routes_assets.py), as ComfyUI v0.46 does.
 ASSET_PATHS = {
     "/api/assets": {
         "get": _op("Assets of input/output/temp and the model folders (include_tags, exclude_tags, name_contains, "
-                   "metadata_filter, limit 1-500, offset, sort, order).", {
+                   "metadata_filter, limit 1-500, offset, sort, order, after: a next_cursor). The answer has "
+                   "next_cursor when a next page exists (not for sort=last_access_time); has_more is "
+                   "next_cursor != null with after, offset + page < total without. 400 INVALID_QUERY, "
+                   "INVALID_CURSOR.", {
                        "200": _json(_ref("AssetsList")), "400": _ASSET_BAD}),
-        "post": _op("Upload a file (multipart: file, tags with input or output first, name, user_metadata, hash).", {
+        "post": _op("Upload a file (multipart: file, tags with input or output first, name, user_metadata, hash); "
+                    "without a file, a known hash makes a new reference to that content (201).", {
             "201": _json(_ref("Asset"), "created"), "200": _json(_ref("Asset"), "the same file was already there"),
             "400": _ASSET_BAD, "413": _ASSET_BAD})},
     "/api/assets/{id}": {
         "get": _op("One asset.", {"200": _json(_ref("Asset")), "404": _ASSET_404}),
-        "put": _op("Rename an asset or replace its user_metadata.", {
+        "put": _op("Rename an asset, replace its user_metadata or set its preview_id (another asset's id).", {
             "200": _json(_ref("Asset")), "400": _ASSET_BAD, "404": _ASSET_404}),
         "delete": _op("Forget an asset (its file stays).", {"204": {"description": "deleted"}, "404": _ASSET_404})},
     "/api/assets/{id}/content": {"get": _op("The asset's file (?disposition=inline|attachment).", {
@@ -139,6 +155,26 @@ ASSET_PATHS = {
             "200": _json(_ref("TagsChange")), "400": _ASSET_BAD, "404": _ASSET_404}, requestBody=_TAGS_BODY)},
     "/api/assets/hash/{hash}": {"head": _op("Whether an asset has this blake3 content hash.", {
         "200": {"description": "known"}, "400": {"description": "malformed hash"}, "404": {"description": "unknown"}})},
+    "/api/assets/from-hash": {"post": _op(
+        "A new reference (own id, name, tags, user_metadata) to content the index knows by its blake3 hash.", {
+            "201": _json(_ref("Asset"), "created"), "400": _ASSET_BAD,
+            "404": _json(_ref("AssetError"), "no content has this hash")}, requestBody=_FROM_HASH_BODY)},
+    "/api/assets/seed": {"post": _op(
+        "Scan roots ({\"roots\": [models, input, output]}, default all) in the background; ?wait=true waits.", {
+            "202": _json(_STATUS_ONLY, "started"), "409": _json(_STATUS_ONLY, "a scan is already running"),
+            "200": _json(_obj({"status": {"type": "string"}, "progress": _SEED_PROGRESS, "errors": _STR_LIST},
+                              ["status", "progress", "errors"]), "completed (with wait)"),
+            "400": _ASSET_BAD})},
+    "/api/assets/seed/status": {"get": _op("The running or last scan.", {"200": _json(_SEED_STATUS)})},
+    "/api/assets/seed/cancel": {"post": _op("Stop the running scan.", {"200": _json(_STATUS_ONLY,
+                                                                                   "cancelling or idle")})},
+    "/api/assets/prune": {"post": _op("Mark missing (hide) the assets whose files are no longer on disk.", {
+        "200": _json(_PRUNED), "409": _json(_PRUNED, "a scan is running")})},
+    "/api/assets/tags/refine": {"get": _op(
+        "Tag counts over the assets the listing's filters match (include_tags, exclude_tags, name_contains, "
+        "metadata_filter, limit 1-1000).", {
+            "200": _json(_obj({"tag_counts": {"type": "object", "additionalProperties": {"type": "integer"}}},
+                              ["tag_counts"])), "400": _ASSET_BAD})},
     "/api/tags": {"get": _op("Tags with the number of assets carrying each (prefix, order, limit, offset).", {
         "200": _json(_obj({"tags": {"type": "array"}, "total": {"type": "integer"},
                            "has_more": {"type": "boolean"}}, ["tags", "total", "has_more"])), "400": _ASSET_BAD})},
@@ -157,6 +193,9 @@ PATHS = {
             "503": _json(_ref("ErrorBody"), "shutting down, or the queue could not be written")}),
         "get": _op("Number of queued and running prompts.", {"200": _json(_ref("ExecInfo"))}),
     },
+    "/node_replacements": {"get": _op("The registered node replacements: old class type -> [{new_node_id, old_node_id, "
+                                      "input_mapping, output_mapping}], as ComfyUI v0.46 lists them.", {
+        "200": _json({"type": "object", "additionalProperties": {"type": "array"}})})},
     "/plan": {"post": _op("Which nodes a run of the prompt would execute and which are cached (nothing is queued).",
                           {"200": _json(_ref("Plan")), "400": _BAD})},
     "/queue": {"get": _op("Running and pending prompts.", {"200": _json(_ref("Queue"))}),

@@ -25,6 +25,7 @@ from aiohttp import hdrs, web
 
 from graph import events as ev
 from graph.context import PreviewImage
+from graph.node_replace import NODE_REPLACEMENTS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -92,6 +93,7 @@ class PromptServer:
         self.app: web.Application | None = None
         self.prompt_queue = PromptQueueView()
         self.supports = ["custom_nodes_from_web"]
+        self.node_replace_manager = NODE_REPLACEMENTS  # ComfyUI v0.46: packs may register() here directly
         self.on_prompt_handlers: list[Callable[[dict], dict]] = []
         self.client_id: str | None = None
         self.last_node_id: str | None = None

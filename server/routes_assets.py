@@ -1,205 +1,85 @@
 """`/api/assets` and `/api/tags`: ComfyUI v0.46's asset routes over the index of server/assets_store.py.
 
-List (filters, sort, limit/offset pages), get, download, upload (multipart), rename / set metadata,
-delete, add and remove tags, "is this hash known" (HEAD), and the tag counts. Paths carry `/api`
+List (filters, sort, offset or cursor pages), get, download, upload (multipart, or by a known hash),
+rename / set metadata and preview, delete, add and remove tags, "is this hash known" (HEAD), and the tag
+counts; from-hash, seed, prune and the tag histogram are in assets_routes_v046.py. Paths carry `/api`
 themselves (ComfyUI serves them only there; the editor's own static `/assets/*.js` stay free). Errors
-have ComfyUI's asset shape `{"error": {"code", "message", "details"}}`: 400 for a bad query, body or tag,
-404 for an unknown id (any id, not only a well-formed UUID), 413 for an upload over the limit.
+have ComfyUI's asset shape `{"error": {"code", "message", "details"}}`: 400 `INVALID_QUERY` for a bad
+query, `INVALID_CURSOR` for a cursor this server did not mint, `INVALID_BODY`/`INVALID_JSON` for a bad
+body, 404 `ASSET_NOT_FOUND` for an unknown id (any id, not only a well-formed UUID), 413 for an upload
+over the limit.
 """
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import mimetypes
-import re
-from datetime import datetime, timezone
 from urllib.parse import quote
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from .assets_store import HASH_RE, SORT_FIELDS, Asset, AssetsStore, ListQuery, store_for
-from .jsonbody import BodyError, read_json
+from .assets_http import (
+    FIELD_LIMIT,
+    TAG_RE,
+    UPLOAD_ROOTS,
+    AssetRequestError,
+    asset_answer,
+    asset_json,
+    check_tags,
+    error,
+    existing,
+    existing_preview,
+    handles_errors,
+    in_thread,
+    int_param,
+    json_body,
+    parse_list_query,
+    refresh,
+    store_of,
+)
+from .assets_store import HASH_RE, store_for
 from .paths import PathRefusedError, base_folder, check_filename, resolve_inside
 from .routes_files import ACTIVE_TYPES, save_upload
-from .security import refused_content_type
 from .state import state_of
 
-TAG_RE = re.compile(r"[^\x00-\x1f\x7f,]{1,128}")
-UPLOAD_ROOTS = ("input", "output")
-_FIELD_LIMIT = 64 * 1024
-
-
-class AssetRequestError(Exception):
-    """A request the asset routes refuse: becomes `{"error": {code, message, details}}` with `status`."""
-
-    def __init__(self, status: int, code: str, message: str, details: dict | None = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.details = status, code, details or {}
-
-
-def error(status: int, code: str, message: str, details: dict | None = None) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message, "details": details or {}}}, status=status)
-
-
-def _iso(timestamp: float | None) -> str | None:
-    if timestamp is None:
-        return None
-    return datetime.fromtimestamp(timestamp, timezone.utc).replace(tzinfo=None).isoformat()
-
-
-def preview_url(asset: Asset) -> str | None:
-    """The /api/view address of an input/output/temp file (None for models)."""
-    if asset.root == "models":
-        return None
-    subfolder, _, filename = asset.rel_path.rpartition("/")
-    url = f"/api/view?type={asset.root}&filename={quote(filename, safe='')}"
-    return url + (f"&subfolder={quote(subfolder, safe='')}" if subfolder else "")
-
-
-def asset_json(asset: Asset) -> dict:
-    """ComfyUI's `Asset` object; fields that are null are left out, as ComfyUI does."""
-    body = {"id": asset.id, "name": asset.name, "hash": asset.hash, "asset_hash": asset.hash,
-            "loader_path": asset.rel_path if asset.root == "models" else None, "display_name": asset.name,
-            "size": asset.size, "mime_type": asset.mime_type, "tags": asset.tags, "preview_url": preview_url(asset),
-            "user_metadata": asset.user_metadata, "job_id": asset.job_id, "prompt_id": asset.job_id,
-            "created_at": _iso(asset.created_at), "updated_at": _iso(asset.updated_at),
-            "last_access_time": _iso(asset.last_access_time)}
-    return {key: value for key, value in body.items() if value is not None}
-
-
-async def _in_thread(func, *args):
-    return await asyncio.get_running_loop().run_in_executor(None, func, *args)
-
-
-def _store(request: web.Request) -> AssetsStore:
-    return store_for(state_of(request).folders)
-
-
-# ---------------------------------------------------------------------------------------- input checks
-def check_tags(value, *, field_name: str = "tags", allow_empty: bool = False, csv: bool = False) -> list[str]:
-    """Tags from a list (or, with `csv`, a comma-separated string): stripped, lower-cased, de-duplicated,
-    each 1-128 characters without commas or control characters; AssetRequestError(400) otherwise."""
-    if csv and isinstance(value, str):
-        value = [part for part in value.split(",") if part.strip()]
-    if not isinstance(value, list) or any(not isinstance(tag, str) for tag in value):
-        raise AssetRequestError(400, "INVALID_BODY", f"{field_name} must be a list of strings.")
-    tags: list[str] = []
-    for tag in value:
-        tag = tag.strip().lower()
-        if not TAG_RE.fullmatch(tag):
-            raise AssetRequestError(400, "INVALID_TAG", f"The tag {tag[:80]!r} is not allowed: a tag is 1-128 "
-                                    "characters without commas or control characters.", {"tag": tag[:200]})
-        if tag not in tags:
-            tags.append(tag)
-    if not tags and not allow_empty:
-        raise AssetRequestError(400, "INVALID_BODY", f"{field_name} must name at least one tag.")
-    return tags
-
-
-def _int_param(query, name: str, default: int, low: int, high: int | None) -> int:
-    raw = query.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise AssetRequestError(400, "INVALID_QUERY", f"{name} must be an integer, not {raw[:40]!r}.") from None
-    if value < low or (high is not None and value > high):
-        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise AssetRequestError(400, "INVALID_QUERY", f"{name} must be {bounds}, not {value}.")
-    return value
-
-
-def parse_list_query(query) -> ListQuery:
-    """ComfyUI's ListAssetsQuery: tags as CSV or repeated, metadata_filter as a JSON object."""
-    include = check_tags(",".join(query.getall("include_tags", [])), field_name="include_tags", allow_empty=True,
-                         csv=True)
-    exclude = check_tags(",".join(query.getall("exclude_tags", [])), field_name="exclude_tags", allow_empty=True,
-                         csv=True)
-    metadata_filter = None
-    if query.get("metadata_filter", "").strip():
-        try:
-            metadata_filter = json.loads(query["metadata_filter"])
-        except ValueError:
-            metadata_filter = None
-        if not isinstance(metadata_filter, dict):
-            raise AssetRequestError(400, "INVALID_QUERY", "metadata_filter must be a JSON object.")
-    sort = query.get("sort", "created_at") or "created_at"
-    order = (query.get("order", "desc") or "desc").lower()
-    if sort not in SORT_FIELDS:
-        raise AssetRequestError(400, "INVALID_QUERY", f"sort must be one of {', '.join(SORT_FIELDS)}.")
-    if order not in ("asc", "desc"):
-        raise AssetRequestError(400, "INVALID_QUERY", "order must be asc or desc.")
-    if query.get("after"):
-        raise AssetRequestError(400, "INVALID_CURSOR", "Cursor pages are not supported here; use offset.")
-    return ListQuery(include, exclude, query.get("name_contains") or None, metadata_filter,
-                     _int_param(query, "limit", 20, 1, 500), _int_param(query, "offset", 0, 0, None), sort, order)
-
-
-async def _json_body(request: web.Request) -> dict:
-    bad = refused_content_type(request)
-    if bad is not None:
-        raise AssetRequestError(415, "UNSUPPORTED_MEDIA_TYPE", f"{request.path} takes application/json, not {bad}.")
-    try:
-        body = await read_json(request, max_bytes=_FIELD_LIMIT, max_depth=32)
-    except BodyError as exc:
-        code = "INVALID_JSON" if exc.status == 400 else "BODY_TOO_LARGE"
-        raise AssetRequestError(exc.status, code, f"Request body must be a JSON object: {exc}") from None
-    if not isinstance(body, dict):
-        raise AssetRequestError(400, "INVALID_BODY", "The body must be a JSON object.")
-    return body
-
-
-def handles_errors(handler):
-    """Turn AssetRequestError into its JSON answer."""
-    async def wrapper(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except AssetRequestError as exc:
-            return error(exc.status, exc.code, str(exc), exc.details)
-    wrapper.__name__, wrapper.__doc__ = handler.__name__, handler.__doc__
-    return wrapper
-
-
-async def _existing(request: web.Request) -> tuple[AssetsStore, Asset]:
-    store, asset_id = _store(request), request.match_info["id"]
-    asset = await _in_thread(store.get, asset_id)
-    if asset is None:
-        raise AssetRequestError(404, "ASSET_NOT_FOUND", f"No asset has the id {asset_id[:80]!r}.",
-                                {"id": asset_id[:200]})
-    return store, asset
-
+# Re-exported: routes_v2_assets checks its tags and answers its refusals with these.
+__all__ = ["ROUTES", "AssetRequestError", "check_tags", "error", "TAG_RE"]
 
 # ---------------------------------------------------------------------------------------- routes
 @handles_errors
 async def list_assets(request: web.Request) -> web.Response:
+    """One page; `has_more` by mode, as ComfyUI: with `after`, whether there is a `next_cursor`; with
+    offsets, whether offset + page size < total. `next_cursor` comes on every page that has a next one
+    (sorts other than last_access_time), so a first offset page can lead into cursor pages."""
     query = parse_list_query(request.query)
-    store = _store(request)
-    await _in_thread(store.sync)
-    assets, total = await _in_thread(store.list, query)
-    return web.json_response({"assets": [asset_json(a) for a in assets], "total": total,
-                              "has_more": query.offset + len(assets) < total})
+    store = store_of(request)
+    await in_thread(refresh, request, store)
+    assets, total, next_cursor = await in_thread(store.list, query)
+    body = {"assets": await in_thread(lambda: [asset_json(a, store) for a in assets]), "total": total,
+            "has_more": next_cursor is not None if query.after is not None else query.offset + len(assets) < total}
+    if next_cursor is not None:
+        body["next_cursor"] = next_cursor
+    return web.json_response(body)
 
 
 @handles_errors
 async def get_asset(request: web.Request) -> web.Response:
-    _, asset = await _existing(request)
-    return web.json_response(asset_json(asset))
+    store, asset = await existing(request)
+    return web.json_response(await asset_answer(store, asset))
 
 
 @handles_errors
 async def asset_content(request: web.Request) -> web.StreamResponse:
-    store, asset = await _existing(request)
+    store, asset = await existing(request)
     try:
-        path = store.file_path(asset)
+        path = await in_thread(store.file_path, asset)
     except (ValueError, OSError):  # a model file that left its folder
         path = None
     if path is None or not path.is_file():
         raise AssetRequestError(404, "FILE_NOT_FOUND", "The asset's file is no longer on disk.")
-    await _in_thread(store.touch, asset.id)
+    await in_thread(store.touch, asset.id)
     disposition = request.query.get("disposition", "attachment").lower()
     mime = asset.mime_type or mimetypes.guess_type(asset.name)[0] or "application/octet-stream"
     if mime in ACTIVE_TYPES or mime.startswith("text/html") or disposition not in ("inline", "attachment"):
@@ -211,39 +91,42 @@ async def asset_content(request: web.Request) -> web.StreamResponse:
 
 @handles_errors
 async def update_asset(request: web.Request) -> web.Response:
-    store, asset = await _existing(request)
-    body = await _json_body(request)
-    name, metadata = body.get("name"), body.get("user_metadata")
+    store, asset = await existing(request)
+    body = await json_body(request)
+    name, metadata, preview_id = body.get("name"), body.get("user_metadata"), body.get("preview_id")
     if name is not None and (not isinstance(name, str) or not name.strip() or len(name) > 512):
         raise AssetRequestError(400, "INVALID_BODY", "name must be a non-empty string of at most 512 characters.")
     if metadata is not None and not isinstance(metadata, dict):
         raise AssetRequestError(400, "INVALID_BODY", "user_metadata must be a JSON object.")
-    if name is None and metadata is None:
-        raise AssetRequestError(400, "INVALID_BODY", "Give name and/or user_metadata.")
-    updated = await _in_thread(lambda: store.update(asset.id, name=name, user_metadata=metadata))
-    return web.json_response(asset_json(updated))
+    if preview_id is not None:
+        await existing_preview(store, preview_id)
+    if name is None and metadata is None and preview_id is None:
+        raise AssetRequestError(400, "INVALID_BODY", "Give name, user_metadata and/or preview_id.")
+    updated = await in_thread(lambda: store.update(asset.id, name=name, user_metadata=metadata,
+                                                    preview_id=preview_id))
+    return web.json_response(await asset_answer(store, updated))
 
 
 @handles_errors
 async def delete_asset(request: web.Request) -> web.Response:
-    store, asset = await _existing(request)
-    await _in_thread(store.delete, asset.id)
+    store, asset = await existing(request)
+    await in_thread(store.delete, asset.id)
     return web.Response(status=204)
 
 
 @handles_errors
 async def add_tags(request: web.Request) -> web.Response:
-    store, asset = await _existing(request)
-    tags = check_tags((await _json_body(request)).get("tags"))
-    added, present, total = await _in_thread(store.add_tags, asset.id, tags)
+    store, asset = await existing(request)
+    tags = check_tags((await json_body(request)).get("tags"))
+    added, present, total = await in_thread(store.add_tags, asset.id, tags)
     return web.json_response({"added": added, "already_present": present, "total_tags": total})
 
 
 @handles_errors
 async def remove_tags(request: web.Request) -> web.Response:
-    store, asset = await _existing(request)
-    tags = check_tags((await _json_body(request)).get("tags"))
-    removed, absent, protected, total = await _in_thread(store.remove_tags, asset.id, tags)
+    store, asset = await existing(request)
+    tags = check_tags((await json_body(request)).get("tags"))
+    removed, absent, protected, total = await in_thread(store.remove_tags, asset.id, tags)
     return web.json_response({"removed": removed, "not_present": absent, "total_tags": total,
                               "protected": protected})
 
@@ -253,7 +136,7 @@ async def head_hash(request: web.Request) -> web.Response:
     digest = request.match_info["hash"].strip().lower()
     if not HASH_RE.fullmatch(digest):
         raise AssetRequestError(400, "INVALID_HASH", "hash must be like 'blake3:<64 hex digits>'")
-    found = await _in_thread(_store(request).by_hash, digest)
+    found = await in_thread(store_of(request).by_hash, digest)
     return web.Response(status=200 if found is not None else 404)
 
 
@@ -264,10 +147,10 @@ async def list_tags(request: web.Request) -> web.Response:
     order = query.get("order", "count_desc")
     if order not in ("count_desc", "name_asc"):
         raise AssetRequestError(400, "INVALID_QUERY", "order must be count_desc or name_asc.")
-    limit, offset = _int_param(query, "limit", 100, 1, 1000), _int_param(query, "offset", 0, 0, None)
-    store = _store(request)
-    await _in_thread(store.sync)
-    counts = [(name, n) for name, n in (await _in_thread(store.tag_counts)).items() if name.startswith(prefix)]
+    limit, offset = int_param(query, "limit", 100, 1, 1000), int_param(query, "offset", 0, 0, None)
+    store = store_of(request)
+    await in_thread(refresh, request, store)
+    counts = [(name, n) for name, n in (await in_thread(store.tag_counts)).items() if name.startswith(prefix)]
     counts.sort(key=(lambda item: (-item[1], item[0])) if order == "count_desc" else (lambda item: item[0]))
     page = counts[offset:offset + limit]
     return web.json_response({"tags": [{"name": name, "count": n} for name, n in page], "total": len(counts),
@@ -291,7 +174,7 @@ async def _read_upload(request: web.Request, max_bytes: int) -> tuple[str | None
                 file_name, data = part.filename, bytes(buffer)
             elif part.name:
                 value = await part.read(decode=False)
-                if len(value) > _FIELD_LIMIT:
+                if len(value) > FIELD_LIMIT:
                     raise AssetRequestError(400, "INVALID_BODY", f"The form field {part.name[:40]!r} is too long.")
                 fields[part.name] = value.decode("utf-8", "replace")
     except (HttpProcessingError, ValueError, AssertionError, UnicodeError):
@@ -328,7 +211,7 @@ async def upload_asset(request: web.Request) -> web.Response:
     if expected is not None and not HASH_RE.fullmatch(expected):
         raise AssetRequestError(400, "INVALID_HASH", "hash must be like 'blake3:<64 hex digits>'")
     if data is None or not file_name:
-        raise AssetRequestError(400, "MISSING_INPUT", "The 'file' part is missing or has no file name.")
+        return await _upload_by_hash(request, expected, tags, metadata, (fields.get("name") or "").strip())
     name = (fields.get("name") or "").strip() or file_name
     try:
         check_filename(name)
@@ -337,17 +220,31 @@ async def upload_asset(request: web.Request) -> web.Response:
         raise AssetRequestError(400, "INVALID_NAME", str(exc)) from None
     store = store_for(state.folders)
     if expected is not None and store.hasher is not None:
-        actual = await _in_thread(store.hasher, io.BytesIO(data))
+        actual = await in_thread(store.hasher, io.BytesIO(data))
         if actual != expected:
             raise AssetRequestError(400, "HASH_MISMATCH", f"The file's hash is {actual}, not {expected}.")
-    final = await _in_thread(save_upload, folder, name, data, False)
-    asset, created = await _in_thread(store.register_file, tags[0], final)
+    final = await in_thread(save_upload, folder, name, data, False)
+    asset, created = await in_thread(store.register_file, tags[0], final)
     if len(tags) > 1:
-        await _in_thread(store.add_tags, asset.id, tags[1:])
+        await in_thread(store.add_tags, asset.id, tags[1:])
     if metadata:
-        await _in_thread(lambda: store.update(asset.id, name=None, user_metadata={"filename": final, **metadata}))
-    asset = await _in_thread(store.get, asset.id)
-    return web.json_response({**asset_json(asset), "created_new": created}, status=201 if created else 200)
+        await in_thread(lambda: store.update(asset.id, name=None, user_metadata={"filename": final, **metadata}))
+    asset = await in_thread(store.get, asset.id)
+    return web.json_response({**await asset_answer(store, asset), "created_new": created},
+                             status=201 if created else 200)
+
+
+async def _upload_by_hash(request: web.Request, digest: str | None, tags: list[str], metadata: dict,
+                          name: str) -> web.Response:
+    """ComfyUI's upload fast path: no file, but the hash of known content -> a new reference to it (201)."""
+    store = store_of(request)
+    made = None
+    if digest is not None:
+        made = await in_thread(lambda: store.create_from_hash(digest, name or digest.split(":", 1)[1], tags,
+                                                              metadata))
+    if made is None:
+        raise AssetRequestError(400, "MISSING_INPUT", "No file was uploaded and no known content has the hash given.")
+    return web.json_response({**await asset_answer(store, made), "created_new": True}, status=201)
 
 
 # Any one path segment is an id (aiohttp's default pattern refuses braces): unknown ones answer a JSON 404.

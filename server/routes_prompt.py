@@ -13,6 +13,11 @@ Decisions beyond ComfyUI (documented in the OpenAPI document too):
 Since ComfyUI v0.8 (followed here): a client-supplied `prompt_id` that is not a canonical UUID
 answers 400 `invalid_prompt_id`; a node whose class type is not installed (or that has none)
 answers 400 `missing_node_type` before any other validation.
+
+Since ComfyUI v0.46 (followed here): deprecated node types are rewritten to their registered
+successors before validation (graph/node_replace.py, `replace_deprecated_nodes`). Beyond ComfyUI: the
+answer lists the nodes rewritten (`node_replacements`) and the log says so; a replacement leading to
+no installed class answers `missing_node_type` naming the replacement.
 """
 
 from __future__ import annotations
@@ -30,8 +35,11 @@ from typing import Any
 
 from aiohttp import web
 
+from graph.node_replace import Replaced
+
 from .jsonbody import BodyError, read_json
 from .pack_server import PromptServer
+from .routes_node_replace import replacements_of
 from .state import state_of
 from .store import DuplicatePromptIdError, QueueFullError
 
@@ -114,6 +122,28 @@ def missing_node_type(prompt: dict, registry) -> web.Response | None:
                   missing_nodes=[{"node_id": n, "class_type": c, "node_title": t} for n, c, t in missing[:100]])
 
 
+def replace_deprecated_nodes(request: web.Request, prompt: dict, registry) -> tuple[dict, list[Replaced],
+                                                                                 web.Response | None]:
+    """ComfyUI v0.46's step before validation: (the prompt with the replaced nodes rewritten, the nodes
+    rewritten, None), or the `missing_node_type` 400 for a node whose replacement leads to no installed class."""
+    outcome = replacements_of(request.app).apply_replacements(prompt, lambda name: registry.get(name) is not None)
+    if outcome.unresolved:
+        first = outcome.unresolved[0]
+        title = _title(prompt.get(first.node_id)) or first.old_class_type
+        return prompt, [], _error(400, "missing_node_type", first.message(), f"Node ID '#{first.node_id}'",
+                                  node_id=first.node_id, class_type=first.old_class_type, node_title=title,
+                                  replaced_by=list(first.chain))
+    for done in outcome.replaced:
+        log.warning("node %s: %s is deprecated, replaced by %s", done.node_id, done.old_class_type,
+                    " -> ".join(done.chain))
+    return outcome.prompt, outcome.replaced, None
+
+
+def _title(node: Any) -> str | None:
+    meta = node.get("_meta") if isinstance(node, dict) else None
+    return meta.get("title") if isinstance(meta, dict) and isinstance(meta.get("title"), str) else None
+
+
 def check_request_fields(body: dict) -> web.Response | None:
     """The 400 for a wrongly typed optional field, or None."""
     if "number" in body and not number_ok(body["number"]):
@@ -158,7 +188,11 @@ async def post_prompt(request: web.Request) -> web.Response:
     if len(prompt) > config.max_prompt_nodes:
         return _error(413, "prompt_too_large", f"The prompt has {len(prompt)} nodes; the limit is "
                       f"{config.max_prompt_nodes}.")
-    bad = check_request_fields(body) or missing_node_type(prompt, state.registry)
+    bad = check_request_fields(body)
+    if bad is not None:
+        return bad
+    prompt, replaced, bad = replace_deprecated_nodes(request, prompt, state.registry)
+    bad = bad or missing_node_type(prompt, state.registry)
     if bad is not None:
         return bad
     prompt_id = body.get("prompt_id") or str(uuid.uuid4())
@@ -190,8 +224,10 @@ async def post_prompt(request: web.Request) -> web.Response:
         return _error(503, "queue_write_failed", "The prompt could not be saved to the queue, so it was not "
                       "accepted.", str(exc))
     state.hub.broadcast_status()
-    return web.json_response({"prompt_id": prompt_id, "number": _number_out(item.number),
-                              "node_errors": result.node_errors})
+    answer = {"prompt_id": prompt_id, "number": _number_out(item.number), "node_errors": result.node_errors}
+    if replaced:
+        answer["node_replacements"] = [done.as_dict() for done in replaced]
+    return web.json_response(answer)
 
 
 async def validate_off_loop(state, prompt: dict, targets):
@@ -237,10 +273,14 @@ async def post_plan(request: web.Request) -> web.Response:
         return _error(400, "no_prompt", "No prompt provided", "The body must be a JSON object with a 'prompt' object.")
     if len(body["prompt"]) > config.max_prompt_nodes:
         return _error(413, "prompt_too_large", f"The prompt has more than {config.max_prompt_nodes} nodes.")
-    bad = check_request_fields(body) or missing_node_type(body["prompt"], state.registry)
+    bad = check_request_fields(body)
     if bad is not None:
         return bad
-    result = await validate_off_loop(state, body["prompt"], body.get("partial_execution_targets"))
+    prompt, _, bad = replace_deprecated_nodes(request, body["prompt"], state.registry)
+    bad = bad or missing_node_type(prompt, state.registry)
+    if bad is not None:
+        return bad
+    result = await validate_off_loop(state, prompt, body.get("partial_execution_targets"))
     if not result.ok:
         return web.json_response(result.to_json(), status=400)
     try:

@@ -5,11 +5,11 @@
     GET  /api/v2/jobs/{id}                    the Job: status, progress, outputs, error, urls
     POST /api/v2/jobs/{id}/cancel             cancel (queued: removed; running: interrupted) -> Job
     GET  /api/v2/jobs/{id}/events             server-sent events (routes_v2_events.py)
-    GET  /api/v2/jobs/{id}/outputs/{output}   an output file's bytes (ours: v2 assets are not served)
+    GET  /api/v2/jobs/{id}/outputs/{output}   an output file's bytes (ours; also /api/v2/assets/{id}/content)
     GET  /api/v2/openapi.json                 the OpenAPI document of this surface
 
 Submission goes through the same steps as POST /prompt (routes_prompt: field checks, packs'
-on-prompt hooks, missing node types, the validator off the loop, the store's durable add), so
+on-prompt hooks, node replacements, missing node types, the validator off the loop, the store's durable add), so
 a job is a prompt: it shows in /queue, /history and /api/jobs too. Errors use the v2 envelope
 `{"error": {"code", "message", "details"}}`; a workflow that fails validation answers 422
 `invalid_workflow` whose `details` is ComfyUI's validation answer (`error`, `node_errors`).
@@ -37,6 +37,7 @@ from .routes_prompt import (
     SENSITIVE_EXTRA_KEYS,
     check_request_fields,
     missing_node_type,
+    replace_deprecated_nodes,
     request_fingerprint,
     validate_off_loop,
 )
@@ -126,7 +127,8 @@ async def post_job(request: web.Request) -> web.Response:
         if state.store.status_of(job_id) is not None:
             return _replay(state, request.app[LIVE], job_id, request_hash)
 
-    missing = missing_node_type(workflow, state.registry)
+    workflow, _, missing = replace_deprecated_nodes(request, workflow, state.registry)
+    missing = missing or missing_node_type(workflow, state.registry)
     if missing is not None:
         details = _comfy_error(missing)
         return fail(422, "invalid_workflow", details["error"]["message"], details)

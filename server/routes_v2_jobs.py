@@ -4,17 +4,22 @@ the live state of a running job (routes_v2_live.py).
 Status: a queued prompt is `queued` (with `queue_position`, 0 = runs next), the running one
 `running` (`canceling` once a cancel was asked), a finished one `succeeded`, `failed` or `canceled`
 (ComfyUI's interrupt counts as canceled, as in /api/jobs). Outputs are the history's file outputs
-(`images`, `video`, `audio`, ... items with a `filename`), each with a stable id and a download URL
-under the job; the v2 asset ids are not minted here (v2 assets are not served).
+(`images`, `video`, `audio`, ... items with a `filename`), each with a download URL under the job. An
+output whose file is on disk is an asset of the assets index (assets_store.py; routes_v2_assets.py serves it
+under /api/v2/assets): its `id` is the asset id, its `hash` the file's `blake3:` hash, its `job_id` the job
+that wrote it. An output whose file is gone (or with no folders to look in) keeps a stable id derived from
+the job and the file name, and no hash.
 """
 
 from __future__ import annotations
 
 import mimetypes
+import sqlite3
 import uuid
 from datetime import datetime, timezone
 from typing import Any
 
+from .assets_store import FILE_ROOTS, store_for
 from .paths import PathRefusedError
 from .routes_files import locate
 from .routes_v2_live import LiveJob, LiveJobs
@@ -70,16 +75,20 @@ def _output(job_id: str, node_id: str, media: str, item: dict, folders) -> dict:
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     kind = _KINDS.get(media) or next((k for k in ("image", "video", "audio", "text") if content_type.startswith(k)),
                                      "file")
-    size = None
+    size = digest = None
     if folders is not None:
         try:
             path = locate(folders, name, file_type, subfolder)
             size = path.stat().st_size if path.is_file() else None
-        except (PathRefusedError, OSError):
+            if size is not None and file_type in FILE_ROOTS:
+                rel_path = f"{subfolder}/{name}" if subfolder else name
+                asset, _ = store_for(folders).register_file(file_type, rel_path, job_id=job_id)
+                output_id, digest = asset.id, asset.hash
+        except (PathRefusedError, OSError, sqlite3.Error):
             pass
     return {"node_id": node_id, "name": name, "type": kind, "content_type": content_type, "size_bytes": size,
-            "id": output_id, "hash": None, "url": f"{V2}/jobs/{job_id}/outputs/{output_id}", "url_expires_at": None,
-            "subfolder": subfolder, "folder_type": file_type}
+            "id": output_id, "hash": digest, "url": f"{V2}/jobs/{job_id}/outputs/{output_id}", "url_expires_at": None,
+            "job_id": job_id, "subfolder": subfolder, "folder_type": file_type}
 
 
 def _history_times(entry: dict) -> tuple[int | None, int | None, dict | None]:

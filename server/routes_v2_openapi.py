@@ -1,10 +1,11 @@
-"""The OpenAPI 3.1 document of the Comfy API v2 jobs surface we serve, at /api/v2/openapi.json.
+"""The OpenAPI 3.1 document of the Comfy API v2 surface we serve (jobs and assets), at /api/v2/openapi.json.
 
 It follows the published Comfy API v2 contract (docs.comfy.org/api-reference/v2, the spec that
-Comfy-Org/comfy-api-proxy mirrors) for the jobs operations and their schemas, and marks where we
-differ (`x-latentgraph` notes): output downloads under the job instead of /api/v2/assets, no
-`expires_at` deadline (the history is kept by count), ComfyUI's validation answer inside
-`invalid_workflow` details. Our ComfyUI-compatible API is described at /openapi.json.
+Comfy-Org/comfy-api-proxy mirrors) for the jobs and assets operations and their schemas, and marks where
+we differ (`x-latentgraph` notes): output downloads under the job as well as under /api/v2/assets, no
+`expires_at` deadline (the history is kept by count, assets live as long as their files), content URLs
+that do not expire, ComfyUI's validation answer inside `invalid_workflow` details. Our ComfyUI-compatible
+API is described at /openapi.json.
 """
 
 from __future__ import annotations
@@ -71,9 +72,12 @@ SCHEMAS = {
         "node_id": {"type": "string"}, "name": {"type": "string"},
         "type": {"type": "string", "enum": ["image", "video", "audio", "text", "file", "latent"]},
         "content_type": {"type": "string"}, "size_bytes": _nullable("integer"),
-        "id": {"type": "string", "description": "Stable id of this output (not a v2 asset id)."},
-        "hash": {"type": "null"}, "url": {"type": "string", "description": "GET it for the bytes (Range works)."},
-        "url_expires_at": {"type": "null"}, "subfolder": {"type": "string"},
+        "id": {"type": "string", "description": "The asset id (GET /api/v2/assets/{id}) while the file is on disk; "
+                                                "else a stable id derived from the job and the file."},
+        "hash": _nullable("string", description="`blake3:<hex>` of the file; null when it is gone or the blake3 "
+                                                "package is missing."),
+        "url": {"type": "string", "description": "GET it for the bytes (Range works)."},
+        "url_expires_at": {"type": "null"}, "job_id": {"type": "string"}, "subfolder": {"type": "string"},
         "folder_type": {"type": "string", "description": "output, temp or input, as ComfyUI's `type`."}}},
     "JobError": {"type": "object", "required": ["code", "message"], "properties": {
         "code": {"type": "string", "enum": ["node_execution_error", "execution_error", "canceled"]},
@@ -84,6 +88,22 @@ SCHEMAS = {
             "code": {"type": "string"}, "message": {"type": "string"},
             "details": {"type": ["object", "null"], "description": "For invalid_workflow: ComfyUI's validation "
                                                                    "answer, {error, node_errors}."}}}}},
+    "Asset": {"type": "object", "required": ["id", "hash", "size_bytes", "content_type", "created_at", "url",
+                                             "url_expires_at"], "properties": {
+        "id": {"type": "string", "description": "The same id as in /api/assets."},
+        "hash": _nullable("string", description="`blake3:<hex>`; null for model files and without the blake3 "
+                                                "package."),
+        "size_bytes": {"type": "integer"}, "content_type": {"type": "string",
+                                                            "description": "From the file name (ours)."},
+        "file_path": _nullable("string", description="An input file by its name in the input folder (what "
+                                                    "LoadImage takes); others as output/..., temp/..., "
+                                                    "models/<key>/...; null for a reference made by "
+                                                    "/api/assets/from-hash (no file of its own)."),
+        "created_new": {"type": "boolean", "description": "On create answers: false when the content was known."},
+        "created_at": _TIME, "url": {"type": "string", "description": "GET it for the bytes (Range works)."},
+        "url_expires_at": {"type": "null", "x-latentgraph": "content URLs do not expire"},
+        "expires_at": {"type": "null", "x-latentgraph": "assets live as long as their files"},
+        "job_id": {"type": "string", "description": "Only for a job's output: the job that wrote it."}}},
     "StatusEvent": {"type": "object", "required": ["status"], "properties": {
         "status": _ref("JobStatus"), "queue_position": _nullable("integer")}},
     "PreviewEvent": {"type": "object", "required": ["node_id", "content_type", "data_base64"], "properties": {
@@ -141,10 +161,50 @@ PATHS = {
         "operationId": "cancelJob", "summary": "Request cancellation; answers the current job (idempotent).",
         "parameters": [_JOB_ID], "responses": {"200": _json(_ref("Job"), "Current job state."), "404": _NOT_FOUND}}},
     "/api/v2/jobs/{id}/outputs/{output_id}": {"get": {
-        "operationId": "getJobOutput", "summary": "An output's bytes (ours; the published API serves them as assets).",
+        "operationId": "getJobOutput", "summary": "An output's bytes (ours; also at /api/v2/assets/{id}/content).",
         "parameters": [_JOB_ID, {"name": "output_id", "in": "path", "required": True, "schema": {"type": "string"}}],
         "responses": {"200": {"description": "The file.", "content": {"application/octet-stream": {}}},
                       "206": {"description": "A range of it."}, "404": _NOT_FOUND}}},
+    "/api/v2/assets": {"post": {
+        "operationId": "postAssets", "summary": "Upload an asset (single-call multipart) into the input folder",
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+            "type": "object", "required": ["file", "content_type", "file_path"], "properties": {
+                "file": {"type": "string", "format": "binary"}, "content_type": {"type": "string"},
+                "file_path": {"type": "string", "description": "Name (or sub/folder/name) in the input folder."},
+                "expected_hash": {"type": "string", "description": "Checked against the server's blake3."},
+                "tags": {"type": "array", "items": {"type": "string"}},
+                "expires_in": {"type": "integer", "minimum": 60, "maximum": 604800,
+                               "x-latentgraph": "checked, then ignored"}}}}}},
+        "responses": {"201": _json(_ref("Asset"), "New content stored."),
+                      "200": _json(_ref("Asset"), "Content already known (same blake3 hash)."),
+                      "409": _error("`hash_mismatch`: nothing stored"), "413": _error("`request_too_large`"),
+                      "422": _error("`validation_error`: a missing or bad field, a path outside the input folder "
+                                    "or into model folders, not multipart")}}},
+    "/api/v2/assets/from-hash": {"post": {
+        "operationId": "assetFromHash", "summary": "An asset over content already known, by its blake3 hash",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["hash"], "properties": {
+                "hash": {"type": "string"}, "file_path": {"type": "string"},
+                "tags": {"type": "array", "items": {"type": "string"}}, "expires_in": {"type": "integer"}}}}}},
+        "responses": {"201": _json(_ref("Asset"), "A copy of the content written at file_path."),
+                      "200": _json(_ref("Asset"), "That reference existed already."),
+                      "404": _error("`blob_not_found`"), "422": _error("`validation_error`")}}},
+    "/api/v2/assets/by-hash/{hash}": {"head": {
+        "operationId": "headAssetByHash", "summary": "Is content with this blake3 hash known?",
+        "parameters": [{"name": "hash", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "Known."}, "404": {"description": "Unknown (or not a blake3 hash)."}}}},
+    "/api/v2/assets/{id}": {
+        "get": {"operationId": "getAsset", "summary": "Asset metadata", "parameters": [_JOB_ID],
+                "responses": {"200": _json(_ref("Asset"), "The asset."), "404": _NOT_FOUND}},
+        "delete": {"operationId": "deleteAsset", "summary": "Delete the asset record (the file stays)",
+                   "parameters": [_JOB_ID],
+                   "responses": {"204": {"description": "Deleted."}, "404": _NOT_FOUND,
+                                 "409": _error("`asset_in_use`: a job's output")}}},
+    "/api/v2/assets/{id}/content": {"get": {
+        "operationId": "getAssetContent", "summary": "The asset's bytes", "parameters": [_JOB_ID],
+        "responses": {"200": {"description": "The file.", "content": {"application/octet-stream": {}}},
+                      "206": {"description": "A range of it."}, "404": _NOT_FOUND,
+                      "416": {"description": "Range not satisfiable."}}}},
     "/api/v2/openapi.json": {"get": {"operationId": "getOpenapiV2", "summary": "This document.",
                                      "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")}}},
 }
@@ -152,7 +212,7 @@ PATHS = {
 
 def document() -> dict:
     return {"openapi": "3.1.0",
-            "info": {"title": "latentgraph: Comfy API v2 (jobs)", "version": VERSION,
-                     "description": "The Comfy API v2 jobs operations, served natively on the durable queue. "
-                                    "v2 assets are not served here (see /api/assets)."},
+            "info": {"title": "latentgraph: Comfy API v2 (jobs, assets)", "version": VERSION,
+                     "description": "The Comfy API v2 jobs operations, served natively on the durable queue, "
+                                    "and its assets over the assets index (the same assets as /api/assets)."},
             "paths": PATHS, "components": {"schemas": SCHEMAS}}

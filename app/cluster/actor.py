@@ -7,8 +7,11 @@ flags, ...), so it loads the same models and nodes; its node-output cache and mo
 as long as the actor, which is what routing by model affinity relies on.
 
 `execute(...)` is a generator: it yields ("event", name, data) in the order the executor sends
-them, then one ("result", status, outputs). Ray streams each item to the coordinator as it is
-yielded (`num_returns="streaming"`), so progress and previews arrive while the prompt runs.
+them, then one ("result", status, outputs); with `ship_files` the bytes of the files its ui outputs
+name come too, for a coordinator that does not share the worker's output folder (outputs.py). Ray
+streams each item to the coordinator as it is yielded (`num_returns="streaming"`), so progress and
+previews arrive while the prompt runs. The run's thread, not the stream, frees the worker: a stream
+abandoned by a coordinator that died leaves it free once its prompt stops (`settle`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+from app.cluster.outputs import read_files
+from graph.events import EXECUTED
+
 _DONE = object()
 
 
@@ -29,6 +35,12 @@ def parse_engine_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="latentgraph-worker")
     add_engine_arguments(parser)
     return parser.parse_args(argv)
+
+
+def engine_signature(engine_args: list[str] | argparse.Namespace) -> dict[str, str]:
+    """The engine flags (not serve's own) as text: a reattached worker built from other flags is replaced."""
+    args = engine_args if isinstance(engine_args, argparse.Namespace) else parse_engine_args(engine_args)
+    return {key: str(getattr(args, key, None)) for key in sorted(vars(parse_engine_args([])))}
 
 
 class PromptWorker:
@@ -42,6 +54,7 @@ class PromptWorker:
 
         self.worker_id = worker_id
         args = engine_argv if isinstance(engine_argv, argparse.Namespace) else parse_engine_args(engine_argv)
+        self.signature = engine_signature(args)
         self.engine = build_engine(args)
         self.engine.folders.ensure_dirs()
         self.executor = Executor(self.engine.registry, cache=self.engine.cache, runtime=self.engine.runtime)
@@ -66,45 +79,68 @@ class PromptWorker:
     def preview_plan(self, prompt: dict, outputs: list[str]) -> dict:
         return self.executor.preview_plan(prompt, outputs)
 
-    def execute(self, prompt: dict, prompt_id: str, outputs: list[str], extra_data: dict | None = None
-                ) -> Iterator[tuple]:
-        # A prompt still running here (an orphan of a coordinator that restarted and interrupted it) has
-        # a moment to stop; two prompts never run on one worker.
+    def settle(self, timeout: float = 30.0, signature: dict[str, str] | None = None) -> bool:
+        """Stop whatever prompt runs here and wait until the worker is free; False when it stays busy, or
+        when `signature` (the coordinator's `engine_signature`) differs from the flags this worker was built from.
+
+        A restarted coordinator calls this on the workers it reattaches: the prompt of its dead
+        predecessor (re-queued by the durable queue) must stop, and the worker take new ones."""
+        if signature is not None and signature != self.signature:
+            return False
+        self.token.set()
+        if not self._busy.acquire(timeout=timeout):
+            return False
+        self._busy.release()
+        return True
+
+    def execute(self, prompt: dict, prompt_id: str, outputs: list[str], extra_data: dict | None = None,
+                ship_files: bool = False) -> Iterator[tuple]:
+        """Run one prompt, yielding its events, then the result. With `ship_files`, each file a ui output
+        names is sent first as ("file", (type, subfolder, filename), bytes): before the `executed` event
+        that names it, and any the result names beyond those before the result (outputs.py)."""
+        # A prompt still running here (an orphan of a coordinator that died) has a moment to stop; two
+        # prompts never run on one worker.
         if not self._busy.acquire(timeout=30):
             raise RuntimeError(f"worker {self.worker_id} is already running a prompt")
-        released = False
+        self.token.clear()
+        events: queue.Queue = queue.Queue()
+        result: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                outcome = self.executor.execute(prompt, prompt_id=prompt_id, outputs=list(outputs),
+                                                extra_data=extra_data or {},
+                                                sink=lambda event, data: events.put(("event", event, data)),
+                                                interrupt=self.token)
+                result["value"] = ("result", outcome.status, dict(outcome.outputs))
+            except BaseException as exc:  # noqa: B036 - reported to the coordinator as the prompt's failure
+                result["error"] = exc
+            finally:
+                # The run, not the stream, frees the worker: the coordinator stops reading at the result and
+                # may send the next prompt at once, and a coordinator that died abandons the stream.
+                self._busy.release()
+                events.put(_DONE)
+
         try:
-            self.token.clear()
-            events: queue.Queue = queue.Queue()
-            result: dict[str, Any] = {}
-
-            def run() -> None:
-                try:
-                    outcome = self.executor.execute(prompt, prompt_id=prompt_id, outputs=list(outputs),
-                                                    extra_data=extra_data or {},
-                                                    sink=lambda event, data: events.put(("event", event, data)),
-                                                    interrupt=self.token)
-                    result["value"] = ("result", outcome.status, dict(outcome.outputs))
-                except BaseException as exc:  # noqa: B036 - reported to the coordinator as the prompt's failure
-                    result["error"] = exc
-                finally:
-                    events.put(_DONE)
-
             thread = threading.Thread(target=run, name=f"latentgraph-{self.worker_id}", daemon=True)
             thread.start()
-            while (item := events.get()) is not _DONE:
-                yield item
-            thread.join()
-            # Free before the last item: the coordinator stops reading at the result and may send the next
-            # prompt at once, while this generator waits to be closed.
+        except BaseException:
             self._busy.release()
-            released = True
-            if "error" in result:
-                raise result["error"]
-            yield result["value"]
-        finally:
-            if not released:
-                self._busy.release()
+            raise
+        shipped: set = set()
+        while (item := events.get()) is not _DONE:
+            if ship_files and item[1] == EXECUTED and isinstance(item[2], dict):
+                for key, data in read_files(self.engine.folders, item[2].get("output"), shipped):
+                    yield ("file", key, data)
+            yield item
+        thread.join()
+        if "error" in result:
+            raise result["error"]
+        if ship_files:
+            for ui in result["value"][2].values():
+                for key, data in read_files(self.engine.folders, ui, shipped):
+                    yield ("file", key, data)
+        yield result["value"]
 
 
 def remote_worker_class(num_gpus: float = 0, num_cpus: float = 1):

@@ -4,15 +4,19 @@
 `preview_plan`, `reset`), so the server's worker loop drives a remote worker exactly as it drives
 the local executor. An interrupt token set on the coordinator reaches the actor within 50 ms. When
 the actor dies mid-prompt (its process killed, its machine gone) `execute` raises `WorkerLostError`:
-the coordinator re-queues the prompt for another worker.
+the coordinator re-queues the prompt for another worker. With `deliver_to` the files the worker's
+ui outputs name are written into the coordinator's folders as they arrive, before the `executed`
+event that names them goes on (outputs.py), so `/view` serves them when a client asks.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.cluster.outputs import Delivery
 from graph.context import InterruptToken
 from graph.events import EventSink, null_sink
 from server.ports import RunnerLostError
@@ -29,9 +33,12 @@ class RemoteOutcome:
 
 
 class RayPromptRunner:
-    def __init__(self, actor: Any, worker_id: str) -> None:
+    def __init__(self, actor: Any, worker_id: str, deliver_to: Mapping[str, str] | None = None) -> None:
+        """`deliver_to`: the coordinator's {"output": dir, "temp": dir}, where the worker's files are written
+        (outputs.py); None when the worker's folders are the coordinator's (`serve --shared-output`)."""
         self.actor = actor
         self.worker_id = worker_id
+        self.deliver_to = dict(deliver_to) if deliver_to is not None else None
 
     def execute(self, prompt: dict, *, prompt_id: str, outputs: list[str], extra_data: dict | None = None,
                 sink: EventSink = null_sink, interrupt: InterruptToken | None = None) -> RemoteOutcome:
@@ -45,14 +52,18 @@ class RayPromptRunner:
             watcher = threading.Thread(target=self._forward_interrupt, args=(interrupt, stop), daemon=True)
             watcher.start()
         try:
+            delivery = Delivery(self.deliver_to) if self.deliver_to is not None else None
             stream = self.actor.execute.options(num_returns="streaming").remote(
-                prompt, prompt_id, list(outputs), extra_data or {})
+                prompt, prompt_id, list(outputs), extra_data or {}, delivery is not None)
             for ref in stream:
                 item = ray.get(ref)
-                if item[0] == "event":
-                    sink(item[1], item[2])
-                else:
-                    return RemoteOutcome(item[1], item[2])
+                if item[0] == "file" and delivery is not None:
+                    delivery.store(tuple(item[1]), item[2])
+                elif item[0] == "event":
+                    sink(item[1], delivery.rename(item[2]) if delivery is not None else item[2])
+                elif item[0] == "result":
+                    outputs_ui = delivery.rename(item[2]) if delivery is not None else item[2]
+                    return RemoteOutcome(item[1], outputs_ui)
             raise WorkerLostError(f"worker {self.worker_id} ended prompt {prompt_id} without a result")
         except lost as exc:
             raise WorkerLostError(f"worker {self.worker_id} died while running prompt {prompt_id}: "

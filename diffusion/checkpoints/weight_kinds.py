@@ -40,10 +40,18 @@ KINDS: tuple[WeightKind, ...] = (
                "diffusion.models.controlnet.make:recognise_controlnet",
                "a ControlNet (original layout: input_hint_block, zero_convs, middle_block_out)",
                families=("sd15", "sd21", "sdxl"), default_family="sd15"),
+    WeightKind("controlnet-diffusers", "diffusion.models.controlnet.make:write_diffusers_controlnet",
+               "diffusion.models.controlnet.make:recognise_diffusers_controlnet",
+               "a ControlNet in diffusers' ControlNetModel layout (controlnet_cond_embedding, down_blocks, "
+               "controlnet_down_blocks; no config.json)",
+               families=("sd15", "sd21", "sdxl"), default_family="sd15"),
     WeightKind("t2i-adapter", "diffusion.models.controlnet.make_adapters:write_t2i_adapter",
                "diffusion.models.controlnet.make_adapters:recognise_t2i_adapter",
                "a T2I-Adapter (full, original layout: conv_in, body.N; sdxl: 16x unshuffle)",
                families=("sd15", "sdxl"), default_family="sd15"),
+    WeightKind("sd15-full-layout", "diffusion.models.controlnet.make_adapter_base:write_full_layout_checkpoint", None,
+               "an SD1.5 checkpoint with SD1.5's UNet block layout (4 levels, 2 res blocks each) at the --size's "
+               "widths: what tiny T2I-Adapters fit"),
     WeightKind("control-lora", "diffusion.models.controlnet.make_adapters:write_control_lora",
                "diffusion.models.controlnet.make_adapters:recognise_control_lora",
                "a ControlLoRA (lora_controlnet; .up/.down pairs over the family's UNet encoder)",

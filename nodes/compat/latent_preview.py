@@ -3,7 +3,8 @@
 `prepare_callback(model, steps)` gives the `callback(step, x0, x, total_steps)` ComfyUI's samplers
 call; it reports the running node's progress with a live preview, as latentgraph's KSampler does:
 TAESD from models/vae_approx/ when the preview method is auto/taesd and the decoder is there, else
-the latent2rgb projection (diffusion/sampling/previews.py); nothing when previews are off. The
+the latent2rgb projection (diffusion/sampling/previews.py); nothing when previews are off. The demo
+model gets its own preview (its bundled decoder or fitted factors), as KSampler gives it. The
 preview method is the prompt's (its extra_data, then the runtime's `--preview-method`), or
 `comfy.cli_args.args.preview_method` outside a running node.
 """
@@ -71,11 +72,12 @@ def get_previewer(device: Any, latent_format: Any) -> LatentPreviewer | None:
 
 
 def latent_format_of(model: Any) -> Any:
-    """The latent format of a MODEL (latentgraph's ModelPatcher, or a wrapper around one)."""
+    """The latent format previews of a MODEL (latentgraph's ModelPatcher, or a wrapper around one) use:
+    its own, except the demo model's preview format for the shipped demo checkpoint (as KSampler's)."""
     for candidate in (model, getattr(model, "patcher", None), getattr(model, "inner", None)):
         info = getattr(candidate, "model_info", None)
         if getattr(info, "latent_format", None) is not None:
-            return info.latent_format
+            return previews.preview_format(candidate)
     inner = getattr(model, "model", None)
     if getattr(inner, "latent_format", None) is not None:
         return inner.latent_format

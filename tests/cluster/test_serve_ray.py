@@ -3,7 +3,8 @@ session's local cluster. Stand-in prompts (CountTo, PreviewAny) keep model loadi
 start once: two prompts run at once with each client getting only its own events, in order; /interrupt and the
 jobs cancel route reach the right worker; a worker killed mid-prompt has its prompt re-queued once and
 finished by another, a second death fails it by restart, the dead are replaced and the next prompt runs;
-/system_stats lists the workers."""
+/system_stats lists the workers. The workers write into their own output folder (as on another machine): the
+files a prompt saves reach the coordinator's folder and /view, under another name when one is taken."""
 
 from __future__ import annotations
 
@@ -55,6 +56,11 @@ class RayLiveServer(LiveServer):
 def _count(steps: int, seconds: float) -> dict:
     return {"1": {"class_type": "CountTo", "inputs": {"steps": steps, "seconds_per_step": seconds}},
             "2": {"class_type": "PreviewAny", "inputs": {"source": ["1", 0]}}}
+
+
+def _save(color: int) -> dict:
+    return {"1": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": color}},
+            "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "far"}}}
 
 
 def _wait(condition, timeout: float = 30, what: str = "condition"):
@@ -113,7 +119,10 @@ def test_serve_ray_through_the_api(tmp_path, ray_cluster):
     argv = ["--base-directory", str(tmp_path / "base"), "--cpu", "--disable-all-custom-nodes"]
     engine = build_engine(parse_engine_args(argv))
     engine.folders.ensure_dirs()
-    spec = ActorSpec(engine_args=argv, num_cpus=0.5, namespace=f"lg-test-{uuid.uuid4().hex[:8]}", prefix="sw")
+    worker_out = tmp_path / "worker-output"  # the workers' own folder, which the coordinator does not read
+    spec = ActorSpec(engine_args=[*argv, "--output-directory", str(worker_out)], num_cpus=0.5,
+                     namespace=f"lg-test-{uuid.uuid4().hex[:8]}", prefix="sw",
+                     deliver_to={kind: str(engine.folders.directory(kind)) for kind in ("output", "temp")})
     pool = RayRunnerPool(spec, 2)
     server = RayLiveServer(tmp_path, engine, pool)
     try:
@@ -139,8 +148,19 @@ def test_serve_ray_through_the_api(tmp_path, ray_cluster):
 
         # /system_stats lists both workers, idle, with their process and device.
         _, stats = server.json("GET", "/system_stats")
-        assert {w["worker_id"] for w in stats["workers"]} == {"sw0", "sw1"}
+        assert {w["worker_id"] for w in stats["workers"]} == {"sw0-0", "sw1-0"}
         assert all(w["alive"] and w["busy_prompt"] is None and w["pid"] for w in stats["workers"])
+
+        # A saved file reaches the coordinator's output folder and /view; the coordinator already holds another
+        # far_00001_.png, so the worker's is stored under its content hash, and the history names that.
+        taken = Path(engine.folders.directory("output")) / "far_00001_.png"
+        taken.write_bytes(b"another file")
+        saved = server.wait_done(server.queue_prompt(_save(0xFF0000))["prompt_id"])
+        (image,) = saved["outputs"]["2"]["images"]
+        assert image["filename"].startswith("far_00001__") and image["type"] == "output"
+        assert (worker_out / "far_00001_.png").is_file() and taken.read_bytes() == b"another file"
+        status, headers, body = server.request("GET", f"/view?filename={image['filename']}&type=output")
+        assert status == 200 and body == (worker_out / "far_00001_.png").read_bytes()
 
         # A worker killed mid-prompt: its prompt is re-queued and finishes on the other worker.
         lost = server.queue_prompt(_count(40, 0.05), client_id="client-a")["prompt_id"]
@@ -164,7 +184,7 @@ def test_serve_ray_through_the_api(tmp_path, ray_cluster):
         after = [server.queue_prompt(_count(3, 0.0), client_id="client-a")["prompt_id"] for _ in range(2)]
         assert all(server.wait_done(p, timeout=60)["status"]["status_str"] == "success" for p in after)
         _, stats = server.json("GET", "/system_stats")
-        assert len(stats["workers"]) == 2 and {"sw0", "sw1"}.isdisjoint(w["worker_id"] for w in stats["workers"])
+        assert len(stats["workers"]) == 2 and {"sw0-0", "sw1-0"}.isdisjoint(w["worker_id"] for w in stats["workers"])
     finally:
         server.stop()
         pool.shutdown()

@@ -22,6 +22,8 @@ def test_worker_command_joins_with_ray_start():
 def test_serve_ray_flags():
     args = build_parser(only="serve").parse_args(["serve", "--ray", "--workers", "3"])
     assert args.ray == "local" and args.ray_workers == 3 and args.ray_worker_gpus is None
+    assert args.shared_output is False
+    assert build_parser(only="serve").parse_args(["serve", "--ray", "auto", "--shared-output"]).shared_output
     assert build_parser(only="serve").parse_args(["serve"]).ray is None
     assert build_parser(only="serve").parse_args(["serve", "--ray", "auto"]).ray == "auto"
     with pytest.raises(SystemExit):

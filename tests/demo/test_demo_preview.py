@@ -109,3 +109,21 @@ def test_the_fitted_factors_are_closer_to_the_decode_than_sds(encoded):
     fitted = psnr(latent_to_rgb(latents, DEMO_PREVIEW_FORMAT) / 255.0, pooled[0])
     sd = psnr(latent_to_rgb(latents, SD15_FORMAT) / 255.0, pooled[0])
     assert fitted >= sd + 3.0, (fitted, sd)
+
+
+def test_packs_sampler_callbacks_preview_the_demo_model_as_ksampler_does(demo, encoded, tmp_path):
+    """A pack's sampler calls latent_preview.prepare_callback(model): the demo model's preview comes from
+    its bundled decoder there too, not from SD's factors."""
+    from graph.context import NodeContext
+    from graph.running import node_running
+    from nodes.api.runtime import NodeRuntime
+    from nodes.compat import latent_preview
+
+    assert latent_preview.latent_format_of(demo.model) is DEMO_PREVIEW_FORMAT
+    runtime = NodeRuntime.for_directory(tmp_path)
+    runtime.preview_method = "auto"
+    latents, _ = encoded
+    with node_running(NodeContext(node_id="3", prompt_id="p", runtime=runtime)):
+        previewer = latent_preview.get_previewer(None, latent_preview.latent_format_of(demo.model))
+        shown = np.asarray(previewer.decode_latent_to_preview(latents[:1]))
+    np.testing.assert_array_equal(shown, taesd_to_rgb(latents[:1], load_taesd_decoder(BUNDLED_DECODER)))

@@ -133,8 +133,9 @@ def test_paging_and_sorting(live):
 def test_models_are_listed_with_their_folder_key(live):
     (live.root / "models" / "loras" / "style.safetensors").write_bytes(b"\0" * 16)
     listed = list_assets(live, "include_tags=models")["assets"]
-    assert [(a["name"], a["tags"], a["loader_path"]) for a in listed] == [
-        ("style.safetensors", ["models", "loras"], "style.safetensors")]
+    assert [(a["name"], a["tags"], a["loader_path"], a["display_name"]) for a in listed] == [
+        ("style.safetensors", ["models", "loras", "model_type:loras"], "style.safetensors",
+         "loras/style.safetensors")]
 
 
 def test_the_index_survives_a_restart(make_live, tmp_path):

@@ -23,6 +23,8 @@ RUN_BY = {
     "tests/workflows/test_workflow_upscale_model.py": "UPSCALE_WORKFLOWS",
     "tests/workflows/test_templates_vision.py": "VISION_WORKFLOWS",
     "tests/workflows/test_workflow_unclip.py": "UNCLIP_WORKFLOWS",
+    "tests/workflows/test_workflow_controlnet.py": "CONTROLNET_WORKFLOWS",
+    "tests/workflows/test_workflow_gligen_hypernetwork.py": "GLIGEN_HYPERNETWORK_WORKFLOWS",
 }
 
 

@@ -1,4 +1,4 @@
-/** The editor: toolbar, canvas, queue panel, message line; wires the socket and autosave. */
+/** The editor: toolbar, side strip and sidebar, canvas, queue panel, message line; wires the socket, settings and autosave. */
 import { ReactFlowProvider, useReactFlow } from '@xyflow/react';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { connectSocket } from './api/socket';
@@ -13,6 +13,11 @@ import { QueuePanel } from './editor/QueuePanel';
 import { TabBar } from './editor/TabBar';
 import { Toolbar } from './editor/Toolbar';
 import { viewport } from './editor/viewport';
+import { SettingsDialog } from './settings/SettingsDialog';
+import { loadSettings } from './settings/settingsStore';
+import { dropOnCanvas } from './sidebar/placeNode';
+import { SideStrip } from './sidebar/SideStrip';
+import { Sidebar, type SidebarTab } from './sidebar/Sidebar';
 import { graphStore } from './store/graphStore';
 import { runStore } from './store/runStore';
 import { useStore } from './store/store';
@@ -57,20 +62,34 @@ export function App() {
   batchRef.current = batchCount;
   const openFilePicker = useCallback(() => fileInput.current?.click(), []);
   const getBatch = useCallback(() => batchRef.current, []);
-  useShortcuts({ batchCount: getBatch, openFilePicker });
+  const [sidebarTab, setSidebarTab] = useState<SidebarTab | null>(null);
+  const toggleSidebar = useCallback((tab: SidebarTab) => setSidebarTab((open) => (open === tab ? null : tab)), []);
+  const [settingsOpen, setSettingsOpen] = useState(false);
+  const openSettings = useCallback(() => setSettingsOpen(true), []);
+  const closeSettings = useCallback(() => setSettingsOpen(false), []);
+  useShortcuts({ batchCount: getBatch, openFilePicker, toggleSidebar, openSettings });
 
+  // The canvas is drawn once the settings are in (no flash of the wrong links or theme); the
+  // node types load meanwhile, and the workflow is restored onto the drawn canvas.
+  const [settingsReady, setSettingsReady] = useState(false);
+  const defsLoaded = useRef<Promise<boolean> | null>(null);
   useEffect(() => {
     const close = connectSocket(runStore.get().clientId, {
       onEvent: runStore.handleEvent,
       onBinary: runStore.handleBinary,
       onOpenChange: (connected) => runStore.set({ connected }),
     });
-    void refreshDefs().then(() => {
+    defsLoaded.current = refreshDefs();
+    void loadSettings().then(() => setSettingsReady(true));
+    return close;
+  }, []);
+  useEffect(() => {
+    if (!settingsReady) return;
+    void defsLoaded.current?.then(() => {
       restoreOrDefault();
       setReady(true);
     });
-    return close;
-  }, []);
+  }, [settingsReady]);
 
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -101,12 +120,15 @@ export function App() {
           toggleQueue={() => setQueueOpen((o) => !o)}
         />
         <TabBar />
-        <main className="lg-main">
-          <Canvas />
+        <main className="lg-main" onDrop={dropOnCanvas}>
+          <SideStrip sidebarTab={sidebarTab} toggleSidebar={toggleSidebar} openSettings={openSettings} />
+          {sidebarTab && <Sidebar tab={sidebarTab} setTab={setSidebarTab} />}
+          {settingsReady && <Canvas />}
           {queueOpen && <QueuePanel />}
         </main>
         <MessageLine />
         {browserOpen && <WorkflowBrowser onClose={closeBrowser} />}
+        {settingsOpen && <SettingsDialog onClose={closeSettings} />}
         <MissingDialog />
         <ImageViewer />
         <input

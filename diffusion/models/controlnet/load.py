@@ -4,7 +4,8 @@ Formats recognised by keys: the original layout with or without the `control_mod
 the diffusers layout (`controlnet_cond_embedding.conv_in.weight`, renamed by `convert.py`); a
 difference ControlNet (a `difference` key: weights relative to a base model) with the model's UNet
 weights added (DiffControlNetLoader).
-T2I-Adapters (`conv_in` + `body.*`, light `body.*.out_conv`, diffusers `adapter.body.*`) load as
+T2I-Adapters (`conv_in` + `body.*`, light `body.*.out_conv`, diffusers `adapter.body.*`, the original keys
+nested under `adapter`) load as
 t2i_adapter.py's T2IAdapter; ControlLoRA files (`lora_controlnet`) as a ControlModel built from the
 model being sampled (control_lora.py). Files are read with the safe loader (no pickle code runs).
 """
@@ -27,8 +28,7 @@ from diffusion.models.controlnet.t2i_adapter import (
     T2IAdapter,
     adapter_config_from_state_dict,
     adapter_residuals,
-    diffusers_adapter_to_original,
-    is_diffusers_adapter,
+    adapter_tensors,
     is_t2i_adapter,
 )
 from diffusion.sampling.control import ControlModel
@@ -118,7 +118,7 @@ def t2i_adapter_from_state_dict(sd: Mapping[str, torch.Tensor], path: str | Path
                                 dtype: torch.dtype | None = None,
                                 device: torch.device | str | None = None) -> ControlModel:
     """A T2I-Adapter ControlModel (ComfyUI's load_t2i_adapter): SD1.x/SD2.x full and light, SDXL full."""
-    tensors = diffusers_adapter_to_original(sd) if is_diffusers_adapter(sd) else {k: sd[k] for k in sd}
+    tensors = adapter_tensors(sd)
     try:
         config = adapter_config_from_state_dict(tensors)
     except (AdapterConfigError, KeyError, IndexError) as exc:

@@ -4,7 +4,8 @@ and the recognisers `inspect` uses (weight_kinds.py).
 - t2i-adapter: a full adapter in the original layout (`conv_in`, `body.N.{in_conv,block1,block2}`), as
   TencentARC's t2iadapter_*_sd14v1 files (ksize 1, identity skips, pooling) for sd15, and the SDXL
   layout (16x unshuffle) for sdxl. Tiny adapters have 32 base channels: they fit a tiny UNet with
-  channel_mult (1, 2, 4, 4) and 2 residual blocks per level (the layout adapters are made for).
+  channel_mult (1, 2, 4, 4) and 2 residual blocks per level (the layout adapters are made for;
+  `--kind sd15-full-layout` writes such a checkpoint, make_adapter_base.py).
 - control-lora: the ControlNet of the family's UNet (tiny or full) as a ControlLoRA: whole tensors
   for the hint block, zero convs, middle_block_out, norms and biases; `.up` / `.down` pairs (rank 4
   tiny, 128 full) for every encoder convolution and linear layer; the `lora_controlnet` marker.
@@ -27,14 +28,14 @@ from diffusion.models.controlnet.control_lora import (
     tensor_shape,
 )
 from diffusion.models.controlnet.load import describe_format
-from diffusion.models.controlnet.make import controlnet_config
+from diffusion.models.controlnet.make import controlnet_config, meta_tensors
 from diffusion.models.controlnet.t2i_adapter import (
     AdapterConfig,
     AdapterConfigError,
     T2IAdapter,
     adapter_config_from_state_dict,
-    diffusers_adapter_to_original,
-    is_diffusers_adapter,
+    adapter_layout,
+    adapter_tensors,
 )
 
 ADAPTER_CHANNELS = {"tiny": 32, "full": 320}
@@ -60,7 +61,7 @@ def recognise_t2i_adapter(sd: Mapping) -> dict | None:
     if describe_format(sd) != "t2i-adapter":
         return None
     try:
-        config = adapter_config_from_state_dict(diffusers_adapter_to_original(sd) if is_diffusers_adapter(sd) else sd)
+        config = adapter_config_from_state_dict(adapter_tensors(meta_tensors(sd)))
     except (AdapterConfigError, KeyError, IndexError) as exc:
         return {"error": f"an incomplete T2I-Adapter ({exc})"}
     where = "SDXL UNets (after input blocks 3, 5, 8 and the middle block)" if config.xl else \
@@ -68,7 +69,7 @@ def recognise_t2i_adapter(sd: Mapping) -> dict | None:
     return {"applies_to": f"{where}; a {config.kind} adapter, channels {list(config.channels)}, "
                           f"{config.input_channels}-channel hints", "adapter": config.kind,
             "channels": list(config.channels), "hint_channels": config.input_channels,
-            "layout": "diffusers" if is_diffusers_adapter(sd) else "original"}
+            "layout": adapter_layout(sd)}
 
 
 def control_lora_specs(family: str, size: str, dtype: torch.dtype) -> list[TensorSpec]:

@@ -10,7 +10,8 @@ added to the UNet's input-block outputs (ComfyUI's "input" control residuals):
 - where the features go: SD1.x after input blocks 2, 5, 8 and 11; SDXL after input blocks 3, 5
   and 8, the last one after the middle block.
 The configuration is read from the tensor shapes; the diffusers layout (`adapter.body.I.resnets.J`)
-is renamed to the original one first, as ComfyUI's load_t2i_adapter does.
+is renamed to the original one first, as ComfyUI's load_t2i_adapter does, and old TencentARC `.pth`
+files with the state dict nested under "adapter" (read as `adapter.conv_in.weight`, ...) are unwrapped.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from torch import nn
 SD_BLOCKS = (2, 5, 8, 11)  # input blocks after which each level's features are added (12 slots)
 XL_BLOCKS = (3, 5, 8, None)  # SDXL: None = after the middle block (10 input slots, as ComfyUI)
 XL_INPUT_CHANNELS = (256, 768)  # unshuffled input channels of SDXL adapters (1 or 3 image channels x 16x16)
+NESTED_PREFIX = "adapter."
 
 
 class AdapterConfigError(ValueError):
@@ -86,10 +88,35 @@ def is_diffusers_adapter(sd: Mapping) -> bool:
     return "adapter.body.0.resnets.0.block1.weight" in sd
 
 
+def _is_original_adapter(sd: Mapping, prefix: str = "") -> bool:
+    return ((f"{prefix}conv_in.weight" in sd and f"{prefix}body.0.block1.weight" in sd)
+            or (f"{prefix}body.0.in_conv.weight" in sd and f"{prefix}body.0.out_conv.weight" in sd))
+
+
+def is_nested_adapter(sd: Mapping) -> bool:
+    """The original layout under `adapter.`: TencentARC `.pth` files holding {"adapter": state dict, ...} beside
+    other entries, which the file reader flattens to `adapter.<key>` (ComfyUI reads t2i_data["adapter"])."""
+    return not is_diffusers_adapter(sd) and _is_original_adapter(sd, NESTED_PREFIX)
+
+
 def is_t2i_adapter(sd: Mapping) -> bool:
-    """The keys of a full, light or diffusers-layout adapter (not merely `body.*`: ESRGAN files have those)."""
-    return (("conv_in.weight" in sd and "body.0.block1.weight" in sd)
-            or ("body.0.in_conv.weight" in sd and "body.0.out_conv.weight" in sd) or is_diffusers_adapter(sd))
+    """The keys of a full, light, nested or diffusers-layout adapter (not merely `body.*`: ESRGAN files have those)."""
+    return _is_original_adapter(sd) or is_nested_adapter(sd) or is_diffusers_adapter(sd)
+
+
+def adapter_layout(sd: Mapping) -> str:
+    """"diffusers" | "nested" (original keys under `adapter.`) | "original"."""
+    return "diffusers" if is_diffusers_adapter(sd) else "nested" if is_nested_adapter(sd) else "original"
+
+
+def adapter_tensors(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The adapter's tensors under the original keys, whichever layout `sd` has (values are not copied)."""
+    layout = adapter_layout(sd)
+    if layout == "diffusers":
+        return diffusers_adapter_to_original(sd)
+    if layout == "nested":
+        return {k[len(NESTED_PREFIX):]: sd[k] for k in sd if k.startswith(NESTED_PREFIX)}
+    return {k: sd[k] for k in sd}
 
 
 def diffusers_adapter_to_original(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -127,3 +127,9 @@ def test_the_tracking_publisher_follows_the_running_prompt(prompt_server):
     assert prompt_server.client_id is None and prompt_server.last_prompt_id == "p2"
     assert [item if item == "status" else item[0] for item in target.seen] == [
         "execution_start", "executing", "executing", "status", "execution_start"]
+
+
+def test_packs_reach_the_node_replacement_registry_through_the_server_instance():
+    """ComfyUI v0.46 packs may call `PromptServer.instance.node_replace_manager.register(...)` directly."""
+    from graph.node_replace import NODE_REPLACEMENTS
+    assert PromptServer.instance.node_replace_manager is NODE_REPLACEMENTS

@@ -41,9 +41,16 @@ export interface QueueResult {
 /** The editor draws live previews, so it asks for them per prompt: the server sends none unless asked. */
 export const PREVIEW_METHOD = 'auto';
 
-/** POST /prompt. Throws PromptRejected with the server's node_errors on a 400. */
-export async function queuePrompt(prompt: ApiPrompt, workflow: unknown, clientId: string, front = false): Promise<QueueResult> {
-  const extra_data = { extra_pnginfo: { workflow }, preview_method: PREVIEW_METHOD };
+/** POST /prompt. Throws PromptRejected with the server's node_errors on a 400. A `previewMethod`
+ * of null sends none (the server's --preview-method decides). */
+export async function queuePrompt(
+  prompt: ApiPrompt,
+  workflow: unknown,
+  clientId: string,
+  front = false,
+  previewMethod: string | null = PREVIEW_METHOD,
+): Promise<QueueResult> {
+  const extra_data = { extra_pnginfo: { workflow }, ...(previewMethod !== null ? { preview_method: previewMethod } : {}) };
   const body = { client_id: clientId, prompt, extra_data, ...(front ? { front: true } : {}) };
   const res = await fetch('/prompt', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
   let data: Record<string, unknown> = {};

@@ -9,10 +9,9 @@ import {
   ReactFlow,
   useReactFlow,
 } from '@xyflow/react';
-import { type DragEvent, type MouseEvent as ReactMouseEvent, useCallback, useEffect, useRef, useState } from 'react';
+import { type DragEvent, type MouseEvent as ReactMouseEvent, useCallback, useRef, useState } from 'react';
 import { graphStore, type PendingLink } from '../store/graphStore';
 import { type FlowEdge, type FlowNode, handleKey, isLgNode } from '../store/flowModel';
-import { handleNodeKey } from '../store/nodeEdits';
 import { runStore } from '../store/runStore';
 import { useStore } from '../store/store';
 import { nodeSockets } from '../workflow/nodeDefs';
@@ -22,6 +21,7 @@ import { NodeMenu, type MenuRequest } from './NodeMenu';
 import { NodeView } from './NodeView';
 import { SearchDialog, type SearchRequest } from './SearchDialog';
 import { pointer } from './pointer';
+import { useCanvasSettings } from '../settings/canvasSettings';
 
 const nodeTypes = { lg: NodeView, group: GroupView };
 
@@ -55,10 +55,7 @@ export function Canvas() {
   const rf = useReactFlow();
   const [search, setSearch] = useState<Search | null>(null);
   const [menu, setMenu] = useState<MenuRequest | null>(null);
-  useEffect(() => {
-    window.addEventListener('keydown', handleNodeKey);
-    return () => window.removeEventListener('keydown', handleNodeKey);
-  }, []);
+  const settingProps = useCanvasSettings(); // link style, snap to grid, colour mode
 
   const openSearch = (clientX: number, clientY: number, from?: PendingLink) => {
     const flow = rf.screenToFlowPosition({ x: clientX, y: clientY });
@@ -178,7 +175,7 @@ export function Canvas() {
         maxZoom={4}
         elevateNodesOnSelect={false}
         proOptions={{ hideAttribution: true }}
-        colorMode="dark"
+        {...settingProps}
       >
         <Background gap={20} />
         <Controls />

@@ -4,6 +4,7 @@ import { graphStore } from '../store/graphStore';
 import { isLgNode } from '../store/flowModel';
 import { MODE_BYPASS, MODE_NEVER } from '../workflow/types';
 import { NodeHandlingMenu } from './NodeHandlingMenu';
+import { SubgraphMenuEntries } from './SubgraphMenuEntries';
 
 export interface MenuRequest {
   x: number;
@@ -83,6 +84,7 @@ export function NodeMenu({ request, onClose }: { request: MenuRequest; onClose: 
         <li role="menuitem" onClick={onSelection(() => graphStore.groupSelected())}>
           Group <kbd>Ctrl+G</kbd>
         </li>
+        <SubgraphMenuEntries node={node} wrap={onSelection} />
         <li role="menuitem" className="danger" onClick={onSelection(() => graphStore.deleteSelected())}>
           Delete <kbd>Del</kbd>
         </li>

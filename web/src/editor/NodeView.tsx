@@ -5,6 +5,7 @@
 import { Handle, NodeResizeControl, type NodeProps, Position, useUpdateNodeInternals } from '@xyflow/react';
 import { memo, useEffect, useRef } from 'react';
 import { graphStore } from '../store/graphStore';
+import { isSubgraphType } from '../store/subgraphNav';
 import { inputHandle, isCollapsed, isPinned, isReroute, type LgNode, outputHandle } from '../store/flowModel';
 import { runStore } from '../store/runStore';
 import { useStore } from '../store/store';
@@ -61,7 +62,7 @@ function WorkflowNodeView({ id, data, selected }: NodeProps<LgNode>) {
   );
   const runState = useStore(runStore, (s) => s.nodeStates[id]);
   const { inputs, outputs } = nodeSockets(node, defs);
-  const missing = !def && !VIRTUAL_TYPES.has(node.type);
+  const missing = !def && !VIRTUAL_TYPES.has(node.type) && !isSubgraphType(node.type);
   const errorInputs = new Set((errors?.errors ?? []).map((e) => e.extra_info?.input_name).filter(Boolean));
   const classes = [
     'lg-node',

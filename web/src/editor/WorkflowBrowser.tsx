@@ -12,6 +12,7 @@ import {
 import { runStore } from '../store/runStore';
 import { markSaved, workflowStore } from '../store/workflowStore';
 import { currentWorkflow, loadJson } from './files';
+import { openInNewTab } from './tabs';
 
 /** Asks for a name and saves the current workflow into the user's workflows. */
 export async function saveAs(): Promise<void> {
@@ -53,11 +54,16 @@ export function WorkflowBrowser({ onClose }: { onClose: () => void }) {
     return () => window.removeEventListener('keydown', onKey);
   }, [onClose]);
 
-  const open = async (what: string, file: string | null, fetchIt: () => Promise<unknown>) => {
+  /** Opens a workflow in the current tab, or (`newTab`: middle click or the ↗ button) in a new one. */
+  const open = async (what: string, file: string | null, fetchIt: () => Promise<unknown>, newTab = false) => {
     try {
       const data = await fetchIt();
       onClose();
-      if (loadJson(data, what)) markSaved(what, file);
+      const load = () => {
+        if (loadJson(data, what)) markSaved(what, file);
+      };
+      if (newTab) openInNewTab(load);
+      else load();
     } catch (e) {
       runStore.notify(`Could not open ${what}: ${(e as Error).message}`, 'error');
     }
@@ -74,8 +80,20 @@ export function WorkflowBrowser({ onClose }: { onClose: () => void }) {
           <ul>
             {saved?.map((f) => (
               <li key={f}>
-                <button data-workflow={f} onClick={() => void open(f, f, () => getUserWorkflow(f))}>
+                <button
+                  data-workflow={f}
+                  onClick={() => void open(f, f, () => getUserWorkflow(f))}
+                  onAuxClick={(e) => e.button === 1 && void open(f, f, () => getUserWorkflow(f), true)}
+                >
                   {f.replace(/\.json$/i, '')}
+                </button>
+                <button
+                  className="lg-open-new-tab"
+                  aria-label={`open ${f} in new tab`}
+                  title="Open in a new tab"
+                  onClick={() => void open(f, f, () => getUserWorkflow(f), true)}
+                >
+                  ↗
                 </button>
               </li>
             ))}
@@ -87,8 +105,21 @@ export function WorkflowBrowser({ onClose }: { onClose: () => void }) {
           <ul className="lg-templates">
             {templates?.map((t) => (
               <li key={t.name}>
-                <button data-template={t.name} title={t.description} onClick={() => void open(t.title, null, () => getTemplate(t.name))}>
+                <button
+                  data-template={t.name}
+                  title={t.description}
+                  onClick={() => void open(t.title, null, () => getTemplate(t.name))}
+                  onAuxClick={(e) => e.button === 1 && void open(t.title, null, () => getTemplate(t.name), true)}
+                >
                   {t.title}
+                </button>
+                <button
+                  className="lg-open-new-tab"
+                  aria-label={`open ${t.title} in new tab`}
+                  title="Open in a new tab"
+                  onClick={() => void open(t.title, null, () => getTemplate(t.name), true)}
+                >
+                  ↗
                 </button>
               </li>
             ))}

@@ -4,11 +4,13 @@
  */
 import { graphStore } from '../store/graphStore';
 import { runStore } from '../store/runStore';
+import { resetSubgraphNav, rootGraph } from '../store/subgraphNav';
 import { markSaved } from '../store/workflowStore';
 import { apiToEditor } from '../workflow/fromApi';
 import { defaultCheckpoint, defaultWorkflow } from '../workflow/defaultGraph';
 import { uiToEditor } from '../workflow/fromUi';
 import { documentFromPng, PngError } from '../workflow/png';
+import { flattenForChecks, flattenSubgraphs } from '../workflow/subgraphFlatten';
 import { editorToPrompt } from '../workflow/toPrompt';
 import { editorToUi } from '../workflow/toUi';
 import { findMissing } from '../workflow/missing';
@@ -19,9 +21,10 @@ import { currentDs, restoreViewport, viewport } from './viewport';
 const AUTOSAVE_KEY = 'latentgraph.workflow';
 
 function loadGraph(graph: EditorGraph, what: string, warnings: string[], missing: string[], report: boolean): void {
+  resetSubgraphNav();
   graphStore.load(graph);
   markSaved(what, null);
-  if (report) showMissing(findMissing(graph, graphStore.get().defs), what);
+  if (report) showMissing(findMissing(flattenForChecks(graph, graphStore.get().defs), graphStore.get().defs), what);
   runStore.set({ outputs: {}, nodeErrors: {}, executionError: null, plan: null, nodeStates: {} });
   // Screens differ: an opened file is fitted to this one (the autosave keeps its own viewport).
   setTimeout(() => viewport.api?.fit(), 30);
@@ -81,7 +84,7 @@ export async function openFile(file: File): Promise<boolean> {
 
 /** The UI workflow as it would be saved (viewport included). */
 export function currentWorkflow() {
-  const graph = graphStore.graph();
+  const graph = rootGraph();
   const ds = currentDs();
   if (ds) graph.extra = { ...graph.extra, ds };
   return editorToUi(graph, graphStore.get().defs);
@@ -103,7 +106,7 @@ export function saveWorkflow(name = 'workflow.json'): void {
 }
 
 export function exportApi(name = 'workflow_api.json'): void {
-  download(name, editorToPrompt(graphStore.graph(), graphStore.get().defs));
+  download(name, editorToPrompt(flattenSubgraphs(rootGraph(), graphStore.get().defs), graphStore.get().defs));
 }
 
 /** Replaces the graph with the default txt2img workflow. */
@@ -114,6 +117,7 @@ export function loadDefault(): void {
 }
 
 export function clearGraph(): void {
+  resetSubgraphNav();
   graphStore.load({ nodes: [], links: [], groups: [], lastNodeId: 0, lastLinkId: 0, extra: {} });
   runStore.set({ outputs: {}, nodeErrors: {}, executionError: null, plan: null, nodeStates: {}, message: null });
 }
@@ -126,8 +130,16 @@ export function autosave(): void {
   }
 }
 
+let restoreHook: (() => boolean) | null = null;
+
+/** Lets the tab list (editor/tabPersist.ts) restore every open tab first on start. */
+export function onRestore(hook: () => boolean): void {
+  restoreHook = hook;
+}
+
 /** Restores the autosaved workflow, or loads the default one on first start. */
 export function restoreOrDefault(): void {
+  if (restoreHook?.()) return;
   let saved: unknown = null;
   try {
     const text = localStorage.getItem(AUTOSAVE_KEY);
@@ -141,6 +153,7 @@ export function restoreOrDefault(): void {
 function loadJsonQuiet(data: unknown): boolean {
   try {
     const { graph } = uiToEditor(data, graphStore.get().defs);
+    resetSubgraphNav();
     graphStore.load(graph);
     restoreViewport(graph.extra);
     return true;

@@ -2,14 +2,18 @@
 import { interrupt, planPrompt, PromptRejected, queuePrompt } from '../api/client';
 import { graphStore } from '../store/graphStore';
 import { runStore } from '../store/runStore';
+import { rootGraph } from '../store/subgraphNav';
+import { flattenSubgraphs } from '../workflow/subgraphFlatten';
+import { previewMethodToSend } from '../settings/settingsSchema';
+import { settingsStore } from '../settings/settingsStore';
 import { editorToPrompt } from '../workflow/toPrompt';
 import { editorToUi } from '../workflow/toUi';
 
 /** Builds the API prompt and UI workflow of the graph as it is now. */
 function currentPrompt() {
-  const graph = graphStore.graph();
+  const graph = rootGraph();
   const defs = graphStore.get().defs;
-  return { prompt: editorToPrompt(graph, defs), workflow: editorToUi(graph, defs) };
+  return { prompt: editorToPrompt(flattenSubgraphs(graph, defs), defs), workflow: editorToUi(graph, defs) };
 }
 
 /** Asks the server which nodes would run and which come from its cache; shows it on the nodes. */
@@ -30,7 +34,8 @@ export async function queueGraph(batchCount = 1, front = false): Promise<boolean
   for (let i = 0; i < Math.max(1, batchCount); i++) {
     const { prompt, workflow } = i === 0 ? first : currentPrompt();
     try {
-      const result = await queuePrompt(prompt, workflow, runStore.get().clientId, front);
+      const preview = previewMethodToSend(settingsStore.get().previewMethod) ?? null;
+      const result = await queuePrompt(prompt, workflow, runStore.get().clientId, front, preview);
       if (result.node_errors && Object.keys(result.node_errors).length > 0) {
         runStore.set({ nodeErrors: result.node_errors });
         runStore.notify('Queued, but some outputs failed validation and were dropped', 'error');

@@ -9,6 +9,8 @@ import { Store } from '../store/store';
 import { closeTabIn, nextTabId, tabDirty, untitledName } from '../store/tabList';
 import { markSaved, type OpenWorkflow, workflowStore } from '../store/workflowStore';
 import { loadDefault } from './files';
+import { resetSubgraphNav } from '../store/subgraphNav';
+import { goUp } from './subgraphMenu';
 import { viewport } from './viewport';
 
 type RunPart = Pick<RunState, 'outputs' | 'nodeErrors' | 'executionError' | 'plan' | 'nodeStates'>;
@@ -43,6 +45,7 @@ export function isTabDirty(id: number): boolean {
 }
 
 function park(): WorkflowTab[] {
+  goUp(0); // a tab is parked with its whole workflow, not the inside of a subgraph
   const { tabs, activeId } = tabStore.get();
   const { outputs, nodeErrors, executionError, plan, nodeStates } = runStore.get();
   const parked = {
@@ -55,6 +58,7 @@ function park(): WorkflowTab[] {
 }
 
 function unpark(tab: WorkflowTab, tabs: WorkflowTab[]): void {
+  resetSubgraphNav();
   const p = tab.parked;
   tabStore.set({ tabs: tabs.map((t) => (t.id === tab.id ? { ...t, parked: null } : t)), activeId: tab.id });
   if (!p) return;
@@ -77,14 +81,18 @@ export function switchTab(id: number): void {
   );
 }
 
-function openFresh(tabs: WorkflowTab[]): void {
+function openFresh(tabs: WorkflowTab[], load: (name: string) => void = (name) => (loadDefault(), markSaved(name, null))): void {
   const id = nextTabId(tabs);
   const name = untitledName(tabs.map((t) => t.name));
   tabStore.set({ tabs: [...tabs, { id, name, parked: null }], activeId: id });
   graphStore.restoreSession(null);
   runStore.set({ outputs: {}, nodeErrors: {}, executionError: null, plan: null, nodeStates: {} });
-  loadDefault();
-  markSaved(name, null);
+  load(name);
+}
+
+/** Opens a new tab and lets `load` fill it (e.g. with a saved workflow); the current tab is parked. */
+export function openInNewTab(load: () => void): void {
+  openFresh(park(), load);
 }
 
 /** Opens a new tab with the default workflow. */

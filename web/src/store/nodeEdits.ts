@@ -149,13 +149,3 @@ export const nodeEdits = {
 
 /** Which node's title is being edited in place (double-click on the title, or the menu's "Title"). */
 export const titleEditor = new Store<{ nodeId: string | null }>({ nodeId: null });
-
-/** Alt+C (ComfyUI's collapse shortcut), outside text fields. True when the key was handled. */
-export function handleNodeKey(e: KeyboardEvent): boolean {
-  const el = e.target as HTMLElement | null;
-  if (el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable)) return false;
-  if (!e.altKey || e.ctrlKey || e.metaKey || e.code !== 'KeyC') return false;
-  e.preventDefault();
-  nodeEdits.toggleCollapsed();
-  return true;
-}

@@ -178,11 +178,17 @@ const OWN_KEYS = new Set([
   'version',
 ]);
 
-/** Subgraph definition id → name (ComfyUI's `definitions.subgraphs`). */
+/** Subgraph definition id → name (ComfyUI's `definitions.subgraphs`, nested lists included). */
 function subgraphNames(wf: UiWorkflow): Map<string, string> {
-  const list = (wf.definitions as { subgraphs?: { id?: unknown; name?: unknown }[] } | undefined)?.subgraphs;
+  type Def = { id?: unknown; name?: unknown; definitions?: { subgraphs?: Def[] } };
   const names = new Map<string, string>();
-  if (Array.isArray(list)) for (const d of list) if (typeof d?.id === 'string') names.set(d.id, typeof d.name === 'string' ? d.name : d.id);
+  const pending: Def[] = [...((wf.definitions as Def['definitions'])?.subgraphs ?? [])];
+  while (pending.length) {
+    const d = pending.shift();
+    if (typeof d?.id !== 'string' || names.has(d.id)) continue;
+    names.set(d.id, typeof d.name === 'string' ? d.name : d.id);
+    if (Array.isArray(d.definitions?.subgraphs)) pending.push(...d.definitions.subgraphs);
+  }
   return names;
 }
 
@@ -237,14 +243,13 @@ export function uiToEditor(workflow: unknown, defs: NodeDefs): LoadResult {
   const numericIds = nodes.map((n) => Number(n.id)).filter(Number.isFinite);
   const lastNodeId = Math.max(0, Number(wf.last_node_id ?? wf.state?.lastNodeId ?? 0) || 0, ...numericIds);
   const lastLinkId = Math.max(0, Number(wf.last_link_id ?? wf.state?.lastLinkId ?? 0) || 0, ...links.map((l) => l.id));
-  const missingTypes = [...new Set(nodes.filter((n) => !defs[n.type] && !VIRTUAL_TYPES.has(n.type)).map((n) => n.type))];
-  const passthrough = Object.fromEntries(Object.entries(wf).filter(([k]) => !OWN_KEYS.has(k)));
   const subgraphs = subgraphNames(wf);
+  const known = (type: string) => defs[type] || VIRTUAL_TYPES.has(type) || subgraphs.has(type);
+  const missingTypes = [...new Set(nodes.filter((n) => !known(n.type)).map((n) => n.type))];
+  const passthrough = Object.fromEntries(Object.entries(wf).filter(([k]) => !OWN_KEYS.has(k)));
   for (const n of nodes) {
     const name = subgraphs.get(n.type);
-    if (name === undefined) continue;
-    if (!uiById.get(n.id)?.title) n.title = name;
-    warnings.push(`node ${n.id} is an instance of subgraph "${name}": subgraphs are kept but cannot be edited or run here`);
+    if (name !== undefined && !uiById.get(n.id)?.title) n.title = name;
   }
   return {
     graph: {

@@ -13,10 +13,12 @@
 The widget types (Int, Float, String, Boolean, Combo, MultiCombo), AnyType and MultiType live in
 _sockets.py; the dynamic types (MatchType, Autogrow, DynamicCombo) in _dynamic.py; every other socket type is named in SOCKET_TYPES below (attribute -> ComfyUI type name),
 each with plain Input and Output declarations. nodes/compat/comfy_api/adapter.py runs the nodes.
+`NodeReplace` (graph/node_replace.py) declares a node replacement for `ComfyAPI().node_replacement.register`.
 """
 
 from __future__ import annotations
 
+from graph.node_replace import NodeReplace
 from nodes.compat.comfy_api.latest._dynamic import Autogrow, DynamicCombo, DynamicInput, DynamicOutput, MatchType
 from nodes.compat.comfy_api.latest._schema import V1_INFO_KEYS, ComfyNode, NodeOutput, Schema
 from nodes.compat.comfy_api.latest._sockets import (
@@ -66,7 +68,7 @@ globals().update({attribute: _socket_type(attribute, io_type) for attribute, io_
 __all__ = [
     "V1_INFO_KEYS", "AnyType", "Autogrow", "Boolean", "Combo", "ComfyNode", "ComfyTypeI", "ComfyTypeIO", "Custom",
     "DynamicCombo", "DynamicInput", "DynamicOutput", "Float", "FolderType", "Hidden", "HiddenHolder", "Input", "Int",
-    "MatchType", "MultiCombo", "MultiType", "NodeOutput",
+    "MatchType", "MultiCombo", "MultiType", "NodeOutput", "NodeReplace",
     "NumberDisplay", "Output", "RemoteOptions", "Schema", "String", "UploadType", "WidgetInput", "comfytype",
     *SOCKET_TYPES,
 ]

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from nodes.compat.comfy_api.latest import IO, UI, ComfyExtension, io, ui
+from nodes.compat.comfy_api.latest import IO, UI, ComfyAPI, ComfyAPISync, ComfyExtension, io, ui
 
-__all__ = ["IO", "UI", "ComfyExtension", "io", "ui"]
+__all__ = ["IO", "UI", "ComfyAPI", "ComfyAPISync", "ComfyExtension", "io", "ui"]
