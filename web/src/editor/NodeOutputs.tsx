@@ -1,13 +1,24 @@
-/** What a node shows of the run: the live latent preview and the `ui` output (images, text). */
+/**
+ * What a node shows of the run: the live latent preview and the `ui` output (images, text). A
+ * subgraph instance shows those of the nodes inside it; inside a subgraph, results are found under
+ * the prompt's "<instance>:<inner>" ids (see nodeOutputIds.ts).
+ */
+import { useMemo } from 'react';
 import { viewUrl } from '../api/client';
+import { outputsOnNode, previewOnNode } from '../store/nodeOutputIds';
 import { runStore } from '../store/runStore';
 import { useStore } from '../store/store';
+import { subgraphNav } from '../store/subgraphNav';
 import { outputImages } from '../workflow/gallery';
 import { imageHandlers } from './ImageViewer';
 
 export function NodeOutputs({ nodeId }: { nodeId: string }) {
-  const preview = useStore(runStore, (s) => s.previews[nodeId]);
-  const output = useStore(runStore, (s) => s.outputs[nodeId]);
+  const frames = useStore(subgraphNav, (s) => s.frames);
+  const path = useMemo(() => frames.map((f) => f.instanceId), [frames]);
+  const outputs = useStore(runStore, (s) => s.outputs);
+  // A string: nodes re-render only when their own preview changes, not on every preview frame.
+  const preview = useStore(runStore, (s) => previewOnNode(s.previews, path, nodeId));
+  const output = useMemo(() => outputsOnNode(outputs, path, nodeId), [outputs, path, nodeId]);
   if (!preview && !output) return null;
   const images = outputImages(output);
   const texts = (output?.text ?? output?.string ?? []) as unknown[];

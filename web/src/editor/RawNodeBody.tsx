@@ -1,8 +1,13 @@
-/** Body of nodes kept raw: notes (Markdown, edited on double-click), PrimitiveNode (editable value), missing types. */
+/**
+ * Body of nodes kept raw: notes (Markdown, edited on double-click), PrimitiveNode (editable value),
+ * subgraph instances (their promoted widgets), missing types.
+ */
 import { useState } from 'react';
 import { graphStore } from '../store/graphStore';
 import type { EditorNode } from '../workflow/types';
+import { isSubgraphType } from '../store/subgraphNav';
 import { MarkdownView } from './MarkdownView';
+import { PromotedWidgets } from './PromotedWidgets';
 
 function NoteBody({ node, text }: { node: EditorNode; text: string }) {
   const [editing, setEditing] = useState(text.trim() === '');
@@ -51,6 +56,7 @@ export function RawNodeBody({ node, missing }: { node: EditorNode; missing: bool
       />
     );
   }
+  if (!missing && isSubgraphType(node.type)) return <PromotedWidgets node={node} />;
   if (!missing || list.length === 0) return null;
   return (
     <ul className="lg-raw-values" title="Values kept as they were in the file">

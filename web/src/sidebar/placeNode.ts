@@ -15,12 +15,9 @@ export interface PlacedNode {
 
 export const DRAG_MIME = 'application/x-latentgraph-node';
 
-/** Adds the node with its top-left corner at the canvas point `at`; returns its id. */
+/** Adds the node (its widget values set, one undo step) with its top-left corner at the canvas point `at`; returns its id. */
 export function placeNode(item: PlacedNode, at: { x: number; y: number }): string | null {
-  const id = graphStore.addNode(item.nodeType, at);
-  if (id === null) return null;
-  for (const [name, value] of Object.entries(item.widgets ?? {})) graphStore.setWidget(id, name, value);
-  return id;
+  return graphStore.addNode(item.nodeType, at, undefined, item.widgets);
 }
 
 /** Adds the node near the middle of the visible canvas. */

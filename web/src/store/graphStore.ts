@@ -6,7 +6,7 @@ import { applyEdgeChanges, applyNodeChanges, type Connection, type EdgeChange, t
 import { makeFrontendNode } from '../workflow/frontendNodes';
 import { nodeSockets, type NodeDefs } from '../workflow/nodeDefs';
 import { compatibleInput, compatibleOutput } from '../workflow/search';
-import { applyControlAfterGenerate } from '../workflow/seedControl';
+import { applyControlsWithSubgraphs } from '../workflow/subgraphControls';
 import { typesCompatible } from '../workflow/typeCompat';
 import type { EditorGraph, EditorNode } from '../workflow/types';
 import { copyNodes, pasteNodes, readClipboard, writeClipboard } from './clipboard';
@@ -247,14 +247,18 @@ export class GraphStore extends Store<GraphState> {
   }
 
   // ---- nodes -----------------------------------------------------------------------------
-  /** Adds a node of `type`; with `from`, also links it to the socket the link was dragged from. */
-  addNode(type: string, pos: { x: number; y: number }, from?: PendingLink): string | null {
+  /**
+   * Adds a node of `type` (one undo step); with `from`, also links it to the socket the link was
+   * dragged from; `widgets` are initial widget values (e.g. the file of a model loader).
+   */
+  addNode(type: string, pos: { x: number; y: number }, from?: PendingLink, widgets?: Record<string, unknown>): string | null {
     const s = this.get();
     const id = String(s.meta.lastNodeId + 1);
     const at: [number, number] = [Math.round(pos.x), Math.round(pos.y)];
     const serverDef = s.defs[type];
     const node = serverDef ? makeNode(serverDef, id, at) : makeFrontendNode(type, id, at);
     if (!node) return null;
+    if (widgets && serverDef) node.widgets = { ...node.widgets, ...widgets };
     let meta: GraphMeta = { ...s.meta, lastNodeId: s.meta.lastNodeId + 1 };
     let edges = s.edges;
     let connection: Connection | null = null;
@@ -342,13 +346,15 @@ export class GraphStore extends Store<GraphState> {
     this.set({ nodes: this.get().nodes.map((n) => ({ ...n, selected: isLgNode(n) })) });
   }
 
-  /** Advances seed-like widgets after a queued run (control_after_generate). */
+  /** Advances seed-like widgets after a queued run (control_after_generate), inside subgraphs too. */
   applyControls(): void {
     const s = this.get();
     const editorNodes = s.nodes.filter(isLgNode).map((n) => n.data.node);
-    const next = new Map(applyControlAfterGenerate(editorNodes, s.defs).map((n) => [n.id, n]));
+    const advanced = applyControlsWithSubgraphs(editorNodes, s.meta.passthrough, s.defs);
+    const next = new Map(advanced.nodes.map((n) => [n.id, n]));
     const nodes = s.nodes.map((n) => (isLgNode(n) && next.get(n.id) !== n.data.node ? { ...n, data: { node: next.get(n.id)! } } : n));
-    this.set((st) => ({ nodes, revision: st.revision + 1 }));
+    const meta = advanced.passthrough === s.meta.passthrough ? s.meta : { ...s.meta, passthrough: advanced.passthrough };
+    this.set((st) => ({ nodes, meta, revision: st.revision + 1 }));
   }
 
   // ---- groups ----------------------------------------------------------------------------

@@ -95,14 +95,18 @@ export function instanceInputSlots(instance: EditorNode, def: UiSubgraphDefiniti
   });
 }
 
-/** Promoted widget values of an instance by definition input index (ComfyUI saves them in input order). */
-export function promotedValues(
+/**
+ * Where each promoted input's value sits in the instance's `widgets_values`: an array index, or
+ * the input's name when the values are saved by name. Absent: the list is too short (not saved).
+ * `promoted` lists the definition input indexes that carry a promoted widget, in save order.
+ */
+export function promotedLayout(
   instance: EditorNode,
   def: UiSubgraphDefinition,
   inner: EditorGraph,
   slots: (number | undefined)[],
   defs: NodeDefs,
-): Map<number, unknown> {
+): { promoted: number[]; positions: Map<number, number | string> } {
   const saved = instance.raw?.inputs ?? [];
   const feedsWidget = new Set<number>();
   const innerById = new Map(inner.nodes.map((n) => [n.id, n]));
@@ -120,14 +124,31 @@ export function promotedValues(
   const values = Array.isArray(list) ? list : [];
   const hasControls = values.length > promoted.length;
   const isControl = (v: unknown) => typeof v === 'boolean' || (CONTROL_VALUES as readonly unknown[]).includes(v);
-  const result = new Map<number, unknown>();
+  const positions = new Map<number, number | string>();
   let index = 0;
   for (const i of promoted) {
     const name = def.inputs![i].name;
-    if (name in named) result.set(i, named[name]);
-    else if (index < values.length) result.set(i, values[index]);
+    if (name in named) positions.set(i, name);
+    else if (index < values.length) positions.set(i, index);
     index++;
     if (hasControls && index < values.length && isControl(values[index])) index++;
+  }
+  return { promoted, positions };
+}
+
+/** Promoted widget values of an instance by definition input index (ComfyUI saves them in input order). */
+export function promotedValues(
+  instance: EditorNode,
+  def: UiSubgraphDefinition,
+  inner: EditorGraph,
+  slots: (number | undefined)[],
+  defs: NodeDefs,
+): Map<number, unknown> {
+  const list = instance.raw?.widgets_values;
+  const { positions } = promotedLayout(instance, def, inner, slots, defs);
+  const result = new Map<number, unknown>();
+  for (const [i, at] of positions) {
+    result.set(i, typeof at === 'string' ? (list as Record<string, unknown>)[at] : (list as unknown[])[at]);
   }
   return result;
 }
