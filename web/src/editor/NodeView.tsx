@@ -3,9 +3,10 @@
  * a resize corner, collapsed to its title, pinned, or a small dot for a Reroute.
  */
 import { Handle, NodeResizeControl, type NodeProps, Position, useUpdateNodeInternals } from '@xyflow/react';
-import { memo, useEffect, useRef } from 'react';
+import { memo, useEffect, useMemo, useRef } from 'react';
 import { graphStore } from '../store/graphStore';
-import { isSubgraphType } from '../store/subgraphNav';
+import { errorsOnNode, runIdOnNode } from '../store/nodeOutputIds';
+import { isSubgraphType, subgraphNav } from '../store/subgraphNav';
 import { inputHandle, isCollapsed, isPinned, isReroute, type LgNode, outputHandle } from '../store/flowModel';
 import { runStore } from '../store/runStore';
 import { useStore } from '../store/store';
@@ -53,10 +54,13 @@ function WorkflowNodeView({ id, data, selected }: NodeProps<LgNode>) {
   }, [collapsed, id, updateInternals]);
   const def = useStore(graphStore, (s) => s.defs[node.type]);
   const defs = useStore(graphStore, (s) => s.defs);
-  const executing = useStore(runStore, (s) => s.executing === id);
-  const progress = useStore(runStore, (s) => (s.progress && (s.progress.node ?? s.executing) === id ? s.progress : null));
-  const errors = useStore(runStore, (s) => s.nodeErrors[id]);
-  const execError = useStore(runStore, (s) => (s.executionError?.nodeId === id ? s.executionError.message : null));
+  // Run state arrives under the prompt's ids ("10:9" inside instance 10): shown on the instance, or inside it.
+  const frames = useStore(subgraphNav, (s) => s.frames);
+  const path = useMemo(() => frames.map((f) => f.instanceId), [frames]);
+  const executing = useStore(runStore, (s) => runIdOnNode(s.executing, path, id));
+  const progress = useStore(runStore, (s) => (s.progress && runIdOnNode(s.progress.node ?? s.executing, path, id) ? s.progress : null));
+  const errors = useStore(runStore, (s) => errorsOnNode(s.nodeErrors, path, id));
+  const execError = useStore(runStore, (s) => (runIdOnNode(s.executionError?.nodeId, path, id) ? s.executionError!.message : null));
   const planState = useStore(runStore, (s) =>
     s.plan ? (s.plan.cached.includes(id) ? 'cached' : s.plan.run.includes(id) ? 'run' : null) : null,
   );

@@ -1,6 +1,6 @@
 /** Run results by prompt id shown on the canvas node they belong to, inside and outside subgraphs. */
 import { describe, expect, it } from 'vitest';
-import { outputsOnNode, previewOnNode, promptIdOf } from './nodeOutputIds';
+import { errorsOnNode, outputsOnNode, previewOnNode, promptIdOf, runIdOnNode } from './nodeOutputIds';
 
 const img = (filename: string) => ({ filename, subfolder: '', type: 'output' });
 const outputs = {
@@ -34,5 +34,26 @@ describe('run results on canvas nodes', () => {
     expect(previewOnNode(previews, ['10'], '3')).toBe('blob:a');
     expect(previewOnNode(previews, [], '1')).toBeUndefined();
     expect(previewOnNode(previews, [], '7')).toBe('blob:b');
+  });
+});
+
+describe('run state on canvas nodes', () => {
+  it('marks an instance while a node inside it runs, and the inner node when the subgraph is open', () => {
+    expect(runIdOnNode('10:9', [], '10')).toBe(true);
+    expect(runIdOnNode('10:3:5', [], '10')).toBe(true);
+    expect(runIdOnNode('10:9', ['10'], '9')).toBe(true);
+    expect(runIdOnNode('10:9', [], '1')).toBe(false);
+    expect(runIdOnNode('100:9', [], '10')).toBe(false);
+    expect(runIdOnNode('10', ['10'], '10')).toBe(false);
+    expect(runIdOnNode(null, [], '10')).toBe(false);
+  });
+
+  it('shows an inner node’s validation errors on its instance, its own first', () => {
+    const errors = { '10:9': 'bad seed', '4': 'no model' };
+    expect(errorsOnNode(errors, [], '10')).toBe('bad seed');
+    expect(errorsOnNode(errors, ['10'], '9')).toBe('bad seed');
+    expect(errorsOnNode(errors, [], '4')).toBe('no model');
+    expect(errorsOnNode(errors, [], '7')).toBeUndefined();
+    expect(errorsOnNode({ ...errors, '10': 'own' }, [], '10')).toBe('own');
   });
 });

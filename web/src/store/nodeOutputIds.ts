@@ -36,3 +36,18 @@ export function previewOnNode(previews: Record<string, string>, path: string[], 
   const keys = resultKeysOf(previews, path, nodeId);
   return previews[promptIdOf(path, nodeId)] ?? (keys.length ? previews[keys[keys.length - 1]] : undefined);
 }
+
+/** Whether the prompt's node `runId` (executing, in progress, failed) is canvas node `nodeId` or inside it. */
+export function runIdOnNode(runId: string | null | undefined, path: string[], nodeId: string): boolean {
+  if (!runId) return false;
+  const own = promptIdOf(path, nodeId);
+  return runId === own || runId.startsWith(`${own}:`);
+}
+
+/** The validation errors shown on canvas node `nodeId`: its own, else those of the first failing node inside it. */
+export function errorsOnNode<T>(errors: Record<string, T>, path: string[], nodeId: string): T | undefined {
+  const own = errors[promptIdOf(path, nodeId)];
+  if (own !== undefined) return own;
+  const key = Object.keys(errors).find((k) => runIdOnNode(k, path, nodeId));
+  return key === undefined ? undefined : errors[key];
+}
