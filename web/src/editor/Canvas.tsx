@@ -22,6 +22,7 @@ import { NodeView } from './NodeView';
 import { SearchDialog, type SearchRequest } from './SearchDialog';
 import { pointer } from './pointer';
 import { useCanvasSettings } from '../settings/canvasSettings';
+import { LowQualityZoom } from './lowQualityRendering';
 
 const nodeTypes = { lg: NodeView, group: GroupView };
 
@@ -56,6 +57,7 @@ export function Canvas() {
   const [search, setSearch] = useState<Search | null>(null);
   const [menu, setMenu] = useState<MenuRequest | null>(null);
   const settingProps = useCanvasSettings(); // link style, snap to grid, colour mode
+  const root = useRef<HTMLDivElement>(null); // carries lg-low-quality when zoomed far out
 
   const openSearch = (clientX: number, clientY: number, from?: PendingLink) => {
     const flow = rf.screenToFlowPosition({ x: clientX, y: clientY });
@@ -133,6 +135,7 @@ export function Canvas() {
 
   return (
     <div
+      ref={root}
       className="lg-canvas"
       onDoubleClick={onDoubleClick}
       onDragOver={(e) => e.preventDefault()}
@@ -177,6 +180,7 @@ export function Canvas() {
         proOptions={{ hideAttribution: true }}
         {...settingProps}
       >
+        <LowQualityZoom root={root} />
         <Background gap={20} />
         <Controls />
         <MiniMap pannable zoomable nodeColor={(n) => (n.type === 'group' ? '#3f789e55' : '#556')} />
