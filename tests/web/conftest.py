@@ -177,15 +177,15 @@ def browser():
             b.close()
 
 
-@pytest.fixture
-def page(browser, server_url, request):
-    """A fresh browser context (empty localStorage) on the editor. Afterwards a screenshot is saved
-    to test-artifacts/ and the test fails if the page raised any JavaScript error."""
+@contextmanager
+def editor_page(browser, url: str, request):
+    """A fresh browser context (empty localStorage) on the editor at `url`, once it is ready. Afterwards a
+    screenshot is saved to test-artifacts/ and the test fails if the page raised any JavaScript error."""
     context = browser.new_context(viewport={"width": 1500, "height": 950}, accept_downloads=True)
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(server_url + "/")
+    pg.goto(url + "/")
     pg.wait_for_selector(".lg-app[data-ready='true']", timeout=20000)
     pg.js_errors = errors
     yield pg
@@ -195,3 +195,10 @@ def page(browser, server_url, request):
     finally:
         context.close()
     assert errors == [], f"JavaScript errors in the page: {errors}"
+
+
+@pytest.fixture
+def page(browser, server_url, request):
+    """The editor on the shared server (see editor_page)."""
+    with editor_page(browser, server_url, request) as pg:
+        yield pg

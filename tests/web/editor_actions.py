@@ -104,3 +104,22 @@ def count_workflow(steps: int, seconds: float) -> dict:
         ],
         "links": [[1, 1, 0, 2, 0, "INT"]],
     }
+
+
+def queue_and_fetch_image(page, server_url: str, output_node: str = "9", screenshot: Path | None = None):
+    """Ctrl+Enter, wait (up to 3 minutes) for the image on `output_node`, save a screenshot when asked,
+    and return the image's pixels as float32 RGB in 0..1 (the demo tests measure them)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    page.keyboard.press("Control+Enter")
+    image = node(page, output_node).locator("img.lg-output-image")
+    expect(image).to_have_count(1, timeout=180000)
+    png = page.request.get(server_url + image.get_attribute("src")).body()
+    if screenshot is not None:
+        screenshot.parent.mkdir(exist_ok=True)
+        page.screenshot(path=str(screenshot))
+    with Image.open(io.BytesIO(png)) as picture:
+        return np.asarray(picture.convert("RGB"), dtype=np.float32) / 255.0

@@ -3,7 +3,6 @@ editor, save it through /upload/mask, and inpaint — no pre-made transparent PN
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 
@@ -14,14 +13,14 @@ from playwright.sync_api import expect
 
 from diffusion.demo.measure import measure_image
 
-from .conftest import ARTIFACTS, ROOT
-from .editor_actions import node, open_workflow_file
+from .conftest import ARTIFACTS, ROOT, editor_page
+from .editor_actions import node, open_workflow_file, queue_and_fetch_image
 
 PICTURE = "demo_red_circle_on_blue.png"
 
 
 @pytest.mark.slow
-def test_paint_a_mask_and_inpaint_on_the_demo_model(browser, demo_server, tmp_path):
+def test_paint_a_mask_and_inpaint_on_the_demo_model(browser, demo_server, tmp_path, request):
     (demo_server.base / "input").mkdir(exist_ok=True)
     shutil.copy(ROOT / "input" / PICTURE, demo_server.base / "input" / PICTURE)
     workflow = json.loads((ROOT / "workflows" / "demo_inpaint_replace_shape_ui.json").read_text())
@@ -30,13 +29,7 @@ def test_paint_a_mask_and_inpaint_on_the_demo_model(browser, demo_server, tmp_pa
     path = tmp_path / "inpaint_painted.json"
     path.write_text(json.dumps(workflow))
 
-    context = browser.new_context(viewport={"width": 1500, "height": 950})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    try:
-        page.goto(demo_server.url + "/")
-        page.wait_for_selector(".lg-app[data-ready='true']", timeout=20000)
+    with editor_page(browser, demo_server.url, request) as page:
         open_workflow_file(page, path)
         expect(page.get_by_role("dialog", name="Missing models and nodes")).to_have_count(0)
         load = node(page, str(loader["id"]))
@@ -63,16 +56,7 @@ def test_paint_a_mask_and_inpaint_on_the_demo_model(browser, demo_server, tmp_pa
             alpha = np.asarray(im.convert("RGBA"))[..., 3]
         assert alpha[32, 32] == 0 and alpha[1, 1] == 255  # painted centre is masked, corners are kept
 
-        page.keyboard.press("Control+Enter")
-        image = node(page, "9").locator("img.lg-output-image")
-        expect(image).to_have_count(1, timeout=180000)
-        png = page.request.get(demo_server.url + image.get_attribute("src")).body()
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "web-mask-inpainted.png"))
-    finally:
-        context.close()
-    assert errors == [], errors
-    with Image.open(io.BytesIO(png)) as picture:
-        measured = measure_image(np.asarray(picture.convert("RGB"), dtype=np.float32) / 255.0)
+        pixels = queue_and_fetch_image(page, demo_server.url, screenshot=ARTIFACTS / "web-mask-inpainted.png")
+    measured = measure_image(pixels)
     # The workflow asks for "a large yellow star on a blue background, center" inside the mask.
     assert (measured.background, measured.color, measured.shape) == ("blue", "yellow", "star"), measured

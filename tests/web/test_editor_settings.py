@@ -6,33 +6,19 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
+from .conftest import editor_page
 from .editor_actions import drag, node, queue
-
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
 
 
 @pytest.fixture
 def demo_page(browser, demo_server, request):
     """The editor on this module's own server (settings written here stay here); screenshot after."""
-    context = browser.new_context(viewport={"width": 1500, "height": 950})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(demo_server.url + "/")
-    page.wait_for_selector(".lg-app[data-ready='true']", timeout=20000)
-    yield page
-    ARTIFACTS.mkdir(exist_ok=True)
-    try:
-        page.screenshot(path=str(ARTIFACTS / f"web-{request.node.name}.png"))
-    finally:
-        context.close()
-    assert errors == [], f"JavaScript errors in the page: {errors}"
+    with editor_page(browser, demo_server.url, request) as pg:
+        yield pg
 
 
 def _link_paths(page) -> list[str]:

@@ -5,15 +5,12 @@ with that file chosen. Runs on the server with the demo checkpoint, as on a fres
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 
+from .conftest import editor_page
 from .editor_actions import clear_canvas
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
 DEMO_NAME = "latentgraph-demo.safetensors"
 # Sorted before the demo file, so it is what a new Load Checkpoint node would pick by default.
 OTHER_NAME = "aaa-placeholder.safetensors"
@@ -24,19 +21,8 @@ def demo_page(browser, demo_server, request):
     """The editor on the demo server; a screenshot afterwards; fails on JavaScript errors."""
     # Listed, never loaded: only its name matters here.
     (demo_server.base / "models" / "checkpoints" / OTHER_NAME).write_bytes(b"not a model")
-    context = browser.new_context(viewport={"width": 1500, "height": 950})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(demo_server.url + "/")
-    page.wait_for_selector(".lg-app[data-ready='true']", timeout=20000)
-    yield page
-    ARTIFACTS.mkdir(exist_ok=True)
-    try:
-        page.screenshot(path=str(ARTIFACTS / f"web-{request.node.name}.png"))
-    finally:
-        context.close()
-    assert errors == [], f"JavaScript errors in the page: {errors}"
+    with editor_page(browser, demo_server.url, request) as pg:
+        yield pg
 
 
 def _top_left(locator) -> tuple[float, float]:

@@ -5,18 +5,16 @@ back. On the demo model the converted default workflow still draws the prompt's 
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 from playwright.sync_api import expect
 
 from diffusion.demo.measure import measure_image
 
-from .editor_actions import exported_prompt, node, open_workflow_file, saved_workflow
+from .conftest import editor_page
+from .editor_actions import exported_prompt, node, open_workflow_file, queue_and_fetch_image, saved_workflow
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 INSTANCE = "10"  # the default workflow's last node id is 9
@@ -95,26 +93,11 @@ def test_convert_enter_edit_leave_and_unpack(page, tmp_path):
 
 
 @pytest.mark.slow
-def test_converted_default_workflow_draws_the_same_picture(browser, demo_server):
-    context = browser.new_context(viewport={"width": 1500, "height": 950}, accept_downloads=True)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    try:
-        page.goto(demo_server.url + "/")
-        page.wait_for_selector(".lg-app[data-ready='true']", timeout=20000)
+def test_converted_default_workflow_draws_the_same_picture(browser, demo_server, request):
+    with editor_page(browser, demo_server.url, request) as page:
         _convert(page, ["6", "7", "3"])  # both prompts and the sampler
-        page.keyboard.press("Control+Enter")
-        image = node(page, "9").locator("img.lg-output-image")
-        expect(image).to_have_count(1, timeout=180000)
-        png = page.request.get(demo_server.url + image.get_attribute("src")).body()
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "web-subgraph-demo.png"))
-    finally:
-        context.close()
-    assert errors == [], errors
-    with Image.open(io.BytesIO(png)) as picture:
-        measured = measure_image(np.asarray(picture.convert("RGB"), dtype=np.float32) / 255.0)
+        pixels = queue_and_fetch_image(page, demo_server.url, screenshot=ARTIFACTS / "web-subgraph-demo.png")
+    measured = measure_image(pixels)
     # Seed 42 on the first Queue, as in test_editor_demo_model: the same picture through the subgraph.
     assert (measured.background, measured.color, measured.shape, measured.position) == \
         ("blue", "red", "star", "center"), measured

@@ -3,39 +3,10 @@
  * it in place (Enter or leaving the field commits, Escape cancels), as a node's title does.
  */
 import { type NodeProps, NodeResizer } from '@xyflow/react';
-import { useEffect, useRef, useState } from 'react';
+import { useState } from 'react';
 import { graphStore } from '../store/graphStore';
 import type { GroupNode } from '../store/flowModel';
-
-function GroupTitleInput({ title, onDone }: { title: string; onDone: (title: string | null) => void }) {
-  const input = useRef<HTMLInputElement>(null);
-  const done = useRef(false);
-  useEffect(() => {
-    input.current?.focus();
-    input.current?.select();
-  }, []);
-  const finish = (commit: boolean) => {
-    if (done.current) return;
-    done.current = true;
-    const text = input.current?.value.trim() ?? '';
-    onDone(commit && text && text !== title ? text : null);
-  };
-  return (
-    <input
-      ref={input}
-      className="lg-title-input nodrag"
-      aria-label="group title"
-      defaultValue={title}
-      onKeyDown={(e) => {
-        e.stopPropagation();
-        if (e.key === 'Enter') finish(true);
-        else if (e.key === 'Escape') finish(false);
-      }}
-      onBlur={() => finish(true)}
-      onDoubleClick={(e) => e.stopPropagation()}
-    />
-  );
-}
+import { InlineTitleInput } from './InlineTitleInput';
 
 export function GroupView({ id, data, selected }: NodeProps<GroupNode>) {
   const g = data.group;
@@ -52,7 +23,8 @@ export function GroupView({ id, data, selected }: NodeProps<GroupNode>) {
         }}
       >
         {editing ? (
-          <GroupTitleInput
+          <InlineTitleInput
+            label="group title"
             title={g.title}
             onDone={(title) => {
               setEditing(false);

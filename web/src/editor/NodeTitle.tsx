@@ -2,39 +2,22 @@
  * A node's title bar: the collapse dot at its left (as in ComfyUI), the title, edited in place
  * on double-click or from the menu's "Title" (Enter commits, Escape cancels), and the badges.
  */
-import { type ReactNode, useEffect, useRef } from 'react';
+import type { ReactNode } from 'react';
 import { graphStore } from '../store/graphStore';
 import { nodeEdits, titleEditor } from '../store/nodeEdits';
 import { useStore } from '../store/store';
 import type { EditorNode } from '../workflow/types';
+import { InlineTitleInput } from './InlineTitleInput';
 
 function TitleInput({ node }: { node: EditorNode }) {
-  const input = useRef<HTMLInputElement>(null);
-  const done = useRef(false);
-  useEffect(() => {
-    input.current?.focus();
-    input.current?.select();
-  }, []);
-  const finish = (commit: boolean) => {
-    if (done.current) return;
-    done.current = true;
-    const title = input.current?.value.trim() ?? '';
-    if (commit && title && title !== node.title) graphStore.setTitle(node.id, title);
-    titleEditor.set({ nodeId: null });
-  };
   return (
-    <input
-      ref={input}
-      className="lg-title-input nodrag"
-      aria-label="node title"
-      defaultValue={node.title}
-      onKeyDown={(e) => {
-        e.stopPropagation();
-        if (e.key === 'Enter') finish(true);
-        else if (e.key === 'Escape') finish(false);
+    <InlineTitleInput
+      title={node.title ?? ''}
+      label="node title"
+      onDone={(title) => {
+        if (title) graphStore.setTitle(node.id, title);
+        titleEditor.set({ nodeId: null });
       }}
-      onBlur={() => finish(true)}
-      onDoubleClick={(e) => e.stopPropagation()}
     />
   );
 }
