@@ -9,8 +9,10 @@ the real nodes. The checkpoint (random weights in the real SD1.5 shapes, fp16 on
 
 Each mode runs in its own runtime: "fp32" sets the runtime option precision=fp32; "default"
 leaves it unset (what `main.py` does: bf16 UNet in channels-last layout on a CPU with native
-bf16, text encoders and VAE in fp32). A one-step KSampler run first warms the kernels, then
-the timed run reports seconds per step (KSampler wall time / steps, previews on as by default).
+bf16, text encoders and VAE in fp32). In both modes the UNet's convolutions (and, in bf16, its
+GEGLU projections) run on weights prepacked once for oneDNN (diffusion/models/unet/prepacked.py).
+A one-step KSampler run first warms the kernels, then the timed run reports seconds per step
+(KSampler wall time / steps, previews on as by default; its first step also packs the weights).
 The PSNR compares the default path's decoded image with fp32's. With random weights the image
 is noise-like, so the PSNR measures numerical agreement of the two paths, not picture quality.
 

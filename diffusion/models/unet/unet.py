@@ -28,6 +28,7 @@ from diffusion.models.unet.blocks import (
 )
 from diffusion.models.unet.config import UNetConfig, UNetConfigError
 from diffusion.models.unet.hooks import UNetHooks, pop_control, working_control
+from diffusion.models.unet.prepacked import PackedConv2d
 
 __all__ = ["UNetConfig", "UNetConfigError", "UNetModel", "unet_config_from_state_dict"]
 
@@ -44,7 +45,7 @@ class UNetModel(nn.Module):
             self.label_emb = nn.Sequential(
                 nn.Sequential(nn.Linear(config.adm_in_channels, ted), nn.SiLU(), nn.Linear(ted, ted))
             )
-        self.input_blocks = nn.ModuleList([TimestepEmbedSequential(nn.Conv2d(config.in_channels, mc, 3, padding=1))])
+        self.input_blocks = nn.ModuleList([TimestepEmbedSequential(PackedConv2d(config.in_channels, mc, 3, padding=1))])
         skip_channels = [mc]
         channels = mc
         depths = iter(config.transformer_depth)
@@ -72,7 +73,7 @@ class UNetModel(nn.Module):
                 if level and index == config.num_res_blocks[level]:
                     layers.append(Upsample(channels))
                 self.output_blocks.append(TimestepEmbedSequential(*layers))
-        self.out = nn.Sequential(normalization(channels), nn.SiLU(), nn.Conv2d(mc, config.out_channels, 3, padding=1))
+        self.out = nn.Sequential(normalization(channels), nn.SiLU(), PackedConv2d(mc, config.out_channels, 3, padding=1))
 
     def _maybe_add_transformer(self, layers: list[nn.Module], channels: int, depth: int) -> None:
         if depth > 0:

@@ -1,0 +1,160 @@
+"""Prepacked layers (PackedConv2d, PackedLinear): the fast CPU paths give the plain paths' numbers."""
+
+import copy
+import pickle
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import diffusion.models.unet.prepacked as prepacked
+from diffusion.models.unet.config import UNetConfig
+from diffusion.models.unet.prepacked import PackedConv2d, PackedLinear, release_packed_weights
+from diffusion.models.unet.unet import UNetModel
+
+pytestmark = pytest.mark.skipif(not prepacked.packing_available(), reason="this torch build has no oneDNN packing")
+
+
+@pytest.fixture
+def packing_switch(monkeypatch):
+    """set(on): packing on or off for the following forwards (as the A/B in the benchmark did)."""
+    def switch(on: bool) -> None:
+        monkeypatch.setattr(prepacked._PACKING, "_answer", on)
+    return switch
+
+
+def _unet_inputs(model: UNetModel):
+    torch.manual_seed(0)
+    context = torch.randn(2, 7, model.config.context_dim)
+    return torch.randn(2, model.config.in_channels, 16, 16), torch.tensor([10.0, 700.0]), context
+
+
+@pytest.mark.parametrize("stride, padding, kernel", [(1, 1, 3), (2, 1, 3), (1, 0, 1)])
+def test_packed_conv_matches_plain_conv_in_fp32_and_channels_last_bf16(stride, padding, kernel):
+    torch.manual_seed(0)
+    conv = PackedConv2d(8, 16, kernel, stride=stride, padding=padding).eval()
+    x = torch.randn(2, 8, 9, 9)
+    with torch.inference_mode():
+        assert conv._packed is None
+        out = conv(x)
+        assert conv._packed is not None  # the packed path ran
+        torch.testing.assert_close(out, F.conv2d(x, conv.weight, conv.bias, stride, padding), rtol=1e-5, atol=1e-5)
+        conv = conv.to(torch.bfloat16).to(memory_format=torch.channels_last)
+        xb = x.bfloat16().to(memory_format=torch.channels_last)
+        conv(xb)
+        out = conv(xb)
+        assert conv._packed is not None
+        assert out.dtype == torch.bfloat16 and out.is_contiguous(memory_format=torch.channels_last)
+        torch.testing.assert_close(out, F.conv2d(xb, conv.weight, conv.bias, stride, padding), rtol=2e-2, atol=2e-2)
+
+
+def test_weight_edits_swaps_and_new_shapes_repack():
+    conv = PackedConv2d(4, 4, 3, padding=1).eval()
+    x = torch.randn(1, 4, 8, 8)
+
+    def check(inputs):
+        for _ in range(2):
+            expected = F.conv2d(inputs, conv.weight, conv.bias, 1, 1)
+            torch.testing.assert_close(conv(inputs), expected, rtol=1e-5, atol=1e-5)
+        assert conv._packed is not None
+
+    with torch.no_grad():
+        check(x)
+        conv.weight.mul_(2.0)  # in place: same storage, new version
+        check(x)
+        conv.weight = torch.nn.Parameter(torch.randn_like(conv.weight), requires_grad=False)  # a LoRA-style swap
+        check(x)
+        check(torch.randn(3, 4, 12, 10))
+    assert release_packed_weights(conv) == 1 and conv._packed is None
+
+
+def test_a_used_layer_deep_copies_and_pickles_without_its_packed_copy():
+    conv = PackedConv2d(4, 4, 3, padding=1).eval()
+    x = torch.randn(1, 4, 8, 8)
+    with torch.no_grad():
+        conv(x)
+        expected = conv(x)
+        twin = copy.deepcopy(conv)
+        thawed = pickle.loads(pickle.dumps(conv))
+        assert conv._packed is not None and twin._packed is None and thawed._packed is None
+        torch.testing.assert_close(twin(x), expected)
+        torch.testing.assert_close(thawed(x), expected)
+
+
+def test_training_with_autograd_takes_the_plain_path_and_gets_gradients():
+    conv = PackedConv2d(4, 4, 3, padding=1)
+    conv(torch.randn(1, 4, 8, 8)).sum().backward()
+    assert conv._packed is None and conv.weight.grad is not None
+
+
+def test_tiny_unet_fp32_equals_the_plain_path(packing_switch):
+    model = UNetModel(UNetConfig.preset("sd15", "tiny")).eval()
+    x, t, context = _unet_inputs(model)
+    with torch.inference_mode():
+        packing_switch(False)
+        plain = model(x, t, context)
+        packing_switch(True)
+        model(x, t, context)
+        packed = model(x, t, context)
+    assert any(m._packed is not None for m in model.modules() if isinstance(m, PackedConv2d))
+    torch.testing.assert_close(packed, plain, rtol=1e-5, atol=1e-5)
+
+
+def test_tiny_unet_bf16_channels_last_is_close_to_the_plain_path(packing_switch):
+    model = UNetModel(UNetConfig.preset("sd15", "tiny")).eval().to(torch.bfloat16)
+    model = model.to(memory_format=torch.channels_last)
+    x, t, context = _unet_inputs(model)
+    with torch.inference_mode():
+        packing_switch(False)
+        plain = model(x, t, context)
+        packing_switch(True)
+        model(x, t, context)
+        packed = model(x, t, context)
+    torch.testing.assert_close(packed, plain, rtol=2e-2, atol=2e-2)
+
+
+def test_packed_linear_matches_plain_linear_in_bf16_and_leaves_fp32_plain():
+    torch.manual_seed(0)
+    layer = PackedLinear(16, 128).eval()
+    x = torch.randn(2, 5, 16)
+    with torch.inference_mode():
+        out = layer(x)
+        assert layer._packed is None  # fp32 linears stay on the plain path
+        torch.testing.assert_close(out, F.linear(x, layer.weight, layer.bias))
+    layer = layer.to(torch.bfloat16)
+    xb = x.bfloat16()
+    with torch.inference_mode():
+        layer(xb)
+        out = layer(xb)
+        assert layer._packed is not None and out.shape == (2, 5, 128) and out.dtype == torch.bfloat16
+        torch.testing.assert_close(out, F.linear(xb, layer.weight, layer.bias), rtol=2e-2, atol=2e-2)
+        layer.weight.add_(1.0)
+        torch.testing.assert_close(layer(xb), F.linear(xb, layer.weight, layer.bias), rtol=2e-2, atol=2e-2)
+
+
+def test_weights_made_under_inference_mode_take_the_plain_path():
+    conv = PackedConv2d(4, 4, 3, padding=1)
+    x = torch.randn(1, 4, 8, 8)
+    with torch.inference_mode():
+        conv = conv.double().float()  # inference-tensor weights: in-place edits would be invisible to a cache
+        assert conv.weight.is_inference()
+        first = conv(x)
+        conv.weight.add_(1.0)
+        second = conv(x)
+        assert conv._packed is None and not torch.equal(first, second)
+        torch.testing.assert_close(second, F.conv2d(x, conv.weight, conv.bias, 1, 1))
+
+
+def test_a_weight_made_anew_for_every_call_ends_on_the_plain_path():
+    """As ModelComputeDtype's per-forward casts do: packing those would cost a pack per call."""
+    conv = PackedConv2d(4, 4, 3, padding=1)
+    x = torch.randn(1, 4, 8, 8)
+    weights = [torch.randn(4, 4, 3, 3) for _ in range(4)]
+    with torch.no_grad():
+        for index, weight in enumerate(weights):
+            conv.weight = torch.nn.Parameter(weight, requires_grad=False)
+            torch.testing.assert_close(conv(x), F.conv2d(x, weight, conv.bias, 1, 1))
+            assert (conv._packed is not None) == (index == 0)  # the first copy, replaced unused, was the last
+        conv(x)  # a weight used twice is packed again
+        assert conv._packed is not None
+        torch.testing.assert_close(conv(x), F.conv2d(x, weights[-1], conv.bias, 1, 1))
