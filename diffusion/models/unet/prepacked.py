@@ -84,6 +84,12 @@ class _PackedWeight:
             state.pop(name, None)
         return state
 
+    def _apply(self, fn, recurse=True):
+        """`.to()`, `.cuda()`, `.half()` and the like drop the packed copy first: it pinned the old plain
+        weight (and so its memory) and would be stale anyway."""
+        self._packed, self._seen, self._churning = None, None, False
+        return super()._apply(fn, recurse)
+
     def _cached_pack(self, weight: torch.Tensor, key: tuple, pack) -> torch.Tensor | None:
         """The packed weight for `key`, or None: run the plain path this time."""
         cached = self._packed

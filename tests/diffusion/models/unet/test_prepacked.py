@@ -39,7 +39,9 @@ def test_packed_conv_matches_plain_conv_in_fp32_and_channels_last_bf16(stride, p
         out = conv(x)
         assert conv._packed is not None  # the packed path ran
         torch.testing.assert_close(out, F.conv2d(x, conv.weight, conv.bias, stride, padding), rtol=1e-5, atol=1e-5)
-        conv = conv.to(torch.bfloat16).to(memory_format=torch.channels_last)
+    conv = conv.to(torch.bfloat16).to(memory_format=torch.channels_last)  # as models are cast: not in inference mode
+    assert conv._packed is None  # the cast dropped the fp32 copy
+    with torch.inference_mode():
         xb = x.bfloat16().to(memory_format=torch.channels_last)
         conv(xb)
         out = conv(xb)
@@ -158,3 +160,15 @@ def test_a_weight_made_anew_for_every_call_ends_on_the_plain_path():
         conv(x)  # a weight used twice is packed again
         assert conv._packed is not None
         torch.testing.assert_close(conv(x), F.conv2d(x, weights[-1], conv.bias, 1, 1))
+
+
+def test_moving_or_casting_a_layer_drops_its_packed_copy():
+    """The packed entry pins the plain weight it was made from: .to() must not keep the old one alive."""
+    conv = PackedConv2d(4, 4, 3, padding=1).eval()
+    with torch.no_grad():
+        conv(torch.randn(1, 4, 8, 8))
+        assert conv._packed is not None
+        conv.to(torch.bfloat16)
+        assert conv._packed is None
+        x = torch.randn(1, 4, 8, 8, dtype=torch.bfloat16).to(memory_format=torch.channels_last)
+        torch.testing.assert_close(conv(x), F.conv2d(x, conv.weight, conv.bias, 1, 1))
