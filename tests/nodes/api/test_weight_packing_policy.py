@@ -21,9 +21,9 @@ def restore_packing():
 
 
 def _packs_a_copy() -> bool:
-    conv = PackedConv2d(4, 4, 3, padding=1).eval()
+    conv = PackedConv2d(4, 4, 3, padding=1).eval().to(torch.bfloat16)
     with torch.no_grad():
-        conv(torch.randn(1, 4, 8, 8))
+        conv(torch.randn(1, 4, 8, 8, dtype=torch.bfloat16))
     return conv._packed is not None
 
 
