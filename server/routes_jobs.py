@@ -68,12 +68,10 @@ def job_status(entry: dict, store_status: str | None) -> str:
     return "failed" if (entry.get("status") or {}).get("status_str") == "error" else "completed"
 
 
-def finished_job(prompt_id: str, entry: dict, store_status: str | None = None, *, full: bool = False) -> dict:
-    number, _, prompt, extra_data, _ = entry["prompt"]
-    create_time, workflow_id = _workflow_facts(extra_data)
-    status_info = entry.get("status") or {}
+def history_times(entry: dict) -> tuple[int | None, int | None, dict | None]:
+    """(execution start ms, end ms, the execution_error data) from a history entry's status messages."""
     start = end = error = None
-    for message in status_info.get("messages", []):
+    for message in (entry.get("status") or {}).get("messages", []):
         if not (isinstance(message, list) and len(message) >= 2 and isinstance(message[1], dict)):
             continue
         name, data = message[0], message[1]
@@ -83,13 +81,20 @@ def finished_job(prompt_id: str, entry: dict, store_status: str | None = None, *
             end = data.get("timestamp")
             if name == "execution_error":
                 error = data
+    return start, end, error
+
+
+def finished_job(prompt_id: str, entry: dict, store_status: str | None = None, *, full: bool = False) -> dict:
+    number, _, prompt, extra_data, _ = entry["prompt"]
+    create_time, workflow_id = _workflow_facts(extra_data)
+    start, end, error = history_times(entry)
     count, preview = output_summary(entry.get("outputs") or {})
     job = _without_none({
         "id": prompt_id, "status": job_status(entry, store_status),
         "priority": number, "create_time": create_time, "execution_start_time": start, "execution_end_time": end,
         "execution_error": error, "outputs_count": count, "preview_output": preview, "workflow_id": workflow_id})
     if full:
-        job.update({"outputs": entry.get("outputs") or {}, "execution_status": status_info,
+        job.update({"outputs": entry.get("outputs") or {}, "execution_status": entry.get("status") or {},
                     "workflow": {"prompt": prompt, "extra_data": extra_data}})
     return job
 

@@ -22,6 +22,7 @@ from typing import Any
 from .assets_store import FILE_ROOTS, store_for
 from .paths import PathRefusedError
 from .routes_files import locate
+from .routes_jobs import history_times
 from .routes_v2_live import LiveJob, LiveJobs
 from .state import ServerState
 from .store import CANCELLED, INTERRUPTED, SUCCESS
@@ -91,22 +92,6 @@ def _output(job_id: str, node_id: str, media: str, item: dict, folders) -> dict:
             "job_id": job_id, "subfolder": subfolder, "folder_type": file_type}
 
 
-def _history_times(entry: dict) -> tuple[int | None, int | None, dict | None]:
-    """(execution start ms, end ms, the execution_error data) from a history entry's messages."""
-    start = end = error = None
-    for message in (entry.get("status") or {}).get("messages", []):
-        if not (isinstance(message, list) and len(message) >= 2 and isinstance(message[1], dict)):
-            continue
-        name, data = message[0], message[1]
-        if name == "execution_start":
-            start = data.get("timestamp")
-        elif name in ("execution_success", "execution_error", "execution_interrupted"):
-            end = data.get("timestamp")
-            if name == "execution_error":
-                error = data
-    return start, end, error
-
-
 def _job_error(status: str, error: dict | None) -> dict | None:
     if status == "canceled":
         return {"code": "canceled", "message": "The job was canceled.", "node_id": None, "class_type": None,
@@ -130,7 +115,7 @@ def _base(job_id: str, status: str, extra_data: dict) -> dict:
 def finished_job(job_id: str, entry: dict, store_status: str | None, folders) -> dict:
     _, _, prompt, extra_data, _ = entry["prompt"]
     status = status_of_finished(store_status)
-    start, end, error = _history_times(entry)
+    start, end, error = history_times(entry)
     job = _base(job_id, status, extra_data)
     total = len(prompt) if isinstance(prompt, dict) else 0
     done = total if status == "succeeded" else 0
