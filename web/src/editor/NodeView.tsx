@@ -154,7 +154,8 @@ function WorkflowNodeView({ id, data, selected }: NodeProps<LgNode>) {
                 title={s.type}
               />
               <span className={s.optional ? 'lg-optional' : ''}>{s.name || s.type}</span>
-              {s.widget && (
+              {/* Kept-raw nodes (subgraph instances' promoted inputs, primitives) have nothing to convert back. */}
+              {s.widget && !node.raw && (
                 <button
                   className="lg-mini nodrag"
                   title="Convert back to a widget"

@@ -1,6 +1,7 @@
 /**
  * The promoted widgets of a subgraph instance, drawn with the inner widget's control (number,
- * combo, text, toggle). An input linked on the instance shows no widget: its link wins.
+ * combo, text, toggle; LoadImage's image with its upload button). An input linked on the instance
+ * shows no widget: its link wins.
  */
 import { useMemo } from 'react';
 import { handleKey } from '../store/flowModel';
@@ -9,6 +10,7 @@ import { setPromotedWidget } from '../store/promotedWidgetEdit';
 import { useStore } from '../store/store';
 import { instanceDefinition, promotedWidgets } from '../workflow/subgraphWidgets';
 import type { EditorNode } from '../workflow/types';
+import { PromotedUpload } from './PromotedUpload';
 import { Widget } from './widgets';
 
 export function PromotedWidgets({ node }: { node: EditorNode }) {
@@ -32,6 +34,7 @@ export function PromotedWidgets({ node }: { node: EditorNode }) {
         <div key={w.index} className="lg-widget-row" data-widget={w.name} title={`Promoted from the subgraph: ${w.input.name}`}>
           <div className="lg-widget-body">
             <Widget input={{ ...w.input, name: w.name }} value={w.value} onChange={(v) => setPromotedWidget(node.id, w.index, v)} />
+            {w.input.upload && <PromotedUpload instanceId={node.id} index={w.index} value={w.value} />}
           </div>
         </div>
       ))}

@@ -1,11 +1,13 @@
 /**
  * Subgraph entries of the node context menu (NodeMenu shows them), and the canvas gestures:
  * Ctrl+Shift+E converts the selection (ComfyUI's binding), double-clicking an instance enters it.
+ * An instance's menu also un-promotes its promoted widgets (ComfyUI's "Un-Promote Widget").
  */
 import { graphStore } from '../store/graphStore';
 import { isLgNode } from '../store/flowModel';
 import {
   convertSelection,
+  demoteInstanceWidget,
   enterSubgraph,
   isSubgraphType,
   leaveSubgraph,
@@ -13,6 +15,7 @@ import {
   subgraphNav,
   unpackInstance,
 } from '../store/subgraphNav';
+import { instanceDefinition, promotedWidgets } from '../workflow/subgraphWidgets';
 import { viewport } from './viewport';
 import type { EditorNode } from '../workflow/types';
 
@@ -56,6 +59,11 @@ export function subgraphMenuItems(node: EditorNode): SubgraphMenuItem[] {
   if (isSubgraphType(node.type) && node.raw && !node.type.startsWith('Subgraph')) {
     items.push({ label: 'Open Subgraph', run: guarded(() => openSubgraph(node.id)) });
     items.push({ label: 'Unpack Subgraph', run: guarded(() => unpackInstance(node.id)) });
+    const { defs, meta } = graphStore.get();
+    const found = instanceDefinition(node, { passthrough: meta.passthrough }, defs);
+    for (const w of found ? promotedWidgets(node, found.def, found.inner, defs) : []) {
+      items.push({ label: `Un-promote widget ${w.name}`, run: guarded(() => demoteInstanceWidget(node.id, w.index)) });
+    }
   }
   const def = node.raw ? undefined : graphStore.get().defs[node.type];
   if (subgraphNav.get().frames.length > 0 && def) {

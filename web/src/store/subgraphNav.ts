@@ -8,8 +8,9 @@
 import { type EditorGraph } from '../workflow/types';
 import { graphOfInstance, promoteWidget, writeBackDefinition } from '../workflow/subgraphEdit';
 import { convertToSubgraph, unpackSubgraph } from '../workflow/subgraphCreate';
+import { demotePromotedWidget } from '../workflow/subgraphDemote';
 import { subgraphDefinitions } from '../workflow/subgraphFlatten';
-import { flowToGraph, graphToFlow, isLgNode } from './flowModel';
+import { flowToGraph, type GroupNode, graphToFlow, isLgNode } from './flowModel';
 import { type GraphSession, graphStore } from './graphStore';
 import { UndoHistory } from './history';
 import { Store } from './store';
@@ -91,11 +92,19 @@ function selectedIds(): string[] {
     .map((n) => n.id);
 }
 
-/** Converts the selected nodes into a new subgraph (one undo step). */
+function selectedGroupIds(): number[] {
+  return graphStore
+    .get()
+    .nodes.filter((n): n is GroupNode => n.type === 'group' && Boolean(n.selected))
+    .map((n) => n.data.group.id);
+}
+
+/** Converts the selected nodes (and the groups that go with them) into a new subgraph (one undo step). */
 export function convertSelection(): boolean {
   const ids = selectedIds();
-  if (ids.length === 0) return false;
-  const { graph, instanceId } = convertToSubgraph(graphStore.graph(), ids, graphStore.get().defs);
+  const groupIds = selectedGroupIds();
+  if (ids.length === 0 && groupIds.length === 0) return false;
+  const { graph, instanceId } = convertToSubgraph(graphStore.graph(), ids, graphStore.get().defs, undefined, groupIds);
   graphStore.load(graph);
   graphStore.set({ nodes: graphStore.get().nodes.map((n) => ({ ...n, selected: n.id === instanceId })) });
   return true;
@@ -104,6 +113,11 @@ export function convertSelection(): boolean {
 /** Puts the nodes of instance `id` back in its place (one undo step). */
 export function unpackInstance(id: string): void {
   graphStore.load(unpackSubgraph(graphStore.graph(), id, graphStore.get().defs));
+}
+
+/** Un-promotes definition input `index` of instance `id`, on every instance (one undo step). */
+export function demoteInstanceWidget(id: string, index: number): void {
+  graphStore.load(demotePromotedWidget(graphStore.graph(), id, index, graphStore.get().defs));
 }
 
 /** Inside a subgraph: makes widget `widget` of node `nodeId` an input of the subgraph. */

@@ -7,6 +7,7 @@
  * become outputs (one per inner output, named after that output); an instance node takes the
  * selection's place at its centre. Unpacking puts a definition's nodes back in place of an
  * instance (ids kept where free), rewires the boundary links and applies promoted values.
+ * Groups travel both ways (subgraphGroups.ts).
  */
 import { nodeSockets, type NodeDefs } from './nodeDefs';
 import {
@@ -21,6 +22,7 @@ import {
   subgraphDefinitions,
   type UiSubgraphDefinition,
 } from './subgraphFlatten';
+import { groupsToMove, nodesInGroups, placeGroups } from './subgraphGroups';
 import { editorToUi } from './toUi';
 import type { EditorGraph, EditorLink, EditorNode, UiLinkArray, UiLinkObject } from './types';
 
@@ -92,11 +94,11 @@ export function definitionFromGraph(base: UiSubgraphDefinition, inner: EditorGra
     revision: 0,
     config: {},
     widgets: [],
-    groups: [],
     extra: {},
     ...base,
+    groups: ui.groups ?? [],
     state: {
-      lastGroupId: 0,
+      lastGroupId: Math.max(0, ...inner.groups.map((g) => g.id)),
       lastRerouteId: 0,
       lastNodeId: Math.max(inner.lastNodeId, ...ids),
       lastLinkId: Math.max(inner.lastLinkId, ...links.map((l) => l.id)),
@@ -120,11 +122,23 @@ export interface ConvertResult {
   definitionId: string;
 }
 
-/** Moves the nodes `ids` into a new subgraph definition and puts an instance in their place. */
-export function convertToSubgraph(graph: EditorGraph, ids: string[], defs: NodeDefs, name = 'New Subgraph'): ConvertResult {
-  const selected = new Set(ids.filter((id) => graph.nodes.some((n) => n.id === id)));
+/**
+ * Moves the nodes `ids` into a new subgraph definition and puts an instance in their place. The
+ * groups that go with them (subgraphGroups.ts; `groupIds` are selected groups) move along; with
+ * no nodes given, the nodes inside the selected groups are converted.
+ */
+export function convertToSubgraph(
+  graph: EditorGraph,
+  ids: string[],
+  defs: NodeDefs,
+  name = 'New Subgraph',
+  groupIds: number[] = [],
+): ConvertResult {
+  const chosen = ids.length ? ids : nodesInGroups(graph, groupIds);
+  const selected = new Set(chosen.filter((id) => graph.nodes.some((n) => n.id === id)));
   if (selected.size === 0) throw new Error('select the nodes to put into the subgraph');
   const inside = graph.nodes.filter((n) => selected.has(n.id));
+  const movedGroups = groupsToMove(graph, selected, groupIds);
   const nodeById = new Map(graph.nodes.map((n) => [n.id, n]));
   const internal = graph.links.filter((l) => selected.has(l.source) && selected.has(l.target));
   const incoming = graph.links.filter((l) => !selected.has(l.source) && selected.has(l.target));
@@ -175,7 +189,7 @@ export function convertToSubgraph(graph: EditorGraph, ids: string[], defs: NodeD
       boundary(OUTPUT_NODE, { inputs: io(outputs), outputs: [], widgets_values: [] }),
     ],
     links: innerLinks,
-    groups: [],
+    groups: movedGroups,
     lastNodeId: graph.lastNodeId,
     lastLinkId: graph.lastLinkId,
     extra: {},
@@ -209,7 +223,8 @@ export function convertToSubgraph(graph: EditorGraph, ids: string[], defs: NodeD
   const at = graph.nodes.findIndex((n) => selected.has(n.id));
   const nodes = graph.nodes.filter((n) => !selected.has(n.id));
   nodes.splice(at, 0, instance);
-  const next = { ...graph, nodes, links: outerLinks, lastNodeId: graph.lastNodeId + 1 };
+  const groups = graph.groups.filter((g) => !movedGroups.includes(g));
+  const next = { ...graph, nodes, links: outerLinks, groups, lastNodeId: graph.lastNodeId + 1 };
   return { graph: withDefinitions(next, [...subgraphDefinitions(graph).values(), definition]), instanceId, definitionId };
 }
 
@@ -243,7 +258,8 @@ export function unpackSubgraph(graph: EditorGraph, instanceId: string, defs: Nod
   const expanded = expandInstance(graph, instance, def, inner, promoted, (id) => newIds.get(id) ?? id);
   const moved = new Set(newIds.values());
   const nodes = expanded.nodes.map((n) => (moved.has(n.id) ? { ...n, pos: [n.pos[0] + dx, n.pos[1] + dy] as [number, number] } : n));
-  const result = { ...expanded, nodes, lastNodeId };
+  const groups = [...expanded.groups, ...placeGroups(expanded, inner.groups, dx, dy)];
+  const result = { ...expanded, nodes, groups, lastNodeId };
   if (definitionInUse(result, def.id)) return result;
   return withDefinitions(
     result,

@@ -78,7 +78,8 @@ export function definitionGraph(def: UiSubgraphDefinition, defs: NodeDefs): Edit
   };
   const nodes = [...(Array.isArray(def.nodes) ? def.nodes : []), inputNode, outputNode];
   const links = Array.isArray(def.links) ? def.links : [];
-  return uiToEditor({ nodes, links, version: 1 } as never, defs).graph;
+  const groups = Array.isArray(def.groups) ? def.groups : [];
+  return uiToEditor({ nodes, links, groups, version: 1 } as never, defs).graph;
 }
 
 /** Instance input slot (index into its saved inputs) for each definition input: by name, else by position. */
