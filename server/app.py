@@ -43,6 +43,7 @@ from . import (
     routes_v2,
     routes_v2_assets,
 )
+from .assets_jobs import OutputsClaimer
 from .config import ServerConfig
 from .console_log import ConsoleLog
 from .log_relay import LogRelay
@@ -118,8 +119,9 @@ def create_app(*, registry: NodeLibrary, runtime: ServerRuntime, store_path: str
               max_upload_bytes=config.max_upload_bytes, stall_seconds=config.ws_stall_seconds,
               max_clients=config.ws_max_clients)
     prompt_server = PromptServer.instance
+    # on_outputs: a finished prompt's output files get their job_id in the assets index at once
     worker = Worker(store, executor, registry=registry, publisher=prompt_server.tracking(hub), models=runtime,
-                    default_extra={"preview_method": config.preview_method})
+                    default_extra={"preview_method": config.preview_method}, on_outputs=OutputsClaimer(runtime))
     state = ServerState(config=config, registry=registry, runtime=runtime, store=store, worker=worker, hub=hub,
                         validate=validator, logs=LogRelay(console or ConsoleLog(), hub))
     loopback_only = all(is_loopback(addr) for addr in config.listen)

@@ -91,7 +91,8 @@ def store_of(request: web.Request) -> AssetsStore:
 
 
 def refresh(request: web.Request, store: AssetsStore) -> None:
-    """Before a listing: claim the newest history's outputs (job_id) and sync the index with the folders."""
+    """Before a listing: claim the newest history's outputs (job_id) that the worker's claimer has not (history
+    from before this process, or a claim still queued), and sync the index with the folders."""
     claim_recent(store, state_of(request).store)
     store.sync()
 

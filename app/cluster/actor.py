@@ -8,7 +8,8 @@ as long as the actor, which is what routing by model affinity relies on.
 
 `execute(...)` is a generator: it yields ("event", name, data) in the order the executor sends
 them, then one ("result", status, outputs); with `ship_files` the bytes of the files its ui outputs
-name come too, for a coordinator that does not share the worker's output folder (outputs.py). Ray
+name come too, for a coordinator that does not share the worker's output folder (outputs.py), and, before
+the result, every other file the prompt wrote into the output folder, in chunks (folder_sync.py). Ray
 streams each item to the coordinator as it is yielded (`num_returns="streaming"`), so progress and
 previews arrive while the prompt runs. The run's thread, not the stream, frees the worker: a stream
 abandoned by a coordinator that died leaves it free once its prompt stops (`settle`).
@@ -23,6 +24,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+from app.cluster.folder_sync import named_paths, ship_changed, snapshot
 from app.cluster.outputs import read_files
 from graph.events import EXECUTED
 
@@ -97,12 +99,19 @@ class PromptWorker:
                 ship_files: bool = False) -> Iterator[tuple]:
         """Run one prompt, yielding its events, then the result. With `ship_files`, each file a ui output
         names is sent first as ("file", (type, subfolder, filename), bytes): before the `executed` event
-        that names it, and any the result names beyond those before the result (outputs.py)."""
+        that names it, and any the result names beyond those before the result (outputs.py); then each
+        other file new or changed in the output folder, as "chunk"/"end" or "left" items (folder_sync.py)."""
         # A prompt still running here (an orphan of a coordinator that died) has a moment to stop; two
         # prompts never run on one worker.
         if not self._busy.acquire(timeout=30):
             raise RuntimeError(f"worker {self.worker_id} is already running a prompt")
         self.token.clear()
+        output_dir = self.engine.folders.directory("output")
+        try:
+            before = snapshot(output_dir) if ship_files else {}
+        except BaseException:
+            self._busy.release()
+            raise
         events: queue.Queue = queue.Queue()
         result: dict[str, Any] = {}
 
@@ -134,12 +143,14 @@ class PromptWorker:
                     yield ("file", key, data)
             yield item
         thread.join()
-        if "error" in result:
-            raise result["error"]
         if ship_files:
-            for ui in result["value"][2].values():
+            for ui in result["value"][2].values() if "value" in result else ():
                 for key, data in read_files(self.engine.folders, ui, shipped):
                     yield ("file", key, data)
+            # What a prompt wrote stays written when it fails after, as on one machine: ship it either way.
+            yield from ship_changed(output_dir, before, named_paths(output_dir, shipped))
+        if "error" in result:
+            raise result["error"]
         yield result["value"]
 
 

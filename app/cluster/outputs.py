@@ -10,7 +10,9 @@ the event on (`Delivery`). Both run without Ray.
 Two workers number their files independently, so `ComfyUI_00001_.png` from one may meet a different
 file of that name from another: the later one is stored as `<stem>_<content hash><suffix>`, and the
 event and the history entry name it so. Delivering the same bytes again (a worker on the same machine
-and folder as the coordinator, a cached output shipped a second time) writes nothing.
+and folder as the coordinator, a cached output shipped a second time) writes nothing. The files a prompt
+writes into the output folder without naming them (checkpoints, latents) follow in chunks, under the
+same rule (`place`; folder_sync.py).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -62,11 +65,49 @@ def read_files(folders: Any, ui: Any, skip: set[RefKey]) -> Iterator[tuple[RefKe
         yield key, path.read_bytes()
 
 
+_PLACE_LOCK = threading.Lock()  # all pools of the process: two workers' files must not take one name
+PARTIAL_SUFFIX = ".partial"       # `.<name>.<random>.partial`: a file still arriving (never shipped back)
+
+
+def new_partial(path: Path) -> Path:
+    """An empty hidden file beside `path` to write a file into before `place` gives it its name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=PARTIAL_SUFFIX)
+    os.close(handle)
+    return Path(name)
+
+
+def same_contents(first: Path, second: Path, block: int = 1 << 20) -> bool:
+    if first.stat().st_size != second.stat().st_size:
+        return False
+    with first.open("rb") as a, second.open("rb") as b:
+        while chunk := a.read(block):
+            if chunk != b.read(block):
+                return False
+    return True
+
+
+def place(partial: Path, path: Path, digest: str) -> Path:
+    """Give the finished `partial` (content hash `digest`) the name `path`, or `<stem>_<hash><suffix>` when `path`
+    holds other bytes; the same bytes already there write nothing. The path it is stored under."""
+    stem, suffix = os.path.splitext(path.name)
+    alternative = path.with_name(f"{stem}_{digest[:10]}{suffix}")
+    try:
+        with _PLACE_LOCK:
+            for candidate in (path, alternative):
+                if not candidate.exists() and not candidate.is_symlink():
+                    os.replace(partial, candidate)
+                    return candidate
+                if candidate.is_file() and same_contents(candidate, partial):
+                    return candidate  # the same file: on the coordinator's own folder, or shipped before
+        raise FileExistsError(f"{alternative} exists with other contents")
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 class Delivery:
     """The coordinator's side: writes shipped files into its folders (`{"output": dir, "temp": dir}`) and
     remembers the name each one got, to rewrite the events and the history entry of the prompt."""
-
-    _lock = threading.Lock()  # all pools of the process: two workers' files must not take one name
 
     def __init__(self, directories: Mapping[str, str | Path]) -> None:
         self.directories = {key: Path(value) for key, value in directories.items()}
@@ -79,24 +120,13 @@ class Delivery:
         path = inside(base, subfolder, filename) if base is not None else None
         if path is None:
             raise ValueError(f"a worker sent a file outside the {file_type} folder: {subfolder!r}/{filename!r}")
-        stem, suffix = os.path.splitext(filename)
-        alternative = path.with_name(f"{stem}_{hashlib.sha256(data).hexdigest()[:10]}{suffix}")
-        with self._lock:
-            for candidate in (path, alternative):
-                if not candidate.exists():
-                    candidate.parent.mkdir(parents=True, exist_ok=True)
-                    partial = candidate.with_name(f".{candidate.name}.partial")
-                    partial.write_bytes(data)
-                    os.replace(partial, candidate)
-                    break
-                if candidate.is_file() and candidate.read_bytes() == data:
-                    break  # the same file: on the coordinator's own folder, or shipped before
-            else:
-                raise FileExistsError(f"{alternative} exists with other contents")
-        if candidate != path:
-            log.info("a worker's %s took the name of another file; stored as %s", filename, candidate.name)
-            self.renamed[key] = candidate.name
-        return candidate.name
+        partial = new_partial(path)
+        partial.write_bytes(data)
+        stored = place(partial, path, hashlib.sha256(data).hexdigest())
+        if stored != path:
+            log.info("a worker's %s took the name of another file; stored as %s", filename, stored.name)
+            self.renamed[key] = stored.name
+        return stored.name
 
     def rename(self, ui: Any) -> Any:
         """`ui` (one node's output, or a prompt's {node: output}) with the names its files were stored under."""

@@ -6,7 +6,8 @@ the local executor. An interrupt token set on the coordinator reaches the actor 
 the actor dies mid-prompt (its process killed, its machine gone) `execute` raises `WorkerLostError`:
 the coordinator re-queues the prompt for another worker. With `deliver_to` the files the worker's
 ui outputs name are written into the coordinator's folders as they arrive, before the `executed`
-event that names them goes on (outputs.py), so `/view` serves them when a client asks.
+event that names them goes on (outputs.py), so `/view` serves them when a client asks; the other files
+the prompt wrote into the worker's output folder arrive in chunks before the result (folder_sync.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.cluster.folder_sync import IncomingFiles, incoming_for
 from app.cluster.outputs import Delivery
 from graph.context import InterruptToken
 from graph.events import EventSink, null_sink
@@ -30,6 +32,21 @@ class WorkerLostError(RunnerLostError):
 class RemoteOutcome:
     status: str
     outputs: dict[str, dict] = field(default_factory=dict)
+
+
+def forward(item: tuple, sink: EventSink, delivery: Delivery | None = None,
+            incoming: IncomingFiles | None = None) -> RemoteOutcome | None:
+    """Handle one item of a worker's stream (actor.py): a file stored, an event passed on with its files'
+    stored names; the outcome for the final result, else None."""
+    if item[0] == "file" and delivery is not None:
+        delivery.store(tuple(item[1]), item[2])
+    elif incoming is not None and incoming.take(item):
+        pass
+    elif item[0] == "event":
+        sink(item[1], delivery.rename(item[2]) if delivery is not None else item[2])
+    elif item[0] == "result":
+        return RemoteOutcome(item[1], delivery.rename(item[2]) if delivery is not None else item[2])
+    return None
 
 
 class RayPromptRunner:
@@ -51,24 +68,22 @@ class RayPromptRunner:
         if interrupt is not None:
             watcher = threading.Thread(target=self._forward_interrupt, args=(interrupt, stop), daemon=True)
             watcher.start()
+        delivery = Delivery(self.deliver_to) if self.deliver_to is not None else None
+        incoming = incoming_for(self.deliver_to)
         try:
-            delivery = Delivery(self.deliver_to) if self.deliver_to is not None else None
             stream = self.actor.execute.options(num_returns="streaming").remote(
                 prompt, prompt_id, list(outputs), extra_data or {}, delivery is not None)
             for ref in stream:
-                item = ray.get(ref)
-                if item[0] == "file" and delivery is not None:
-                    delivery.store(tuple(item[1]), item[2])
-                elif item[0] == "event":
-                    sink(item[1], delivery.rename(item[2]) if delivery is not None else item[2])
-                elif item[0] == "result":
-                    outputs_ui = delivery.rename(item[2]) if delivery is not None else item[2]
-                    return RemoteOutcome(item[1], outputs_ui)
+                outcome = forward(ray.get(ref), sink, delivery, incoming)
+                if outcome is not None:
+                    return outcome
             raise WorkerLostError(f"worker {self.worker_id} ended prompt {prompt_id} without a result")
         except lost as exc:
             raise WorkerLostError(f"worker {self.worker_id} died while running prompt {prompt_id}: "
                              f"{type(exc).__name__}") from exc
         finally:
+            if incoming is not None:
+                incoming.close()
             stop.set()
             if watcher is not None:
                 watcher.join(timeout=1)
