@@ -68,6 +68,11 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="VAE precision: auto = bf16 on GPUs that have it, else fp32 (an fp16 VAE that overflows is redone in fp32)",
     )
+    parser.add_argument(
+        "--no-weight-packing", dest="weight_packing", action="store_false",
+        help="CPU: keep the UNet's weights unpacked (plain PyTorch: slower, one copy of the weights less; "
+             "--lowvram and --novram imply it)",
+    )
     vram = parser.add_mutually_exclusive_group()
     for flag, policy, what in (
         ("--normalvram", "normal", "keep models on the GPU until the room is needed; stream a model too big to fit "
@@ -156,7 +161,8 @@ def build_engine(args: argparse.Namespace) -> Engine:
                             vae_precision=getattr(args, "vae_precision", "auto"),
                             memory=getattr(args, "memory", None) or "normal",
                             vram_budget_gb=getattr(args, "vram_budget", None),
-                            reserve_vram_gb=getattr(args, "reserve_vram", None))
+                            reserve_vram_gb=getattr(args, "reserve_vram", None),
+                            weight_packing=bool(getattr(args, "weight_packing", True)))
     runtime = NodeRuntime(folders=folders, devices=devices, logger=log,
                           preview_method=getattr(args, "preview_method", None) or "auto",
                           disable_metadata=bool(getattr(args, "disable_metadata", False)),

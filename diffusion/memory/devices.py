@@ -33,6 +33,7 @@ class DeviceChoice:
     text_encoder_dtype: torch.dtype
     vae_dtype: torch.dtype
     offload_device: torch.device = torch.device("cpu")
+    pack_cpu_weights: bool = False  # UNet weights packed for oneDNN at load (diffusion/models/unet/prepacked.py)
 
     def describe(self) -> str:
         names = {v: k for k, v in _DTYPES.items()}

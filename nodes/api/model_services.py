@@ -31,7 +31,7 @@ import torch
 from diffusion.memory.devices import DeviceChoice, choose_devices, choose_dtype, total_memory
 from diffusion.memory.model_manager import ModelManager
 from diffusion.memory.planner import GB, MemoryPolicy
-from diffusion.models.unet.prepacked import set_weight_packing
+from diffusion.models.unet.prepacked import enable_weight_packing
 
 
 def cpu_has_fast_bf16() -> bool:
@@ -66,6 +66,8 @@ def prepare_unet(model, choice: DeviceChoice):
     """
     if choice.device.type == "cpu" and choice.unet_dtype == torch.bfloat16:
         model.model.to(memory_format=torch.channels_last)
+    if choice.device.type == "cpu" and choice.pack_cpu_weights:
+        enable_weight_packing(model.model)  # at load, so every call of this model takes the same path
     return model
 
 
@@ -137,7 +139,8 @@ class ModelServices:
         choice = resolve_device_choice(bool(request.cpu), request.precision, getattr(request, "vae_precision", "auto"))
         policy = memory_policy(request)
         # CPU weights packed for oneDNN (a ~1.8x faster fp32 UNet) cost an extra copy: not when memory is short.
-        set_weight_packing(policy.name in ("normal", "high"))
+        packing = getattr(request, "weight_packing", True) and policy.name in ("normal", "high")
+        choice = dataclasses.replace(choice, pack_cpu_weights=bool(packing and choice.device.type == "cpu"))
         if budget_bytes is None and policy.budget_bytes is not None:
             budget_bytes = policy.usable_bytes(total_memory(choice.device), gpu=choice.device.type == "cuda")
         manager = ModelManager(choice.device, offload_device=choice.offload_device, budget_bytes=budget_bytes,

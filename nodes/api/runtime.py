@@ -36,6 +36,8 @@ class DeviceRequest:
     precision "auto" is bf16 UNet weights on CPUs with native bf16, fp16 on GPUs, else fp32;
     vae_precision "auto" is bf16 on GPUs that have it, else fp32. `memory` is the model memory
     policy, `vram_budget_gb` caps what models and computation use, `reserve_vram_gb` is left free.
+    `weight_packing` False (`--no-weight-packing`) keeps CPU UNet weights unpacked (plain eager
+    PyTorch: slower, one copy of the weights less; the memory policies low/none imply it).
     """
 
     cpu: bool = False
@@ -44,6 +46,7 @@ class DeviceRequest:
     memory: str = "normal"
     vram_budget_gb: float | None = None
     reserve_vram_gb: float | None = None
+    weight_packing: bool = True
 
     def __post_init__(self) -> None:
         for name in ("precision", "vae_precision"):

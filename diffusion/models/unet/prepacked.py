@@ -3,19 +3,26 @@
 Eager `F.conv2d` / `F.linear` on the CPU hand oneDNN a plain weight, which it reorders into its
 blocked layout on every call. For the UNet's deep levels (1280 channels on 4x4 or 8x8 latents)
 that reorder costs more than the convolution itself. Measured at SD1.5's shapes (256x256, batch
-2) on a 2-core AMX CPU: prepacked convolutions run 1.2-1.7x faster in bf16 channels-last and 2-4x
-faster in fp32, the wide GEGLU projections (out = 8x in) 1.3-1.6x faster in bf16; bf16 results are
-bit-identical, fp32 ones differ by accumulation order only. Linears that are not wide gained
+2) on a 2-core AMX CPU: prepacked convolutions run 1.2-1.7x faster in bf16 channels-last; in fp32
+1.5-3.3x faster at 1280 channels, ~0.9x at 320-640 (packing only those saved 0.3 of 2.2 GB and
+no time: all are packed), the whole fp32 UNet ~2x; the wide GEGLU projections (out = 8x in)
+1.3-1.6x faster in bf16; bf16 results are bit-identical, fp32 ones differ by accumulation order only. Linears that are not wide gained
 nothing or lost, so only `GEGLU.proj` uses `PackedLinear`.
 
 `PackedConv2d` / `PackedLinear` are `nn.Conv2d` / `nn.Linear` (same parameters, same state-dict
-keys) whose forward uses a packed copy of the weight when it can: CPU tensors, float32 or bfloat16
-for convolutions (bfloat16 only for linears: fp32 gained too little), no autograd, zero padding,
-weights that are not inference tensors (made under `torch.inference_mode`: no version counter).
-The copy is made on first use and remade when the weight changes (another tensor, an in-place
-edit, a LoRA swap) or the input shape does; weights made anew for every call end up on the plain
-path (see `_PackedWeight`), as does anything not listed above. Cost: one extra copy of
-each packed weight while the model is alive (`release_packed_weights` drops them).
+keys). A model's layers run packed only once `enable_weight_packing(model)` turned them on, which
+the loaders do when a UNet is loaded (nodes/api/model_services.py: not under --lowvram/--novram, not
+with `--no-weight-packing`); a layer built any other way is a plain layer. Decided at load, never
+mid-run, so every call of a model takes the same path: packed fp32 results differ from plain ones by
+accumulation order (within ~110 dB), and a path chosen per call would make results depend on what
+ran before. An enabled layer runs packed when it can: CPU tensors, float32 or bfloat16 for
+convolutions (bfloat16 only for linears: fp32 gained too little), no autograd, zero padding, weights
+that are not inference tensors (made under `torch.inference_mode`: no version counter), not while
+`torch.compile` traces; anything else runs plain, whatever ran before. The copy is made on first use and remade when the weight
+changes (another tensor, an in-place edit, a LoRA swap) or the input shape does; a weight made anew
+for every call is packed for that call and not kept (see `_PackedWeight`). Cost: one extra copy of
+each packed weight while the model is alive (`packed_bytes` counts them, `packable_bytes` what they
+will take, which the memory planner counts with the model; `release_packed_weights` drops them).
 """
 
 from __future__ import annotations
@@ -23,10 +30,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-# bf16 only: there the packed kernels give the plain path's bits exactly. fp32 packed convs were ~1.8x
-# faster but differ from the plain path by accumulation order, and a layer that runs plain on one call
-# and packed on another (first use, churning weights) then gives a run-dependent result.
-_CONV_DTYPES = (torch.bfloat16,)
+_CONV_DTYPES = (torch.float32, torch.bfloat16)
 _LINEAR_DTYPES = (torch.bfloat16,)
 
 
@@ -38,30 +42,13 @@ def packing_available() -> bool:
             and hasattr(torch._C._nn, "mkldnn_reorder_conv2d_weight"))
 
 
-class _Packing:
-    """Whether packing is on: wanted (`set_weight_packing`), available in this build (asked once) and
-    oneDNN enabled."""
-
-    def __init__(self) -> None:
-        self._answer: bool | None = None
-        self.wanted = True
-
-    def available(self) -> bool:
-        if not self.wanted:
-            return False
-        if self._answer is None:
-            self._answer = packing_available()
-        return self._answer and torch.backends.mkldnn.enabled
+_AVAILABLE: list[bool] = []  # packing_available(), asked once
 
 
-_PACKING = _Packing()
-
-
-def set_weight_packing(enabled: bool) -> None:
-    """Turn packed weights on or off for the process (the memory policies low/none turn them off: the
-    packed copies cost one extra copy of each packed weight). Copies already made stay until
-    `release_packed_weights` or the model goes; layers then take the plain path."""
-    _PACKING.wanted = bool(enabled)
+def _available() -> bool:
+    if not _AVAILABLE:
+        _AVAILABLE.append(packing_available())
+    return _AVAILABLE[0] and torch.backends.mkldnn.enabled
 
 
 class _PackedWeight:
@@ -75,6 +62,7 @@ class _PackedWeight:
     such weights stay on the plain path instead of paying a pack per call.
     """
 
+    packing = False  # turned on per model by enable_weight_packing, at load
     _packed: tuple | None = None  # (plain weight, its version, input key, packed weight)
     _hits = 0  # uses of the current packed copy after the one that made it
     _churning = False  # a packed copy was replaced unused: pack only on a weight's second use
@@ -93,8 +81,11 @@ class _PackedWeight:
         self._packed, self._seen, self._churning = None, None, False
         return super()._apply(fn, recurse)
 
-    def _cached_pack(self, weight: torch.Tensor, key: tuple, pack) -> torch.Tensor | None:
-        """The packed weight for `key`, or None: run the plain path this time."""
+    def _cached_pack(self, weight: torch.Tensor, key: tuple, pack) -> torch.Tensor:
+        """The packed weight for `key`: the cached copy while the weight is unchanged, else a new one.
+
+        Every eligible call runs packed (whatever ran before: the packed kernels' accumulation order
+        differs from the plain ones' in fp32); caching only decides whether a new copy is kept."""
         cached = self._packed
         if (cached is not None and cached[0].data_ptr() == weight.data_ptr() and cached[1] == weight._version
                 and cached[0].shape == weight.shape and cached[0].dtype == weight.dtype and cached[2] == key):
@@ -103,27 +94,29 @@ class _PackedWeight:
         if cached is not None and self._hits == 0:
             self._churning = True
         self._packed = None  # drop the old copy before making a new one
-        if self._churning:
-            identity = (weight.data_ptr(), weight._version, tuple(weight.shape), weight.dtype, key)
-            if self._seen != identity:
-                self._seen = identity
-                return None
-            self._seen = None
         with torch.no_grad():
             plain = weight.detach()
             packed = pack(plain)
+        if self._churning:
+            identity = (weight.data_ptr(), weight._version, tuple(weight.shape), weight.dtype, key)
+            if self._seen != identity:  # keep a copy of a churning weight only from its second use
+                self._seen = identity
+                return packed
+            self._seen = None
         self._packed, self._hits = (plain, weight._version, key, packed), 0
         return packed
 
 
 def _plain_cpu_inference(x: torch.Tensor, layer: nn.Module, dtypes: tuple) -> bool:
+    if torch.compiler.is_compiling():  # a compiled model (TorchCompileModel) packs in its own way
+        return False
     weight, bias = layer.weight, layer.bias
     return (
         x.device.type == "cpu" and weight.device.type == "cpu" and x.layout == torch.strided
         and x.dtype in dtypes and weight.dtype == x.dtype and (bias is None or bias.dtype == x.dtype)
         and not (torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad))
         and not weight.is_inference()  # an inference tensor has no version counter: edits would go unseen
-        and _PACKING.available()
+        and layer.packing and _available()
     )
 
 
@@ -138,8 +131,6 @@ class PackedConv2d(_PackedWeight, nn.Conv2d):
         key = (tuple(x.shape), _is_channels_last(x))
         packed = self._cached_pack(self.weight, key, lambda w: torch._C._nn.mkldnn_reorder_conv2d_weight(
             w.contiguous().to_mkldnn(), padding, stride, dilation, self.groups, list(x.shape)))
-        if packed is None:
-            return super().forward(x)
         return torch.ops.mkldnn._convolution_pointwise(
             x, packed, self.bias, padding, stride, dilation, self.groups, "none", [], "",
         )
@@ -154,13 +145,48 @@ class PackedLinear(_PackedWeight, nn.Linear):
         rows = x.numel() // x.shape[-1]
         packed = self._cached_pack(self.weight, (rows,),
                                    lambda w: torch.ops.mkldnn._reorder_linear_weight(w.contiguous(), rows))
-        if packed is None:
-            return super().forward(x)
         return torch.ops.mkldnn._linear_pointwise(x, packed, self.bias, "none", [], "")
 
 
 def _is_channels_last(x: torch.Tensor) -> bool:
     return x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+
+
+def enable_weight_packing(module: nn.Module, enabled: bool = True) -> int:
+    """Turn packing on (or off, dropping the copies) for every packed layer of `module`; returns how many
+    layers there are. Call it when a model is loaded, before its first run (see the module docstring)."""
+    layers = [layer for layer in module.modules() if isinstance(layer, _PackedWeight)]
+    for layer in layers:
+        layer.packing = bool(enabled)
+    if not enabled:
+        release_packed_weights(module)
+    return len(layers)
+
+
+def packable_bytes(module: nn.Module) -> int:
+    """Bytes the packed copies of `module`'s enabled layers take once it has run (the memory planner counts
+    them with the model): the weights whose device, dtype and kind run packed."""
+    if not _available():
+        return 0
+    total = 0
+    for layer in module.modules():
+        if not (isinstance(layer, _PackedWeight) and layer.packing):
+            continue
+        weight = layer.weight
+        dtypes = _CONV_DTYPES if isinstance(layer, nn.Conv2d) else _LINEAR_DTYPES
+        if weight.device.type == "cpu" and weight.dtype in dtypes and not weight.is_inference():
+            total += weight.numel() * weight.element_size()
+    return total
+
+
+def packed_bytes(module: nn.Module) -> int:
+    """Bytes held by the packed copies of `module`'s layers (each about the size of its plain weight)."""
+    total = 0
+    for layer in module.modules():
+        if isinstance(layer, _PackedWeight) and layer._packed is not None:
+            plain = layer._packed[0]
+            total += plain.numel() * plain.element_size()
+    return total
 
 
 def release_packed_weights(module: nn.Module) -> int:
@@ -175,4 +201,5 @@ def release_packed_weights(module: nn.Module) -> int:
     return dropped
 
 
-__all__ = ["PackedConv2d", "PackedLinear", "packing_available", "release_packed_weights"]
+__all__ = ["PackedConv2d", "PackedLinear", "enable_weight_packing", "packable_bytes", "packed_bytes", "packing_available",
+           "release_packed_weights"]

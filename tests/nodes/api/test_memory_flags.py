@@ -30,6 +30,14 @@ def test_each_vram_flag_reaches_the_device_request(tmp_path, flag, policy):
     assert engine.runtime.devices.memory == policy
 
 
+@pytest.mark.parametrize("flag, packing", [([], True), (["--no-weight-packing"], False)])
+def test_no_weight_packing_reaches_the_device_choice(tmp_path, flag, packing):
+    request = build_engine(_parse("--base-directory", str(tmp_path), "--disable-all-custom-nodes", "--cpu", *flag)
+                           ).runtime.devices
+    assert request.weight_packing is packing
+    assert ModelServices.create(request).choice.pack_cpu_weights is packing
+
+
 def test_budget_reserve_and_vae_precision_reach_the_policy(tmp_path):
     args = _parse("--base-directory", str(tmp_path), "--disable-all-custom-nodes", "--lowvram", "--vram-budget", "6",
                   "--reserve-vram", "1.5", "--vae-precision", "bf16", "--cpu")
