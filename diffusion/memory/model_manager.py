@@ -32,6 +32,7 @@ from diffusion.memory.devices import empty_cache, total_memory
 from diffusion.memory.patcher import ModelPatcher
 from diffusion.memory.planner import Footprint, LoadPlan, MemoryPolicy, plan_load
 from diffusion.memory.streaming import Streamer, largest_unit_bytes
+from diffusion.models.unet.prepacked import release_packed_weights
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +185,7 @@ class ModelManager:
 
     def _evict(self, key: int) -> None:
         entry = self._loaded.pop(key)
+        release_packed_weights(entry.patcher.model)  # CPU copies packed for oneDNN; remade on the next run
         if self.moves_models:
             self._mover(entry.patcher, entry.patcher.offload_device or self.offload_device)
             empty_cache(self.device)

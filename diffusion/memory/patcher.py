@@ -40,6 +40,7 @@ import torch
 from torch import nn
 
 from diffusion.memory.streaming import Streamer
+from diffusion.models.unet.prepacked import packable_bytes
 
 
 class PatchError(ValueError):
@@ -245,8 +246,9 @@ class ModelPatcher:
         return id(self._shared)
 
     def model_size_bytes(self) -> int:
-        """Bytes of the base parameters and buffers."""
-        return module_size_bytes(self.model)
+        """Bytes of the base parameters and buffers, and of the packed CPU weight copies its layers make
+        (diffusion/models/unet/prepacked.py; none on a GPU or with packing off)."""
+        return module_size_bytes(self.model) + packable_bytes(self.model)
 
 
 def module_size_bytes(module: nn.Module) -> int:
