@@ -17,7 +17,7 @@ from nodes.api.limits import DEFAULT_MAX_BATCH, DEFAULT_MAX_PIXELS, SizeLimits
 from nodes.api.output_sizes import tensor_sizeof
 from nodes.api.plugins import PluginReport
 from nodes.api.registry import NodeRegistry
-from nodes.api.runtime import DeviceRequest, NodeRuntime
+from nodes.api.runtime import COMPILE_MODES, DeviceRequest, NodeRuntime
 from nodes.build import build_registry
 from nodes.compat import core_nodes as compat_core_nodes
 
@@ -72,6 +72,11 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-weight-packing", dest="weight_packing", action="store_false",
         help="CPU: keep the UNet's weights unpacked (plain PyTorch: slower, one copy of the weights less; "
              "--lowvram and --novram imply it)",
+    )
+    parser.add_argument(
+        "--compile-unet", nargs="?", const="default", choices=COMPILE_MODES, metavar="MODE",
+        help="run every UNet through torch.compile (inductor), compiled at its first use; MODE: "
+             + ", ".join(COMPILE_MODES) + " (reduce-overhead: CUDA graphs for a fixed shape)",
     )
     vram = parser.add_mutually_exclusive_group()
     for flag, policy, what in (
@@ -162,7 +167,8 @@ def build_engine(args: argparse.Namespace) -> Engine:
                             memory=getattr(args, "memory", None) or "normal",
                             vram_budget_gb=getattr(args, "vram_budget", None),
                             reserve_vram_gb=getattr(args, "reserve_vram", None),
-                            weight_packing=bool(getattr(args, "weight_packing", True)))
+                            weight_packing=bool(getattr(args, "weight_packing", True)),
+                            compile_unet=getattr(args, "compile_unet", None))
     runtime = NodeRuntime(folders=folders, devices=devices, logger=log,
                           preview_method=getattr(args, "preview_method", None) or "auto",
                           disable_metadata=bool(getattr(args, "disable_metadata", False)),

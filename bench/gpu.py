@@ -11,8 +11,10 @@ fixed seed) -> VAEDecode. Per family and mode it prints: time to first image fro
 (load + encode + a full sampling run + decode, first use of the kernels included), it/s of a
 second, timed run for each batch size (CFG: each step is one UNet call on cond and uncond
 together), peak device memory, and the PSNR of the batch-1 image against the fp32 mode's. Modes:
-fp32 (reference), fp16, bf16 (where supported), and bf16 with `torch.compile` of the UNet
-(TorchCompileModel's path; skipped with --no-compile). Random weights make a noise-like image, so
+fp32 (reference), fp16, bf16 (where supported), and bf16 with `torch.compile` of the UNet in each
+of `--compile-modes` (`--compile-unet`'s and TorchCompileModel's path: "default", "reduce-overhead"
+= CUDA graphs for the fixed shape, "max-autotune-no-cudagraphs"; skipped with --no-compile), so one
+run on a lent GPU chooses the mode by measurement. Random weights make a noise-like image, so
 the PSNR measures numerical agreement of the paths, not picture quality.
 
 The last line is JSON: {"device", "sd15_its", "sdxl_its", "sd15_peak_gb", "sdxl_peak_gb", "psnr_db", "runs"}
@@ -66,7 +68,7 @@ def make_runtime(checkpoint: Path, base: Path, *, cpu: bool, precision: str):
 
 
 def run_mode(runtime, checkpoint: Path, *, pixels: int, steps: int, batches: list[int], compile_backend: str | None,
-             sync) -> dict:
+             sync, compile_mode: str | None = None) -> dict:
     """Cold first image, then timed runs per batch size; returns the figures and the batch-1 image."""
     from graph.context import NodeContext
     from nodes.api.declare import DeclaredNodeType
@@ -91,6 +93,7 @@ def run_mode(runtime, checkpoint: Path, *, pixels: int, steps: int, batches: lis
     if compile_backend is not None:
         model = model.clone()
         model.compile_backend = compile_backend
+        model.compile_mode = None if compile_mode in (None, "default") else compile_mode
     (positive,) = call(CLIPTextEncode, text=POSITIVE, clip=clip)
     (negative,) = call(CLIPTextEncode, text=NEGATIVE, clip=clip)
     (image,) = call(VAEDecode, samples=sample(model, positive, negative, 1), vae=vae)
@@ -104,6 +107,25 @@ def run_mode(runtime, checkpoint: Path, *, pixels: int, steps: int, batches: lis
         result["its"][batch] = steps / (time.perf_counter() - began)
     result["unet_dtype"] = str(next(model.model.parameters()).dtype).removeprefix("torch.")
     return result
+
+
+def bench_modes(*, cuda: bool, bf16: bool, compile_modes: list[str]) -> list[tuple[str, str, str | None, str | None]]:
+    """(name, precision, compile backend, compile mode) of each run: fp32 first (the reference), fp16 on
+    CUDA, bf16 where supported, then bf16 compiled in each mode (CUDA only: a CPU compile takes minutes)."""
+    from nodes.api.runtime import COMPILE_MODES
+
+    unknown = [m for m in compile_modes if m not in COMPILE_MODES]
+    if unknown:
+        raise SystemExit(f"unknown compile mode(s) {', '.join(unknown)}; choose from {', '.join(COMPILE_MODES)}")
+    modes = [("fp32", "fp32", None, None)]
+    if cuda:
+        modes.append(("fp16", "fp16", None, None))
+    if bf16:
+        modes.append(("bf16", "bf16", None, None))
+        if cuda:
+            modes += [("bf16+compile" if m == "default" else f"bf16+compile:{m}", "bf16", "inductor", m)
+                      for m in compile_modes]
+    return modes
 
 
 def psnr(a, b) -> float:
@@ -121,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--families", default="sd15,sdxl")
     parser.add_argument("--batches", default="1,4")
     parser.add_argument("--no-compile", action="store_true")
+    parser.add_argument("--compile-modes", default="default,reduce-overhead,max-autotune-no-cudagraphs",
+                        help="torch.compile modes of the bf16+compile runs (CUDA only)")
     args = parser.parse_args(argv)
 
     import torch
@@ -135,13 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     sync = torch.cuda.synchronize if cuda else (lambda: None)
-    modes = [("fp32", "fp32", None)]
-    if cuda:
-        modes.append(("fp16", "fp16", None))
-    if not cuda or torch.cuda.is_bf16_supported():
-        modes.append(("bf16", "bf16", None))
-        if not args.no_compile and cuda:
-            modes.append(("bf16+compile", "bf16", "inductor"))
+    modes = bench_modes(cuda=cuda, bf16=not cuda or torch.cuda.is_bf16_supported(),
+                        compile_modes=[] if args.no_compile else args.compile_modes.split(","))
     batches = [int(b) for b in args.batches.split(",")]
     runs, summary = [], {"device": device_name}
     lowest_psnr = math.inf
@@ -150,14 +169,14 @@ def main(argv: list[str] | None = None) -> int:
         pixels = PIXELS[(family, args.size)]
         reference = None
         best = None
-        for mode, precision, backend in modes:
+        for mode, precision, backend, compile_mode in modes:
             with tempfile.TemporaryDirectory(prefix="latentgraph-bench-") as tmp:
                 if cuda:
                     torch.cuda.reset_peak_memory_stats()
                 runtime = make_runtime(checkpoint, Path(tmp), cpu=not cuda, precision=precision)
                 try:
                     result = run_mode(runtime, checkpoint, pixels=pixels, steps=args.steps, batches=batches,
-                                      compile_backend=backend, sync=sync)
+                                      compile_backend=backend, sync=sync, compile_mode=compile_mode)
                 except Exception as exc:  # a mode the device cannot run is reported, not fatal
                     print(f"{family} {mode}: failed: {type(exc).__name__}: {exc}", flush=True)
                     runs.append({"family": family, "mode": mode, "error": f"{type(exc).__name__}: {exc}"})

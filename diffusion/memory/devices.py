@@ -34,6 +34,7 @@ class DeviceChoice:
     vae_dtype: torch.dtype
     offload_device: torch.device = torch.device("cpu")
     pack_cpu_weights: bool = False  # UNet weights packed for oneDNN at load (diffusion/models/unet/prepacked.py)
+    compile_mode: str | None = None  # UNets run through torch.compile (inductor) in this mode (--compile-unet)
 
     def describe(self) -> str:
         names = {v: k for k, v in _DTYPES.items()}

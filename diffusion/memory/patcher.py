@@ -23,7 +23,8 @@ Patch format: `{param_name: (kind, tensors)}` added with a strength. Kinds:
 
 `compute_dtype` (None: the weights' own) runs the forward with every floating weight cast to that
 dtype (ModelComputeDtype); `compile_backend` (None: eager) runs it through `torch.compile` with that
-backend (TorchCompileModel). Both are per handle and copied on clone.
+backend (TorchCompileModel, `--compile-unet`) and `compile_mode` (None: torch's default; e.g.
+"reduce-overhead" for CUDA graphs, "max-autotune-no-cudagraphs"). All are per handle and copied on clone.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ class _SharedBase:
         self.model = model
         self.lock = threading.RLock()
         self.handles: weakref.WeakSet[ModelPatcher] = weakref.WeakSet()
-        self.compiled: dict[str, Any] = {}  # backend -> torch.compile(model) (TorchCompileModel)
+        self.compiled: dict[str, Any] = {}  # "backend[:mode]" -> torch.compile(model) (TorchCompileModel)
         # Set by the model manager when the weights stay offloaded and stream block by block.
         self.streamer: Streamer | None = None
 
@@ -114,6 +115,7 @@ class ModelPatcher:
         self.options: dict[str, Any] = {}  # free-form per-handle options (e.g. sampler hooks), copied on clone
         self.compute_dtype: torch.dtype | None = None
         self.compile_backend: str | None = None
+        self.compile_mode: str | None = None
         self._cache: dict[str, tuple[tuple, torch.Tensor]] = {}
         self._shared.handles.add(self)
 
@@ -135,6 +137,7 @@ class ModelPatcher:
         other.options = dict(self.options)
         other.compute_dtype = self.compute_dtype
         other.compile_backend = self.compile_backend
+        other.compile_mode = self.compile_mode
         return other
 
     def is_clone(self, other: ModelPatcher) -> bool:
@@ -170,7 +173,7 @@ class ModelPatcher:
                 label = patch.source or ",".join(str(id(t)) for t in patch.tensors)
                 digest.update(f"|{name}:{patch.kind}:{patch.strength!r}:{label}".encode())
         if self.compute_dtype is not None or self.compile_backend is not None:
-            digest.update(f"|compute:{self.compute_dtype}:{self.compile_backend}".encode())
+            digest.update(f"|compute:{self.compute_dtype}:{self.compile_backend}:{self.compile_mode}".encode())
         return digest.hexdigest()
 
     def patched_weights(self) -> dict[str, torch.Tensor]:
@@ -205,17 +208,20 @@ class ModelPatcher:
         with self.patched() as module, torch.inference_mode():
             streamer = self._shared.streamer
             if self.compile_backend is not None:
-                module = self._compiled(self.compile_backend)
+                module = self._compiled(self.compile_backend, self.compile_mode)
             if streamer is None:
                 return module(*args, **kwargs)
             with streamer.active():
                 return module(*args, **kwargs)
 
-    def _compiled(self, backend: str):
-        """The shared base wrapped by torch.compile with `backend` (made once per base and backend)."""
-        compiled = self._shared.compiled.get(backend)
+    def _compiled(self, backend: str, mode: str | None = None):
+        """The shared base wrapped by torch.compile with `backend` and `mode` (made once per base, backend
+        and mode)."""
+        key = backend if mode is None else f"{backend}:{mode}"
+        compiled = self._shared.compiled.get(key)
         if compiled is None:
-            compiled = self._shared.compiled[backend] = torch.compile(self.model, backend=backend)
+            options = {} if mode is None else {"mode": mode}
+            compiled = self._shared.compiled[key] = torch.compile(self.model, backend=backend, **options)
         return compiled
 
     def set_streaming(self, streamer: Streamer | None) -> None:

@@ -26,6 +26,8 @@ PREVIEW_METHODS = ("none", "auto", "latent2rgb", "taesd")
 
 # The model memory policies (diffusion/memory/planner.py POLICIES): --normalvram, --highvram, --lowvram, --novram.
 MEMORY_POLICIES = ("normal", "high", "low", "none")
+# torch.compile modes for --compile-unet (inductor): "reduce-overhead" records CUDA graphs for a fixed shape.
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,8 @@ class DeviceRequest:
     policy, `vram_budget_gb` caps what models and computation use, `reserve_vram_gb` is left free.
     `weight_packing` False (`--no-weight-packing`) keeps CPU UNet weights unpacked (plain eager
     PyTorch: slower, one copy of the weights less; the memory policies low/none imply it).
+    `compile_unet` (`--compile-unet [MODE]`) runs every loaded UNet through torch.compile (inductor) in
+    that mode, compiled at its first use, as TorchCompileModel does for one workflow.
     """
 
     cpu: bool = False
@@ -47,12 +51,15 @@ class DeviceRequest:
     vram_budget_gb: float | None = None
     reserve_vram_gb: float | None = None
     weight_packing: bool = True
+    compile_unet: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("precision", "vae_precision"):
             if getattr(self, name) not in PRECISIONS:
                 raise ValueError(f"unknown {name.replace('_', ' ')} {getattr(self, name)!r}; "
                                  f"expected one of {', '.join(PRECISIONS)}")
+        if self.compile_unet is not None and self.compile_unet not in COMPILE_MODES:
+            raise ValueError(f"unknown compile mode {self.compile_unet!r}; expected one of {', '.join(COMPILE_MODES)}")
         if self.memory not in MEMORY_POLICIES:
             raise ValueError(f"unknown memory policy {self.memory!r}; expected one of {', '.join(MEMORY_POLICIES)}")
 

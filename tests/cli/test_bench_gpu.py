@@ -29,3 +29,14 @@ def test_on_the_cpu_every_mode_runs_and_is_compared_with_fp32(tmp_path, capsys):
     assert set(modes) == {"fp32", "bf16"} and modes["fp32"]["psnr_vs_fp32_db"] is None
     assert modes["bf16"]["unet_dtype"] == "bfloat16" and 20 < modes["bf16"]["psnr_vs_fp32_db"] < 80
     assert summary["psnr_db"] == modes["bf16"]["psnr_vs_fp32_db"]
+
+
+def test_on_cuda_every_compile_mode_gets_a_bf16_run_and_bad_modes_are_refused():
+    modes = gpu.bench_modes(cuda=True, bf16=True, compile_modes=["default", "reduce-overhead"])
+    assert [(name, backend, mode) for name, _, backend, mode in modes] == [
+        ("fp32", None, None), ("fp16", None, None), ("bf16", None, None), ("bf16+compile", "inductor", "default"),
+        ("bf16+compile:reduce-overhead", "inductor", "reduce-overhead")]
+    assert [name for name, *_ in gpu.bench_modes(cuda=True, bf16=False, compile_modes=["default"])] == ["fp32", "fp16"]
+    assert [name for name, *_ in gpu.bench_modes(cuda=False, bf16=True, compile_modes=["default"])] == ["fp32", "bf16"]
+    with pytest.raises(SystemExit, match="unknown compile mode"):
+        gpu.bench_modes(cuda=True, bf16=True, compile_modes=["fastest"])
