@@ -1,11 +1,13 @@
 /**
- * Workflow files: open (UI JSON, API JSON, PNG with embedded workflow), save in UI format,
+ * Workflow files: open (UI JSON, API JSON, PNG with embedded workflow or A1111 parameters), save in UI format,
  * export in API format, autosave to localStorage, the default graph on first start.
  */
 import { graphStore } from '../store/graphStore';
 import { runStore } from '../store/runStore';
 import { resetSubgraphNav, rootGraph } from '../store/subgraphNav';
 import { markSaved } from '../store/workflowStore';
+import { parseA1111Parameters } from '../workflow/a1111';
+import { a1111ToWorkflow } from '../workflow/a1111Graph';
 import { apiToEditor } from '../workflow/fromApi';
 import { defaultCheckpoint, defaultWorkflow } from '../workflow/defaultGraph';
 import { uiToEditor } from '../workflow/fromUi';
@@ -20,7 +22,14 @@ import { currentDs, restoreViewport, viewport } from './viewport';
 
 const AUTOSAVE_KEY = 'latentgraph.workflow';
 
-function loadGraph(graph: EditorGraph, what: string, warnings: string[], missing: string[], report: boolean): void {
+function loadGraph(
+  graph: EditorGraph,
+  what: string,
+  warnings: string[],
+  missing: string[],
+  report: boolean,
+  importNotes: string[] = [],
+): void {
   resetSubgraphNav();
   graphStore.load(graph);
   markSaved(what, null);
@@ -31,20 +40,24 @@ function loadGraph(graph: EditorGraph, what: string, warnings: string[], missing
   const notes = [
     missing.length ? `missing node types: ${missing.join(', ')}` : '',
     warnings.length ? `${warnings.length} problem(s) fixed: ${warnings.slice(0, 3).join('; ')}` : '',
+    ...importNotes,
   ].filter(Boolean);
-  runStore.notify(`Loaded ${what}${notes.length ? ` — ${notes.join(' — ')}` : ''}`, missing.length || warnings.length ? 'error' : 'info');
+  runStore.notify(
+    `Loaded ${what}${notes.length ? ` — ${notes.join(' — ')}` : ''}`,
+    missing.length || warnings.length || importNotes.length ? 'error' : 'info',
+  );
 }
 
 /**
  * Loads a parsed JSON document: a UI workflow or an API-format prompt. Returns false on error.
  * With `reportMissing` (the default) absent node types and files are listed in a dialog.
  */
-export function loadJson(data: unknown, what: string, reportMissing = true): boolean {
+export function loadJson(data: unknown, what: string, reportMissing = true, importNotes: string[] = []): boolean {
   const defs = graphStore.get().defs;
   try {
     if (data && typeof data === 'object' && Array.isArray((data as { nodes?: unknown }).nodes)) {
       const { graph, warnings, missingTypes } = uiToEditor(data, defs);
-      loadGraph(graph, what, warnings, missingTypes, reportMissing);
+      loadGraph(graph, what, warnings, missingTypes, reportMissing, importNotes);
     } else {
       const { graph, warnings, missingTypes } = apiToEditor(data, defs);
       loadGraph(graph, `${what} (API format)`, warnings, missingTypes, reportMissing);
@@ -56,7 +69,27 @@ export function loadJson(data: unknown, what: string, reportMissing = true): boo
   }
 }
 
-/** Opens a dropped or picked file (.json, or .png with an embedded workflow or API prompt). */
+/** Builds a txt2img graph from A1111/Forge/SD.Next "parameters" text and loads it. */
+export function loadA1111Parameters(text: string, what: string): boolean {
+  const defs = graphStore.get().defs;
+  const choices = (type: string, input: string) => defs[type]?.inputs.find((i) => i.name === input)?.choices;
+  const checkpoints = choices('CheckpointLoaderSimple', 'ckpt_name');
+  const { workflow, notes } = a1111ToWorkflow(
+    parseA1111Parameters(text),
+    {
+      checkpoints,
+      loras: choices('LoraLoader', 'lora_name'),
+      vaes: choices('VAELoader', 'vae_name'),
+      samplers: choices('KSampler', 'sampler_name'),
+      schedulers: choices('KSampler', 'scheduler'),
+      upscaleMethods: choices('LatentUpscaleBy', 'upscale_method'),
+    },
+    defaultCheckpoint(checkpoints),
+  );
+  return loadJson(workflow, `${what} (imported from A1111 parameters)`, true, notes);
+}
+
+/** Opens a dropped or picked file (.json, or .png with an embedded workflow, API prompt or A1111 parameters). */
 export async function openFile(file: File): Promise<boolean> {
   try {
     if (file.type === 'image/png' || file.name.toLowerCase().endsWith('.png')) {
@@ -65,6 +98,7 @@ export async function openFile(file: File): Promise<boolean> {
         runStore.notify(`${file.name} has no embedded workflow or prompt`, 'error');
         return false;
       }
+      if (embedded.kind === 'parameters') return loadA1111Parameters(embedded.data, file.name);
       return loadJson(embedded.data, file.name);
     }
     const text = await file.text();

@@ -1,6 +1,7 @@
 /**
  * Reads the text chunks of a PNG (tEXt, and uncompressed iTXt) — ComfyUI stores the UI
- * workflow under the keyword "workflow" and the API prompt under "prompt".
+ * workflow under the keyword "workflow" and the API prompt under "prompt"; AUTOMATIC1111,
+ * Forge and SD.Next store their generation settings as text under "parameters".
  */
 const SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
 
@@ -10,6 +11,15 @@ function latin1(bytes: Uint8Array): string {
   let s = '';
   for (const b of bytes) s += String.fromCharCode(b);
   return s;
+}
+
+/** tEXt is Latin-1 by the PNG spec; some writers put UTF-8 there, which is read as such when valid. */
+function tEXtValue(bytes: Uint8Array): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return latin1(bytes);
+  }
 }
 
 /** All tEXt/iTXt keyword → text pairs of a PNG file. Throws PngError when it is not a PNG. */
@@ -28,7 +38,7 @@ export function pngTextChunks(data: ArrayBuffer | Uint8Array): Record<string, st
     const body = bytes.subarray(start, end);
     if (type === 'tEXt') {
       const zero = body.indexOf(0);
-      if (zero > 0) out[latin1(body.subarray(0, zero))] = new TextDecoder('utf-8').decode(body.subarray(zero + 1));
+      if (zero > 0) out[latin1(body.subarray(0, zero))] = tEXtValue(body.subarray(zero + 1));
     } else if (type === 'iTXt') {
       const zero = body.indexOf(0);
       const compressed = body[zero + 1];
@@ -57,12 +67,15 @@ export function workflowFromPng(data: ArrayBuffer | Uint8Array): unknown | null 
   }
 }
 
+/** What documentFromPng finds: ComfyUI JSON, or the A1111 "parameters" text. */
+export type PngDocument = { kind: 'workflow' | 'prompt'; data: unknown } | { kind: 'parameters'; data: string };
+
 /**
  * What a PNG carries to open: its UI workflow, else the API prompt alone (what a ComfyUI server writes
  * for prompts queued over the API, which have no editor workflow; ComfyUI's editor then builds the
- * graph from the prompt). null when it has neither. Throws on invalid JSON.
+ * graph from the prompt), else the A1111 "parameters" text. null when it has none. Throws on invalid JSON.
  */
-export function documentFromPng(data: ArrayBuffer | Uint8Array): { kind: 'workflow' | 'prompt'; data: unknown } | null {
+export function documentFromPng(data: ArrayBuffer | Uint8Array): PngDocument | null {
   const chunks = pngTextChunks(data);
   for (const kind of ['workflow', 'prompt'] as const) {
     const text = chunks[kind];
@@ -73,5 +86,6 @@ export function documentFromPng(data: ArrayBuffer | Uint8Array): { kind: 'workfl
       throw new PngError(`PNG "${kind}" text is not valid JSON: ${(e as Error).message}`);
     }
   }
-  return null;
+  const parameters = chunks.parameters;
+  return parameters !== undefined && parameters.trim() !== '' ? { kind: 'parameters', data: parameters } : null;
 }

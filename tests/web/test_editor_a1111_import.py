@@ -1,0 +1,60 @@
+"""Opening a PNG made by AUTOMATIC1111 / Forge (no ComfyUI workflow, only a "parameters" text chunk)
+builds the txt2img graph with its settings, and the server validates it against its real /object_info."""
+
+from __future__ import annotations
+
+import io
+
+from playwright.sync_api import expect
+
+from .conftest import editor_page
+from .editor_actions import node, open_workflow_file, queue
+
+PARAMETERS = """a large red star on a blue background,
+center
+Negative prompt: blurry
+Steps: 3, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 6, Seed: 4242, Size: 64x64, \
+Model hash: 0123abcd, Model: latentgraph-demo, Clip skip: 2, Denoising strength: 0.5, Hires upscale: 1.5, \
+Hires steps: 2, Hires upscaler: Latent, Face restoration: CodeFormer, Lora hashes: "a: 1, b: 2", Version: v1.10.1"""
+
+
+def _a1111_png(path) -> None:
+    from PIL import Image, PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters", PARAMETERS)
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buf, "PNG", pnginfo=info)
+    path.write_bytes(buf.getvalue())
+
+
+def test_open_a1111_png_builds_a_graph_the_server_accepts(browser, demo_server, request, tmp_path):
+    picture = tmp_path / "00012-4242.png"
+    _a1111_png(picture)
+    with editor_page(browser, demo_server.url, request) as page:
+        open_workflow_file(page, picture)
+        expect(page.get_by_text("Loaded 00012-4242.png (imported from A1111 parameters)")).to_be_visible()
+        expect(page.get_by_text("not mapped: Face restoration")).to_be_visible()
+        # checkpoint, clip skip, 2 prompts, latent, sampler, upscale, hires sampler, decode, save
+        expect(page.locator(".react-flow__node")).to_have_count(10)
+        expect(page.locator(".react-flow__edge")).to_have_count(15)
+        expect(node(page, "1").get_by_label("ckpt_name")).to_have_value("latentgraph-demo.safetensors")
+        expect(node(page, "6").get_by_label("sampler_name")).to_have_value("dpmpp_2m")
+        expect(node(page, "6").get_by_label("scheduler")).to_have_value("karras")
+        expect(node(page, "3").get_by_label("text")).to_have_value("a large red star on a blue background,\ncenter")
+        expect(node(page, "4").get_by_label("text")).to_have_value("blurry")
+        for node_id, widget, value in [
+            ("2", "stop_at_clip_layer", "-2"),
+            ("5", "width", "64"),
+            ("6", "seed", "4242"),
+            ("6", "steps", "3"),
+            ("7", "scale_by", "1.5"),
+            ("8", "steps", "2"),
+            ("8", "denoise", "0.5"),
+        ]:
+            expect(node(page, node_id).locator(f"[data-widget='{widget}']")).to_contain_text(value)
+
+        with page.expect_response("**/prompt") as answer:
+            queue(page)
+        assert answer.value.status == 200, answer.value.text()
+        assert answer.value.json().get("node_errors") in (None, {}), answer.value.text()
