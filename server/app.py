@@ -116,6 +116,7 @@ def create_app(*, registry: NodeLibrary, runtime: ServerRuntime, store_path: str
         log.warning("after restart: re-queued %s, failed by restart %s", store.recovery.requeued,
                     store.recovery.failed)
     hub = Hub(queue_limit=config.ws_queue_limit, queue_remaining=store.queue_remaining,
+              paused=lambda: store.paused,
               max_upload_bytes=config.max_upload_bytes, stall_seconds=config.ws_stall_seconds,
               max_clients=config.ws_max_clients)
     prompt_server = PromptServer.instance

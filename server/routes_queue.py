@@ -1,11 +1,19 @@
-"""GET/POST /queue, POST /interrupt and POST /free."""
+"""GET/POST /queue, POST /interrupt and POST /free.
+
+POST /queue takes ComfyUI's keys ({"clear": true}, {"delete": [ids]}) and ours: {"pause": true},
+{"resume": true}, {"move": {"prompt_id": id, "to": "front"|"back"}} and
+{"move": {"prompt_id": id, "before": id}}. Every key is checked before any is applied, so a refused
+request (400) changes nothing; GET /queue and the WebSocket status add `paused`."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from aiohttp import web
 
 from .jsonbody import BodyError, read_json
 from .state import state_of
+from .store import MoveError
 
 _SMALL_BODY = 1 << 20
 
@@ -22,34 +30,115 @@ def string_list(value, field: str) -> list[str] | web.Response:
     return value
 
 
+@dataclass
+class Move:
+    prompt_id: str
+    to: str | None = None
+    before: str | None = None
+
+
+@dataclass
+class QueueRequest:
+    """A checked POST /queue body; `paused` None leaves the pause as it is."""
+
+    clear: bool = False
+    delete: list[str] | None = None
+    paused: bool | None = None
+    move: Move | None = None
+
+
+def _flag(body: dict, key: str) -> bool | str:
+    value = body.get(key, False)
+    return value if isinstance(value, bool) else f"'{key}' must be true or false, not {value!r}."
+
+
+def _move(value) -> Move | str:
+    if not isinstance(value, dict):
+        return "'move' must be an object: {\"prompt_id\": id, \"to\": \"front\"|\"back\"} or {\"prompt_id\": id, \"before\": id}."
+    unknown = sorted(set(value) - {"prompt_id", "to", "before"})
+    if unknown:
+        return f"'move' has unknown keys {unknown}; it takes 'prompt_id' and one of 'to' and 'before'."
+    prompt_id, to, before = value.get("prompt_id"), value.get("to"), value.get("before")
+    if not isinstance(prompt_id, str):
+        return "'move.prompt_id' must be the id (a string) of a pending prompt."
+    if (to is None) == (before is None):
+        return "'move' needs exactly one of 'to' (\"front\" or \"back\") and 'before' (a pending prompt id)."
+    if to is not None and to not in ("front", "back"):
+        return f"'move.to' must be \"front\" or \"back\", not {to!r}."
+    if before is not None and not isinstance(before, str):
+        return "'move.before' must be the id (a string) of a pending prompt."
+    if before == prompt_id:
+        return "'move.before' names the prompt being moved; a prompt cannot be moved before itself."
+    return Move(prompt_id, to, before)
+
+
+def parse_queue_request(body) -> QueueRequest | str:
+    """The checked body, or the sentence saying what is wrong with it."""
+    if not isinstance(body, dict):
+        return "The body must be a JSON object with 'clear', 'delete', 'pause', 'resume' and/or 'move'."
+    req = QueueRequest(clear=body.get("clear") is True)  # ComfyUI: anything but true is no clear
+    if "delete" in body:
+        value = body["delete"]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return "'delete' must be a list of prompt ids."
+        req.delete = value
+    pause, resume = _flag(body, "pause"), _flag(body, "resume")
+    for flag in (pause, resume):
+        if isinstance(flag, str):
+            return flag
+    if pause and resume:
+        return "'pause' and 'resume' cannot both be true."
+    req.paused = True if pause else False if resume else None
+    if "move" in body:
+        move = _move(body["move"])
+        if isinstance(move, str):
+            return move
+        req.move = move
+    return req
+
+
 async def get_queue(request: web.Request) -> web.Response:
-    """Running and pending items; assembled from each item's cached JSON (cheap with a long queue)."""
+    """Running and pending items; assembled from each item's cached JSON (cheap with a long queue). ComfyUI's
+    exact body, with our `"paused": true` added only while the queue is paused."""
     running, pending = state_of(request).store.queue()
     text = ('{"queue_running": [' + ", ".join(item.as_json() for item in running) + '], "queue_pending": ['
-            + ", ".join(item.as_json() for item in pending) + "]}")
+            + ", ".join(item.as_json() for item in pending) + "]"
+            + (', "paused": true}' if state_of(request).store.paused else "}"))
     return web.Response(text=text, content_type="application/json")
 
 
 async def post_queue(request: web.Request) -> web.Response:
-    """{"clear": true} and/or {"delete": [ids]}: pending prompts only; the running one is untouched."""
+    """Clear/delete pending prompts, pause/resume, move one pending prompt; the running one is untouched."""
     state = state_of(request)
     try:
         body = await read_json(request, max_bytes=_SMALL_BODY, max_depth=state.config.max_json_depth)
     except BodyError as exc:
         return exc.response()
-    if not isinstance(body, dict):
-        return _bad("The body must be a JSON object with 'clear' and/or 'delete'.")
-    changed = False
-    if body.get("clear") is True:
-        changed |= bool(state.store.delete_pending(None))
-    if "delete" in body:
-        ids = string_list(body["delete"], "delete")
-        if isinstance(ids, web.Response):
-            return ids
-        changed |= bool(state.store.delete_pending(ids))
+    parsed = parse_queue_request(body)
+    if isinstance(parsed, str):
+        return _bad(parsed)
+    try:
+        changed = _apply(state.store, parsed)
+    except MoveError as exc:
+        return _bad(str(exc), "move")
     if changed:
         state.hub.broadcast_status()
     return web.Response(status=200)
+
+
+def _apply(store, req: QueueRequest) -> bool:
+    """The move first (the only step that can still be refused, under the store's lock), then the rest."""
+    changed = False
+    if req.move is not None:
+        store.move_pending(req.move.prompt_id, to=req.move.to, before=req.move.before)
+        changed = True
+    if req.clear:
+        changed |= bool(store.delete_pending(None))
+    if req.delete is not None:
+        changed |= bool(store.delete_pending(req.delete))
+    if req.paused is not None:
+        changed |= store.set_paused(req.paused)
+    return changed
 
 
 async def post_interrupt(request: web.Request) -> web.Response:

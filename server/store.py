@@ -14,7 +14,8 @@ never lost. This keeps the worker's writes from blocking the accept path on an f
 
 Thread-safety: one connection guarded by a lock; an in-memory mirror of the queued rows
 answers `/queue` without touching the disk. The worker waits on `pop_next`. The history
-half (finishing, cancelling queued prompts, reading entries) is in store_history.py.
+half (finishing, cancelling queued prompts, reading entries) is in store_history.py; pausing and
+reordering the queue in store_order.py.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pathlib import Path
 
 from .store_history import HistoryMixin
 from .store_items import DuplicatePromptIdError, QueueFullError, QueueItem, RecoveryReport
+from .store_order import MoveError, QueueOrderMixin
 from .store_repair import RepairReport, is_damage, open_checked, repair
 from .store_schema import (
     CANCELLED,
@@ -43,13 +45,13 @@ from .store_schema import (
 )
 
 __all__ = ["CANCELLED", "ERROR", "FAILED_BY_RESTART", "INTERRUPTED", "PENDING", "RUNNING", "SUCCESS", "TERMINAL",
-           "DuplicatePromptIdError", "QueueFullError", "QueueItem", "RecoveryReport", "Store"]
+           "DuplicatePromptIdError", "MoveError", "QueueFullError", "QueueItem", "RecoveryReport", "Store"]
 
 # A running prompt is started at most this many times across process deaths.
 MAX_ATTEMPTS = 2
 
 
-class Store(HistoryMixin):
+class Store(HistoryMixin, QueueOrderMixin):
     """The queue and history. Create with `Store.open(path)`."""
 
     def __init__(self, conn: sqlite3.Connection, *, max_queue_size: int, history_max: int) -> None:
@@ -61,6 +63,7 @@ class Store(HistoryMixin):
         self._pending: dict[str, QueueItem] = {}
         self._running: dict[str, QueueItem] = {}
         self._closed = False
+        self._paused = False  # see store_order.py
         self._synchronous = "FULL"
         self.recovery = RecoveryReport()
         # Set when the database was found damaged (or empty) at open: see store_repair.py.
@@ -96,6 +99,7 @@ class Store(HistoryMixin):
         store._synchronous = synchronous
         store._recover()
         store._load_queue()
+        store._load_paused()
         return store
 
     def close(self) -> None:
@@ -185,13 +189,13 @@ class Store(HistoryMixin):
 
     def pop_next(self, timeout: float | None = None,
                  choose: Callable[[list[QueueItem]], QueueItem | None] | None = None) -> QueueItem | None:
-        """Mark the first pending prompt running and return it; None when the queue stays empty
-        until `timeout`, a `wake()` or `close()`. `choose` (several workers: routing) picks another
+        """Mark the first pending prompt running and return it; None when the queue stays empty (or
+        paused) until `timeout`, a `wake()` or `close()`. `choose` (several workers: routing) picks another
         of the pending prompts, in queue order, under the store's lock; its None takes nothing."""
         with self._lock:
-            if not self._pending and not self._closed and (timeout is None or timeout > 0):
-                self._changed.wait(timeout)  # an add, a wake() or the timeout ends the wait
-            if self._closed or not self._pending:
+            if (self._paused or not self._pending) and not self._closed and (timeout is None or timeout > 0):
+                self._changed.wait(timeout)  # an add, a resume, a wake() or the timeout ends the wait
+            if self._closed or self._paused or not self._pending:
                 return None
             if choose is None:
                 item = min(self._pending.values(), key=lambda it: (it.number, it.seq))

@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS prompts (
 CREATE INDEX IF NOT EXISTS prompts_status ON prompts(status, number, seq);
 CREATE INDEX IF NOT EXISTS prompts_done ON prompts(done_order);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 # Columns added after the first release: (name, SQL type). Older rows read them as NULL.
@@ -46,7 +47,8 @@ ADDED_COLUMNS = (("request_hash", "TEXT"), ("node_errors", "TEXT"))
 
 
 def create_or_upgrade(conn: sqlite3.Connection) -> None:
-    """Create the tables, then add the columns an older database lacks."""
+    """Create the tables (an older database gains the ones it lacks, such as `settings`, the queue's
+    paused flag), then add the columns it lacks."""
     conn.executescript(SCHEMA)
     present = {row[1] for row in conn.execute("PRAGMA table_info(prompts)")}
     for name, sql_type in ADDED_COLUMNS:

@@ -88,7 +88,8 @@ class Hub:
     """Owns the sockets; all methods except the *_threadsafe ones run on the event loop."""
 
     def __init__(self, *, queue_limit: int = 512, queue_remaining: Callable[[], int] = lambda: 0,
-                 max_upload_bytes: int = 0, stall_seconds: float = 5.0, max_clients: int = 256) -> None:
+                 paused: Callable[[], bool] = lambda: False, max_upload_bytes: int = 0, stall_seconds: float = 5.0,
+                 max_clients: int = 256) -> None:
         self.clients: dict[str, ClientConnection] = {}
         self.max_clients = max_clients
         # Sockets being opened or open (counted before the upgrade, so a burst cannot overshoot).
@@ -97,6 +98,7 @@ class Hub:
         self.queue_limit = queue_limit
         self.stall_seconds = stall_seconds
         self.queue_remaining = queue_remaining
+        self.paused = paused
         self.max_upload_bytes = max_upload_bytes
         self.loop: asyncio.AbstractEventLoop | None = None
         # What is running now, for clients that reconnect mid-prompt.
@@ -124,8 +126,15 @@ class Hub:
             pass
 
     # ------------------------------------------------------------------ on the loop
+    def exec_info(self) -> dict:
+        """ComfyUI's exec_info, with our `"paused": true` added only while the queue is paused."""
+        info = {"queue_remaining": self.queue_remaining()}
+        if self.paused():
+            info["paused"] = True
+        return info
+
     def broadcast_status(self) -> None:
-        self.send("status", {"status": {"exec_info": {"queue_remaining": self.queue_remaining()}}}, None)
+        self.send("status", {"status": {"exec_info": self.exec_info()}}, None)
 
     def dispatch(self, event: str, data: dict, client_id: str | None) -> None:
         """Route one executor event as ComfyUI does. A client id that is not a string (a row queued
@@ -236,8 +245,7 @@ class Hub:
         self.clients[sid] = client
         sender = asyncio.ensure_future(self._sender(client))
         try:
-            self.send("status", {"status": {"exec_info": {"queue_remaining": self.queue_remaining()}}, "sid": sid},
-                      sid)
+            self.send("status", {"status": {"exec_info": self.exec_info()}, "sid": sid}, sid)
             if self.running_client == sid and self.last_node is not None:
                 self.send(ev.EXECUTING, {"node": self.last_node, "display_node": self.last_node,
                                          "prompt_id": self.running_prompt}, sid)

@@ -1,4 +1,5 @@
 /** HTTP client for the ComfyUI-compatible routes (plus POST /api/plan of ours). */
+import type { QueueMove } from '../editor/queueOrder';
 import type { ApiPrompt, History, NodeErrors, ObjectInfo, PlanResult, QueueState } from './types';
 
 /** The server refused a prompt (400): `message` is the top error, `nodeErrors` per node. */
@@ -77,6 +78,22 @@ export async function deleteFromQueue(ids: string[]): Promise<void> {
 
 export async function clearQueue(): Promise<void> {
   await postJson('/queue', { clear: true });
+}
+
+/** GET /queue with our `paused` flag (false from a server that does not know it). */
+export async function getQueueWithPause(): Promise<QueueState & { paused: boolean }> {
+  const q = (await getQueue()) as QueueState & { paused?: unknown };
+  return { ...q, paused: q.paused === true };
+}
+
+/** POST /queue {"pause": true} or {"resume": true}: while paused no new prompt starts. */
+export async function setQueuePaused(paused: boolean): Promise<void> {
+  await postJson('/queue', paused ? { pause: true } : { resume: true });
+}
+
+/** POST /queue {"move": ...}: a pending prompt to the front/back or before another pending one. */
+export async function moveInQueue(move: QueueMove): Promise<void> {
+  await postJson('/queue', { move });
 }
 
 export async function interrupt(): Promise<void> {

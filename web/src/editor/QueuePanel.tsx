@@ -1,21 +1,33 @@
-/** Queue and history: running/pending items, delete and clear, output gallery, re-open a past workflow. */
+/** Queue and history: running/pending items, pause/resume, reorder, delete and clear, output gallery,
+ * re-open a past workflow. */
 import { useCallback, useEffect, useState } from 'react';
-import { clearHistory, clearQueue, deleteFromQueue, deleteHistory, getHistory, getQueue, viewUrl } from '../api/client';
+import {
+  clearHistory,
+  clearQueue,
+  deleteFromQueue,
+  deleteHistory,
+  getHistory,
+  getQueueWithPause,
+  moveInQueue,
+  setQueuePaused,
+  viewUrl,
+} from '../api/client';
 import type { History, QueueState } from '../api/types';
 import { runStore } from '../store/runStore';
 import { useStore } from '../store/store';
 import { formatDuration, runDurationMs, runImages } from '../workflow/gallery';
 import { loadJson } from './files';
+import { QueueMoveControls } from './QueueMoveControls';
 import { imageHandlers } from './ImageViewer';
 import { cancelRun } from './runner';
 
 export function QueuePanel() {
   const version = useStore(runStore, (s) => s.queueVersion);
-  const [queue, setQueue] = useState<QueueState>({ queue_running: [], queue_pending: [] });
+  const [queue, setQueue] = useState<QueueState & { paused: boolean }>({ queue_running: [], queue_pending: [], paused: false });
   const [history, setHistory] = useState<History>({});
   const reload = useCallback(async () => {
     try {
-      const [q, h] = await Promise.all([getQueue(), getHistory(50)]);
+      const [q, h] = await Promise.all([getQueueWithPause(), getHistory(50)]);
       setQueue(q);
       setHistory(h);
     } catch (e) {
@@ -30,6 +42,8 @@ export function QueuePanel() {
       .then(reload)
       .catch((e: Error) => runStore.notify(e.message, 'error'));
   const entries = Object.entries(history).reverse();
+  // The server lists pending prompts in execution order.
+  const pendingIds = queue.queue_pending.map((item) => item[1]);
   return (
     <aside className="lg-queue" aria-label="Queue and history">
       <section>
@@ -44,21 +58,27 @@ export function QueuePanel() {
           </div>
         ))}
         <h3>
-          Pending ({queue.queue_pending.length})
+          Pending ({queue.queue_pending.length}){queue.paused ? ' · paused' : ''}
+          <button
+            onClick={act(() => setQueuePaused(!queue.paused))}
+            aria-pressed={queue.paused}
+            title={queue.paused ? 'Start queued prompts again' : 'Start no new prompt (the running one finishes)'}
+          >
+            {queue.paused ? 'Resume' : 'Pause'}
+          </button>
           <button onClick={act(clearQueue)} disabled={queue.queue_pending.length === 0}>
             Clear queue
           </button>
         </h3>
-        {[...queue.queue_pending]
-          .sort((a, b) => a[0] - b[0])
-          .map((item) => (
-            <div key={item[1]} className="lg-queue-item pending">
-              <span>
-                #{item[0]} {item[1].slice(0, 8)}
-              </span>
-              <button onClick={act(() => deleteFromQueue([item[1]]))}>Delete</button>
-            </div>
-          ))}
+        {queue.queue_pending.map((item) => (
+          <div key={item[1]} className="lg-queue-item pending" data-prompt-id={item[1]}>
+            <span>
+              #{item[0]} {item[1].slice(0, 8)}
+            </span>
+            <QueueMoveControls pendingIds={pendingIds} promptId={item[1]} onMove={(move) => act(() => moveInQueue(move))()} />
+            <button onClick={act(() => deleteFromQueue([item[1]]))}>Delete</button>
+          </div>
+        ))}
       </section>
       <section>
         <h3>
