@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { extractLoras, parseA1111Parameters, parseSettingsLine, parseSize } from './a1111';
 import { documentFromPng, pngTextChunks } from './png';
+import { pngChunk, pngOf } from './pngTestBytes';
 
 const SIMPLE = `a photo of a cat, best quality
 Negative prompt: blurry, lowres
@@ -104,26 +105,8 @@ describe('LoRA tags', () => {
   });
 });
 
-/** A PNG made of the signature and the given chunks (the reader does not check CRCs). */
-function png(...chunks: [string, Uint8Array][]): Uint8Array {
-  const parts: Uint8Array[] = [new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10])];
-  for (const [type, body] of [...chunks, ['IEND', new Uint8Array()] as [string, Uint8Array]]) {
-    const head = new Uint8Array(8);
-    new DataView(head.buffer).setUint32(0, body.length);
-    head.set(
-      [...type].map((c) => c.charCodeAt(0)),
-      4,
-    );
-    parts.push(head, body, new Uint8Array(4));
-  }
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let pos = 0;
-  for (const p of parts) {
-    out.set(p, pos);
-    pos += p.length;
-  }
-  return out;
-}
+/** A PNG of (type, body) chunks. */
+const png = (...chunks: [string, Uint8Array][]) => pngOf(...chunks.map(([type, body]) => pngChunk(type, body)));
 
 describe('PNG parameters chunk', () => {
   const enc = (s: string) => new TextEncoder().encode(s);

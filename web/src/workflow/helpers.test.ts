@@ -7,6 +7,7 @@ import { applyControlAfterGenerate, nextControlledValue } from './seedControl';
 import { defs } from './testUtil';
 import { typesCompatible } from './typeCompat';
 import type { EditorNode } from './types';
+import { pngChunk, pngOf } from './pngTestBytes';
 
 describe('typesCompatible (same rule as the server)', () => {
   it.each([
@@ -73,32 +74,8 @@ describe('object_info parsing', () => {
   });
 });
 
-function chunk(type: string, body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + body.length);
-  new DataView(out.buffer).setUint32(0, body.length);
-  out.set(
-    [...type].map((c) => c.charCodeAt(0)),
-    4,
-  );
-  out.set(body, 8);
-  return out; // CRC left zero: readers here do not check it
-}
-
-function png(...chunks: Uint8Array[]): Uint8Array {
-  const parts = [
-    new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10]),
-    chunk('IHDR', new Uint8Array(13)),
-    ...chunks,
-    chunk('IEND', new Uint8Array()),
-  ];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let pos = 0;
-  for (const p of parts) {
-    out.set(p, pos);
-    pos += p.length;
-  }
-  return out;
-}
+const chunk = pngChunk;
+const png = pngOf;
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
