@@ -36,6 +36,7 @@ from .worker_run import (
     NullPublisher,
     OutputsListener,
     Publisher,
+    announce_outputs,
     event_sink,
     executor_error,
     extra_data_for,
@@ -239,9 +240,11 @@ class Worker:
                 lane.current = None
             return False
 
-        store_result(self.store, self.publisher, item, status, history_entry(status, outputs, messages), client_id,
-                     self.on_outputs)
+        entry = history_entry(status, outputs, messages)
+        stored = store_result(self.store, self.publisher, item, status, entry, client_id)
         self._end(item, lane, client_id)
+        if stored:  # after the lane is free: the listener never holds up the queue or its state
+            announce_outputs(self.on_outputs, item.prompt_id, entry)
         return False
 
     def _end(self, item: QueueItem, lane: Lane, client_id: str | None) -> None:

@@ -122,9 +122,9 @@ def failure_entry(error: dict) -> dict:
 
 
 def store_result(store: Store, publisher: Publisher, item: QueueItem, status: str, entry: dict,
-                 client_id: str | None, on_outputs: OutputsListener | None = None) -> None:
-    """Write the history entry, then tell `on_outputs` of its outputs; if the disk refuses, record a short
-    error entry instead, and if even that fails leave the row `running` (a restart re-queues it) and go on."""
+                 client_id: str | None) -> bool:
+    """Write the history entry; True when it was stored. If the disk refuses, record a short error entry
+    instead (False), and if even that fails leave the row `running` (a restart re-queues it) and go on."""
     try:
         store.finish(item.prompt_id, status, entry)
     except Exception as exc:
@@ -132,13 +132,13 @@ def store_result(store: Store, publisher: Publisher, item: QueueItem, status: st
         error = executor_error(item.prompt_id, exc, "Could not store the result: ")
         publisher.event(ev.EXECUTION_ERROR, error, client_id)
     else:
-        announce_outputs(on_outputs, item.prompt_id, entry)
-        return
+        return True
     try:
         store.finish(item.prompt_id, ERROR, failure_entry(error))
     except Exception:
         log.exception("could not store the failure of prompt %s either; it stays marked running", item.prompt_id)
         store.forget_running(item.prompt_id)
+    return False
 
 
 def announce_outputs(on_outputs: OutputsListener | None, prompt_id: str, entry: dict) -> None:

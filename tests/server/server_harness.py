@@ -96,14 +96,16 @@ class LiveServer:
             time.sleep(0.02)
         raise AssertionError(f"prompt {prompt_id} did not finish in {timeout}s")
 
-    def wait_running(self, timeout: float = 10) -> str:
+    def wait_running(self, prompt_id: str | None = None, timeout: float = 10) -> str:
+        """The running prompt's id once one runs (with `prompt_id`: once that one runs; the prompt before it
+        may still be ending after its history was written)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             running = self.state.worker.current_prompt_id
-            if running:
+            if running and prompt_id in (None, running):
                 return running
             time.sleep(0.01)
-        raise AssertionError("nothing started running")
+        raise AssertionError(f"{prompt_id or 'nothing'} started running")
 
 
 def simple_prompt(value: int = 1, output: str = "Show") -> dict:

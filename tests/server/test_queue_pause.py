@@ -41,7 +41,7 @@ def test_nothing_starts_while_paused_and_resume_starts_the_next(live):
 
 def test_the_running_prompt_finishes_when_paused(live):
     slow = live.queue_prompt(slow_prompt(steps=30, delay_ms=20))["prompt_id"]
-    live.wait_running()
+    live.wait_running(slow)
     assert post(live, {"pause": True})[0] == 200
     later = live.queue_prompt(simple_prompt(5))["prompt_id"]
     assert live.wait_done(slow)["status"]["status_str"] == "success"
@@ -144,7 +144,7 @@ REFUSED_SHAPES = [
 def busy(live):
     """A running slow prompt and two pending ones; ids by name."""
     run = live.queue_prompt(slow_prompt(steps=500, delay_ms=20))["prompt_id"]
-    live.wait_running()
+    live.wait_running(run)
     ids = {"RUN": run, "A": live.queue_prompt(simple_prompt(1))["prompt_id"],
            "B": live.queue_prompt(simple_prompt(2))["prompt_id"]}
     yield live, ids

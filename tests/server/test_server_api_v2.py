@@ -59,7 +59,7 @@ async def _read_sse(url: str, timeout: float = 20, on_first=None) -> list[tuple[
 
 def test_submit_follow_over_sse_read_and_download(live):
     blocker = _submit(live, slow_prompt(steps=BLOCKER_STEPS, delay_ms=5))["id"]
-    live.wait_running()
+    live.wait_running(blocker)
     job = _submit(live, _saving_prompt(), metadata={"batch": "a"})
     assert job["status"] == "queued" and job["queue_position"] == 0 and job["metadata"] == {"batch": "a"}
     assert job["urls"] == {"self": f"/api/v2/jobs/{job['id']}", "events": f"/api/v2/jobs/{job['id']}/events",
@@ -106,7 +106,7 @@ def test_submit_follow_over_sse_read_and_download(live):
 
 def test_cancel_queued_and_running(live):
     running = _submit(live, slow_prompt(steps=BLOCKER_STEPS, delay_ms=5))["id"]
-    live.wait_running()
+    live.wait_running(running)
     queued = _submit(live, simple_prompt(2))["id"]
 
     status, job = live.json("POST", f"/api/v2/jobs/{queued}/cancel")
@@ -126,7 +126,7 @@ def test_cancel_queued_and_running(live):
 
 def test_sse_joined_mid_run_sees_the_snapshot_then_the_cancel(live):
     job = _submit(live, slow_prompt(steps=BLOCKER_STEPS, delay_ms=5))
-    live.wait_running()
+    live.wait_running(job["id"])
 
     async def cancel():
         await asyncio.get_running_loop().run_in_executor(None, live.json, "POST", job["urls"]["cancel"])

@@ -14,7 +14,7 @@ def test_jobs_list_filters_sorting_and_paging(live):
     failed = live.queue_prompt(fail)["prompt_id"]
     live.wait_done(failed)
     running = live.queue_prompt(slow_prompt(steps=300, delay_ms=20))["prompt_id"]
-    live.wait_running()
+    live.wait_running(running)
     pending = live.queue_prompt(simple_prompt(2))["prompt_id"]
 
     status, body = live.json("GET", "/api/jobs")

@@ -24,7 +24,7 @@ def _wait_status(live, job_id: str, wanted: str, timeout: float = 20) -> dict:
 
 def test_cancel_one_queued_and_one_running_job(live):
     running = live.queue_prompt(slow_prompt(steps=500, delay_ms=20))["prompt_id"]
-    live.wait_running()
+    live.wait_running(running)
     queued = live.queue_prompt(simple_prompt(2))["prompt_id"]
 
     assert live.json("POST", f"/api/jobs/{queued}/cancel") == (200, {"id": queued, "cancelled": "pending"})
@@ -56,7 +56,7 @@ def test_cancel_many_sorts_each_id(live):
     done = live.queue_prompt(simple_prompt(1))["prompt_id"]
     live.wait_done(done)
     running = live.queue_prompt(slow_prompt(steps=500, delay_ms=20))["prompt_id"]
-    live.wait_running()
+    live.wait_running(running)
     first = live.queue_prompt(simple_prompt(3))["prompt_id"]
     second = live.queue_prompt(simple_prompt(4))["prompt_id"]
     kept = live.queue_prompt(simple_prompt(5))["prompt_id"]

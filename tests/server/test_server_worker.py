@@ -93,7 +93,7 @@ def test_f17_interrupt_by_prompt_id_and_when_idle(live):
     assert live.json("POST", "/interrupt", {"prompt_id": "x"})[0] == 200
     assert live.request("POST", "/interrupt", raw=b"{garbage", headers={"Content-Type": "application/json"})[0] == 200
     pid = live.queue_prompt(slow_prompt(steps=200, delay_ms=20))["prompt_id"]
-    live.wait_running()
+    live.wait_running(pid)
     assert live.json("POST", "/api/interrupt", {"prompt_id": pid})[0] == 200
     assert "execution_interrupted" in dict(live.wait_done(pid, timeout=5)["status"]["messages"])
     # An interrupt sent while idle does not hit the next prompt.
