@@ -7,7 +7,7 @@ import { runStore } from '../store/runStore';
 import { resetSubgraphNav, rootGraph } from '../store/subgraphNav';
 import { markSaved } from '../store/workflowStore';
 import { parseA1111Parameters } from '../workflow/a1111';
-import { a1111ToWorkflow } from '../workflow/a1111Graph';
+import { a1111ToPrompt } from '../workflow/a1111Graph';
 import { apiToEditor } from '../workflow/fromApi';
 import { defaultCheckpoint, defaultWorkflow } from '../workflow/defaultGraph';
 import { uiToEditor } from '../workflow/fromUi';
@@ -52,12 +52,12 @@ function loadGraph(
  * Loads a parsed JSON document: a UI workflow or an API-format prompt. Returns false on error.
  * With `reportMissing` (the default) absent node types and files are listed in a dialog.
  */
-export function loadJson(data: unknown, what: string, reportMissing = true, importNotes: string[] = []): boolean {
+export function loadJson(data: unknown, what: string, reportMissing = true): boolean {
   const defs = graphStore.get().defs;
   try {
     if (data && typeof data === 'object' && Array.isArray((data as { nodes?: unknown }).nodes)) {
       const { graph, warnings, missingTypes } = uiToEditor(data, defs);
-      loadGraph(graph, what, warnings, missingTypes, reportMissing, importNotes);
+      loadGraph(graph, what, warnings, missingTypes, reportMissing);
     } else {
       const { graph, warnings, missingTypes } = apiToEditor(data, defs);
       loadGraph(graph, `${what} (API format)`, warnings, missingTypes, reportMissing);
@@ -74,7 +74,7 @@ export function loadA1111Parameters(text: string, what: string): boolean {
   const defs = graphStore.get().defs;
   const choices = (type: string, input: string) => defs[type]?.inputs.find((i) => i.name === input)?.choices;
   const checkpoints = choices('CheckpointLoaderSimple', 'ckpt_name');
-  const { workflow, notes } = a1111ToWorkflow(
+  const { prompt, notes } = a1111ToPrompt(
     parseA1111Parameters(text),
     {
       checkpoints,
@@ -86,7 +86,14 @@ export function loadA1111Parameters(text: string, what: string): boolean {
     },
     defaultCheckpoint(checkpoints),
   );
-  return loadJson(workflow, `${what} (imported from A1111 parameters)`, true, notes);
+  try {
+    const { graph, warnings, missingTypes } = apiToEditor(prompt, defs);
+    loadGraph(graph, `${what} (imported from A1111 parameters)`, warnings, missingTypes, true, notes);
+    return true;
+  } catch (e) {
+    runStore.notify(`Could not open ${what}: ${(e as Error).message}`, 'error');
+    return false;
+  }
 }
 
 /** Opens a dropped or picked file (.json, or .png with an embedded workflow, API prompt or A1111 parameters). */

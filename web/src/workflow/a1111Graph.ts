@@ -1,11 +1,11 @@
 /**
- * Builds the UI-format txt2img graph (the shape of the default workflow) from parsed A1111
- * parameters: checkpoint → LoRA chain → CLIP skip → prompts → empty latent → KSampler → optional
- * hires fix (latent upscale + second KSampler) → VAEDecode → SaveImage, laid out left to right.
- * File names are matched against the server's lists; `notes` names what could not be mapped.
+ * Builds the txt2img prompt (API format) of parsed A1111 parameters: checkpoint → LoRA chain →
+ * CLIP skip → prompts → empty latent → KSampler → optional hires fix (latent upscale + second
+ * KSampler) → VAEDecode → SaveImage. File names are matched against the server's lists; `notes`
+ * names what could not be mapped.
  */
+import type { ApiPrompt } from '../api/types';
 import { extractLoras, MAPPED_KEYS, type A1111Params } from './a1111';
-import type { UiInputSlot, UiLinkArray, UiNode, UiOutputSlot, UiWorkflow } from './types';
 
 /** The server's choices the import matches names against (any may be missing). */
 export interface A1111Choices {
@@ -106,56 +106,30 @@ function latentUpscaleMethod(upscaler: string | undefined): string | null {
   return kind === 'nearest' ? 'nearest-exact' : kind;
 }
 
-const COLUMN = 380;
-/** The sizes the default workflow gives these nodes. */
-const NODE_SIZES: Record<string, [number, number]> = {
-  CLIPTextEncode: [420, 160],
-  EmptyLatentImage: [315, 110],
-  KSampler: [315, 470],
-  VAEDecode: [210, 50],
-  SaveImage: [320, 300],
-};
+/** Adds API-format nodes with ids "1", "2", ... in order; `out` names an output as a link. */
+class PromptBuilder {
+  prompt: ApiPrompt = {};
 
-/** Collects nodes and links; each node's outputs get their link ids as links are added. */
-class GraphBuilder {
-  nodes: UiNode[] = [];
-  links: UiLinkArray[] = [];
-
-  add(type: string, pos: [number, number], inputs: [string, string][], outputs: string[], widgets: unknown[]): UiNode {
-    const node: UiNode = {
-      id: this.nodes.length + 1,
-      type,
-      pos,
-      size: NODE_SIZES[type] ?? [315, 100],
-      mode: 0,
-      inputs: inputs.map(([name, t]): UiInputSlot => ({ name, type: t, link: null })),
-      outputs: outputs.map((t): UiOutputSlot => ({ name: t, type: t, links: [] })),
-      widgets_values: widgets,
-    };
-    this.nodes.push(node);
-    return node;
-  }
-
-  link(from: UiNode, slot: number, to: UiNode, input: string): void {
-    const id = this.links.length + 1;
-    const target = to.inputs!.findIndex((i) => i.name === input);
-    const type = from.outputs![slot].type;
-    this.links.push([id, from.id, slot, to.id, target, type]);
-    to.inputs![target].link = id;
-    (from.outputs![slot].links as number[]).push(id);
+  add(classType: string, inputs: Record<string, unknown>): string {
+    const id = String(Object.keys(this.prompt).length + 1);
+    this.prompt[id] = { class_type: classType, inputs };
+    return id;
   }
 }
 
-/** The UI workflow for `params`, and the notes on what was not mapped (for the notice). */
-export function a1111ToWorkflow(
+type Output = [string, number];
+
+/**
+ * The API-format prompt for `params`, and the notes on what was not mapped (for the notice). The editor
+ * opens it as it opens any API prompt (apiToEditor: widgets from the node definitions, columns by depth).
+ */
+export function a1111ToPrompt(
   params: A1111Params,
   choices: A1111Choices = {},
   fallbackCheckpoint = 'model.safetensors',
-): { workflow: UiWorkflow; notes: string[] } {
+): { prompt: ApiPrompt; notes: string[] } {
   const notes: string[] = [];
-  const g = new GraphBuilder();
-  let x = 30;
-  const next = (width = COLUMN) => (x += width) - width;
+  const b = new PromptBuilder();
 
   let checkpoint = fallbackCheckpoint;
   if (params.model) {
@@ -163,59 +137,40 @@ export function a1111ToWorkflow(
     if (!found) notes.push(`checkpoint "${params.model}" not found`);
     checkpoint = found ?? params.model;
   }
-  const loader = g.add('CheckpointLoaderSimple', [next(), 300], [], ['MODEL', 'CLIP', 'VAE'], [checkpoint]);
-  let model: [UiNode, number] = [loader, 0];
-  let clip: [UiNode, number] = [loader, 1];
-  let vae: [UiNode, number] = [loader, 2];
+  const loader = b.add('CheckpointLoaderSimple', { ckpt_name: checkpoint });
+  let model: Output = [loader, 0];
+  let clip: Output = [loader, 1];
+  let vae: Output = [loader, 2];
 
   const positive = extractLoras(params.positive);
   const negative = extractLoras(params.negative);
-  const loraColumn = x;
-  for (const [i, tag] of [...positive.loras, ...negative.loras].entries()) {
+  for (const tag of [...positive.loras, ...negative.loras]) {
     const found = matchFileName(tag.name, choices.loras);
     if (!found) notes.push(`LoRA "${tag.name}" not found`);
-    const lora = g.add(
-      'LoraLoader',
-      [loraColumn + i * COLUMN, 300],
-      [
-        ['model', 'MODEL'],
-        ['clip', 'CLIP'],
-      ],
-      ['MODEL', 'CLIP'],
-      [found ?? `${tag.name}.safetensors`, tag.unet, tag.te],
-    );
-    g.link(model[0], model[1], lora, 'model');
-    g.link(clip[0], clip[1], lora, 'clip');
+    const lora = b.add('LoraLoader', {
+      lora_name: found ?? `${tag.name}.safetensors`,
+      strength_model: tag.unet,
+      strength_clip: tag.te,
+      model,
+      clip,
+    });
     model = [lora, 0];
     clip = [lora, 1];
-    next();
   }
   if (params.clipSkip !== undefined && params.clipSkip > 1) {
-    const skip = g.add('CLIPSetLastLayer', [next(), 420], [['clip', 'CLIP']], ['CLIP'], [-Math.round(params.clipSkip)]);
-    g.link(clip[0], clip[1], skip, 'clip');
-    clip = [skip, 0];
+    clip = [b.add('CLIPSetLastLayer', { stop_at_clip_layer: -Math.round(params.clipSkip), clip }), 0];
   }
   if (params.vae && !/^(automatic|none)$/i.test(params.vae)) {
     const found = matchFileName(params.vae, choices.vaes);
-    if (found) {
-      const vaeLoader = g.add('VAELoader', [30, 520], [], ['VAE'], [found]);
-      vae = [vaeLoader, 0];
-    } else notes.push(`VAE "${params.vae}" not found (the checkpoint's VAE used)`);
+    if (found) vae = [b.add('VAELoader', { vae_name: found }), 0];
+    else notes.push(`VAE "${params.vae}" not found (the checkpoint's VAE used)`);
   }
 
-  const textColumn = next(480);
-  const encoders = [positive.text, negative.text].map((text, i) => {
-    const encode = g.add('CLIPTextEncode', [textColumn, 120 + i * 230], [['clip', 'CLIP']], ['CONDITIONING'], [text]);
-    g.link(clip[0], clip[1], encode, 'clip');
-    return encode;
-  });
-  const latent = g.add(
-    'EmptyLatentImage',
-    [textColumn + 50, 600],
-    [],
-    ['LATENT'],
-    [params.width ?? 512, params.height ?? 512, params.batchSize ?? 1],
-  );
+  const [positiveCond, negativeCond] = [positive.text, negative.text].map((text): Output => [b.add('CLIPTextEncode', { text, clip }), 0]);
+  const latent: Output = [
+    b.add('EmptyLatentImage', { width: params.width ?? 512, height: params.height ?? 512, batch_size: params.batchSize ?? 1 }),
+    0,
+  ];
 
   const sampler = mapSampler(params.sampler, params.scheduleType);
   notes.push(...sampler.unmapped);
@@ -225,31 +180,23 @@ export function a1111ToWorkflow(
   ] as const) {
     if (list && !names(list).includes(value)) notes.push(`${what} ${value} is not on this server`);
   }
-  const seed = params.seed ?? 0;
   const steps = params.steps ?? 20;
-  const cfg = params.cfg ?? 7;
-  const ksampler = (pos: [number, number], stepCount: number, denoise: number) =>
-    g.add(
-      'KSampler',
-      pos,
-      [
-        ['model', 'MODEL'],
-        ['positive', 'CONDITIONING'],
-        ['negative', 'CONDITIONING'],
-        ['latent_image', 'LATENT'],
-      ],
-      ['LATENT'],
-      [seed, 'fixed', stepCount, cfg, sampler.sampler, sampler.scheduler, denoise],
-    );
-  const wire = (node: UiNode, image: [UiNode, number]) => {
-    g.link(model[0], model[1], node, 'model');
-    g.link(encoders[0], 0, node, 'positive');
-    g.link(encoders[1], 0, node, 'negative');
-    g.link(image[0], image[1], node, 'latent_image');
-  };
-  const first = ksampler([next(), 180], steps, 1);
-  wire(first, [latent, 0]);
-  let samples: [UiNode, number] = [first, 0];
+  const ksampler = (latentImage: Output, stepCount: number, denoise: number): Output => [
+    b.add('KSampler', {
+      seed: params.seed ?? 0,
+      steps: stepCount,
+      cfg: params.cfg ?? 7,
+      sampler_name: sampler.sampler,
+      scheduler: sampler.scheduler,
+      denoise,
+      model,
+      positive: positiveCond,
+      negative: negativeCond,
+      latent_image: latentImage,
+    }),
+    0,
+  ];
+  let samples = ksampler(latent, steps, 1);
 
   const hires = params.hiresUpscale !== undefined || params.hiresWidth !== undefined || params.hiresSteps !== undefined;
   if (hires) {
@@ -259,49 +206,23 @@ export function a1111ToWorkflow(
       notes.push(`hires upscaler "${params.hiresUpscaler}" (latent upscale used)`);
       method = 'nearest-exact';
     }
-    const upscaleColumn = next();
     const upscale =
       params.hiresWidth !== undefined && params.hiresHeight !== undefined
-        ? g.add(
-            'LatentUpscale',
-            [upscaleColumn, 180],
-            [['samples', 'LATENT']],
-            ['LATENT'],
-            [method, params.hiresWidth, params.hiresHeight, 'disabled'],
-          )
-        : g.add('LatentUpscaleBy', [upscaleColumn, 180], [['samples', 'LATENT']], ['LATENT'], [method, params.hiresUpscale ?? 2]);
-    g.link(first, 0, upscale, 'samples');
-    const second = ksampler([next(), 180], params.hiresSteps || steps, params.denoise ?? 0.7);
-    wire(second, [upscale, 0]);
-    samples = [second, 0];
+        ? b.add('LatentUpscale', {
+            upscale_method: method,
+            width: params.hiresWidth,
+            height: params.hiresHeight,
+            crop: 'disabled',
+            samples,
+          })
+        : b.add('LatentUpscaleBy', { upscale_method: method, scale_by: params.hiresUpscale ?? 2, samples });
+    samples = ksampler([upscale, 0], params.hiresSteps || steps, params.denoise ?? 0.7);
   }
 
-  const decode = g.add(
-    'VAEDecode',
-    [next(260), 180],
-    [
-      ['samples', 'LATENT'],
-      ['vae', 'VAE'],
-    ],
-    ['IMAGE'],
-    [],
-  );
-  g.link(samples[0], samples[1], decode, 'samples');
-  g.link(vae[0], vae[1], decode, 'vae');
-  const save = g.add('SaveImage', [next(), 180], [['images', 'IMAGE']], [], ['ComfyUI']);
-  g.link(decode, 0, save, 'images');
+  const decode = b.add('VAEDecode', { samples, vae });
+  b.add('SaveImage', { filename_prefix: 'ComfyUI', images: [decode, 0] });
 
   const unknown = Object.keys(params.settings).filter((k) => !MAPPED_KEYS.includes(k) && !INFORMATIONAL_KEYS.has(k));
   if (unknown.length) notes.push(`not mapped: ${unknown.join(', ')}`);
-  const workflow: UiWorkflow = {
-    last_node_id: g.nodes.length,
-    last_link_id: g.links.length,
-    nodes: g.nodes,
-    links: g.links,
-    groups: [],
-    config: {},
-    extra: {},
-    version: 0.4,
-  };
-  return { workflow, notes };
+  return { prompt: b.prompt, notes };
 }
