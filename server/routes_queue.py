@@ -3,7 +3,7 @@
 POST /queue takes ComfyUI's keys ({"clear": true}, {"delete": [ids]}) and ours: {"pause": true},
 {"resume": true}, {"move": {"prompt_id": id, "to": "front"|"back"}} and
 {"move": {"prompt_id": id, "before": id}}. Every key is checked before any is applied, so a refused
-request (400) changes nothing; GET /queue and the WebSocket status add `paused`."""
+request (400) changes nothing; while paused, GET /queue and the WebSocket status add `"paused": true`."""
 
 from __future__ import annotations
 
@@ -53,6 +53,7 @@ def _flag(body: dict, key: str) -> bool | str:
 
 
 def _move(value) -> Move | str:
+    """The shape of a `move` (types and keys); what it may do with the queue the store decides (MoveError)."""
     if not isinstance(value, dict):
         return "'move' must be an object: {\"prompt_id\": id, \"to\": \"front\"|\"back\"} or {\"prompt_id\": id, \"before\": id}."
     unknown = sorted(set(value) - {"prompt_id", "to", "before"})
@@ -61,14 +62,10 @@ def _move(value) -> Move | str:
     prompt_id, to, before = value.get("prompt_id"), value.get("to"), value.get("before")
     if not isinstance(prompt_id, str):
         return "'move.prompt_id' must be the id (a string) of a pending prompt."
-    if (to is None) == (before is None):
-        return "'move' needs exactly one of 'to' (\"front\" or \"back\") and 'before' (a pending prompt id)."
-    if to is not None and to not in ("front", "back"):
+    if to is not None and not isinstance(to, str):
         return f"'move.to' must be \"front\" or \"back\", not {to!r}."
     if before is not None and not isinstance(before, str):
         return "'move.before' must be the id (a string) of a pending prompt."
-    if before == prompt_id:
-        return "'move.before' names the prompt being moved; a prompt cannot be moved before itself."
     return Move(prompt_id, to, before)
 
 

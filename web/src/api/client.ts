@@ -1,6 +1,5 @@
 /** HTTP client for the ComfyUI-compatible routes (plus POST /api/plan of ours). */
-import type { QueueMove } from '../editor/queueOrder';
-import type { ApiPrompt, History, NodeErrors, ObjectInfo, PlanResult, QueueState } from './types';
+import type { ApiPrompt, History, NodeErrors, ObjectInfo, PlanResult, QueueMove, QueueState } from './types';
 
 /** The server refused a prompt (400): `message` is the top error, `nodeErrors` per node. */
 export class PromptRejected extends Error {

@@ -48,6 +48,9 @@ export interface ApiNode {
   _meta?: { title: string };
 }
 
+/** The `move` body of POST /queue (ours): to the front or back, or just before another pending prompt. */
+export type QueueMove = { prompt_id: string; to: 'front' | 'back' } | { prompt_id: string; before: string };
+
 /** `[number, prompt_id, prompt, extra_data, outputs_to_execute]` */
 export type QueueItem = [number, string, ApiPrompt, Record<string, unknown>, string[], ...unknown[]];
 

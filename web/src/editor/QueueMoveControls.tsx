@@ -1,5 +1,6 @@
 /** The move-to-front / up / down / to-back buttons of one pending prompt in the queue panel. */
-import { moveFor, type QueueMove, type QueueMoveAction } from './queueOrder';
+import type { QueueMove } from '../api/types';
+import { moveFor, type QueueMoveAction } from './queueOrder';
 
 const CONTROLS: [QueueMoveAction, string, string][] = [
   ['front', '⤒', 'Move to front'],

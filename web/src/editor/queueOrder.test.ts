@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyMove, moveFor, type QueueMoveAction } from './queueOrder';
+import { moveFor } from './queueOrder';
 
 const ids = ['a', 'b', 'c', 'd'];
 
@@ -19,23 +19,5 @@ describe('moveFor', () => {
     expect(moveFor(ids, 'd', 'back')).toBeNull();
     expect(moveFor(ids, 'zz', 'front')).toBeNull();
     expect(moveFor(['a'], 'a', 'down')).toBeNull();
-  });
-
-  it('each action, applied, puts the prompt where its name says', () => {
-    const cases: [string, QueueMoveAction, string[]][] = [
-      ['c', 'front', ['c', 'a', 'b', 'd']],
-      ['c', 'up', ['a', 'c', 'b', 'd']],
-      ['b', 'down', ['a', 'c', 'b', 'd']],
-      ['c', 'down', ['a', 'b', 'd', 'c']],
-      ['a', 'back', ['b', 'c', 'd', 'a']],
-    ];
-    for (const [id, action, expected] of cases) expect(applyMove(ids, moveFor(ids, id, action)!)).toEqual(expected);
-  });
-});
-
-describe('applyMove', () => {
-  it('leaves the order alone for unknown ids', () => {
-    expect(applyMove(ids, { prompt_id: 'zz', to: 'front' })).toEqual(ids);
-    expect(applyMove(ids, { prompt_id: 'a', before: 'zz' })).toEqual(ids);
   });
 });
