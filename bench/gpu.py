@@ -93,7 +93,7 @@ def run_mode(runtime, checkpoint: Path, *, pixels: int, steps: int, batches: lis
     if compile_backend is not None:
         model = model.clone()
         model.compile_backend = compile_backend
-        model.compile_mode = None if compile_mode in (None, "default") else compile_mode
+        model.compile_mode = compile_mode
     (positive,) = call(CLIPTextEncode, text=POSITIVE, clip=clip)
     (negative,) = call(CLIPTextEncode, text=NEGATIVE, clip=clip)
     (image,) = call(VAEDecode, samples=sample(model, positive, negative, 1), vae=vae)

@@ -31,6 +31,7 @@ import torch
 from diffusion.memory.devices import DeviceChoice, choose_devices, choose_dtype, total_memory
 from diffusion.memory.model_manager import ModelManager
 from diffusion.memory.planner import GB, MemoryPolicy
+from diffusion.models.unet.compute import compile_problem
 from diffusion.models.unet.prepacked import enable_weight_packing
 
 
@@ -66,11 +67,10 @@ def prepare_unet(model, choice: DeviceChoice):
     """
     if choice.device.type == "cpu" and choice.unet_dtype == torch.bfloat16:
         model.model.to(memory_format=torch.channels_last)
-    if choice.device.type == "cpu" and choice.pack_cpu_weights:
+    if choice.pack_cpu_weights:  # only ever set for a CPU device (ModelServices.create)
         enable_weight_packing(model.model)  # at load, so every call of this model takes the same path
     if choice.compile_mode is not None:  # --compile-unet: compiled at first use, like TorchCompileModel
-        model.compile_backend = "inductor"
-        model.compile_mode = None if choice.compile_mode == "default" else choice.compile_mode
+        model.compile_backend, model.compile_mode = "inductor", choice.compile_mode
     return model
 
 
@@ -143,8 +143,12 @@ class ModelServices:
         policy = memory_policy(request)
         # CPU weights packed for oneDNN (a ~1.8x faster fp32 UNet) cost an extra copy: not when memory is short.
         packing = getattr(request, "weight_packing", True) and policy.name in ("normal", "high")
+        compile_mode = getattr(request, "compile_unet", None)
+        problem = compile_problem("inductor", choice.device) if compile_mode is not None else None
+        if problem is not None:
+            raise RuntimeError(f"--compile-unet: {problem}")
         choice = dataclasses.replace(choice, pack_cpu_weights=bool(packing and choice.device.type == "cpu"),
-                                     compile_mode=getattr(request, "compile_unet", None))
+                                     compile_mode=compile_mode)
         if budget_bytes is None and policy.budget_bytes is not None:
             budget_bytes = policy.usable_bytes(total_memory(choice.device), gpu=choice.device.type == "cuda")
         manager = ModelManager(choice.device, offload_device=choice.offload_device, budget_bytes=budget_bytes,

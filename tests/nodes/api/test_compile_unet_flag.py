@@ -23,7 +23,7 @@ def _request(tmp_path, *flags) -> DeviceRequest:
 
 @pytest.mark.parametrize(("flags", "backend", "mode"), [
     ((), None, None),
-    (("--compile-unet",), "inductor", None),  # torch's default mode
+    (("--compile-unet",), "inductor", "default"),
     (("--compile-unet", "reduce-overhead"), "inductor", "reduce-overhead"),
     (("--compile-unet", "max-autotune-no-cudagraphs"), "inductor", "max-autotune-no-cudagraphs"),
 ])
@@ -40,6 +40,15 @@ def test_bad_modes_are_refused_by_the_parser_and_the_request(tmp_path, capsys):
     assert "invalid choice: 'turbo'" in capsys.readouterr().err
     with pytest.raises(ValueError, match="unknown compile mode 'turbo'; expected one of default, reduce-overhead"):
         DeviceRequest(cpu=True, compile_unet="turbo")
+
+
+def test_a_build_that_cannot_compile_refuses_the_flag_clearly(tmp_path, monkeypatch):
+    import nodes.api.model_services as services
+
+    monkeypatch.setattr(services, "compile_problem", lambda backend, device: "torch.compile is not supported here")
+    with pytest.raises(RuntimeError, match="--compile-unet: torch.compile is not supported here"):
+        ModelServices.create(_request(tmp_path, "--compile-unet"))
+    ModelServices.create(_request(tmp_path))  # without the flag nothing is asked
 
 
 def test_the_mode_goes_to_torch_compile_once_per_base_and_mode(monkeypatch):
