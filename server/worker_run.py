@@ -3,9 +3,10 @@ the history entry that records the end.
 
 server/worker.py decides which prompt runs where and when; this module holds the per-prompt pieces it
 calls: the extra_data the executor sees, the event sink that keeps ComfyUI's status messages and derives
-`progress_state` on the way to the Publisher, the history entry, and storing it — after which the
-prompt's output files are handed to an `OutputsListener` (the assets index, wired by server/app.py), so
-an output knows its job from the moment the prompt ends. A listener that fails is logged and ignored.
+`progress_state` on the way to the Publisher, the history entry, storing it, and telling an
+`OutputsListener` (the assets index, wired by server/app.py) of a stored entry's outputs — which the
+worker does once the prompt's lane is free, so an output knows its job from the moment the prompt
+ends and the listener never holds up the queue. A listener that fails is logged and ignored.
 """
 
 from __future__ import annotations

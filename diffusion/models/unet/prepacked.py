@@ -6,8 +6,8 @@ that reorder costs more than the convolution itself. Measured at SD1.5's shapes 
 2) on a 2-core AMX CPU: prepacked convolutions run 1.2-1.7x faster in bf16 channels-last; in fp32
 1.5-3.3x faster at 1280 channels, ~0.9x at 320-640 (packing only those saved 0.3 of 2.2 GB and
 no time: all are packed), the whole fp32 UNet ~2x; the wide GEGLU projections (out = 8x in)
-1.3-1.6x faster in bf16; bf16 results are bit-identical, fp32 ones differ by accumulation order only. Linears that are not wide gained
-nothing or lost, so only `GEGLU.proj` uses `PackedLinear`.
+1.3-1.6x faster in bf16. bf16 results are bit-identical, fp32 ones differ by accumulation order
+only. Linears that are not wide gained nothing or lost, so only `GEGLU.proj` uses `PackedLinear`.
 
 `PackedConv2d` / `PackedLinear` are `nn.Conv2d` / `nn.Linear` (same parameters, same state-dict
 keys). A model's layers run packed only once `enable_weight_packing(model)` turned them on, which
@@ -18,11 +18,12 @@ accumulation order (within ~110 dB), and a path chosen per call would make resul
 ran before. An enabled layer runs packed when it can: CPU tensors, float32 or bfloat16 for
 convolutions (bfloat16 only for linears: fp32 gained too little), no autograd, zero padding, weights
 that are not inference tensors (made under `torch.inference_mode`: no version counter), not while
-`torch.compile` traces; anything else runs plain, whatever ran before. The copy is made on first use and remade when the weight
-changes (another tensor, an in-place edit, a LoRA swap) or the input shape does; a weight made anew
-for every call is packed for that call and not kept (see `_PackedWeight`). Cost: one extra copy of
-each packed weight while the model is alive (`packed_bytes` counts them, `packable_bytes` what they
-will take, which the memory planner counts with the model; `release_packed_weights` drops them).
+`torch.compile` traces; anything else runs plain. The copy is made on first use and remade when the
+weight changes (another tensor, an in-place edit, a LoRA swap) or the input shape does; a weight
+made anew for every call is packed for that call and not kept (see `_PackedWeight`). Cost: one
+extra copy of each packed weight while the model is alive (`packed_bytes` counts them,
+`packable_bytes` what they will take, which the memory planner counts with the model;
+`release_packed_weights` drops them).
 """
 
 from __future__ import annotations
@@ -57,15 +58,15 @@ class _PackedWeight:
     The packed entry keeps the plain weight referenced, so that its storage (and so its address)
     cannot be reused by another tensor while the copy is cached; address + version then identify
     it. A layer whose packed copy is replaced before it was ever reused (weights made anew for
-    every forward, as ModelComputeDtype's per-call casts are) switches to packing a weight only on
-    its second use, noted by address, version, shape, dtype and input key (no reference kept), so
-    such weights stay on the plain path instead of paying a pack per call.
+    every forward, as ModelComputeDtype's per-call casts are) still runs packed, but keeps a copy
+    only from a weight's second use, noted by address, version, shape, dtype and input key (no
+    reference kept), so such weights do not hold a copy that is never used again.
     """
 
     packing = False  # turned on per model by enable_weight_packing, at load
     _packed: tuple | None = None  # (plain weight, its version, input key, packed weight)
     _hits = 0  # uses of the current packed copy after the one that made it
-    _churning = False  # a packed copy was replaced unused: pack only on a weight's second use
+    _churning = False  # a packed copy was replaced unused: keep a copy only from a weight's second use
     _seen: tuple | None = None  # (address, version, shape, dtype, input key) of a weight used once
 
     def __getstate__(self):
