@@ -1,23 +1,13 @@
 /** Queue and history: running/pending items, pause/resume, reorder, delete and clear, output gallery,
  * re-open a past workflow. */
 import { useCallback, useEffect, useState } from 'react';
-import {
-  clearHistory,
-  clearQueue,
-  deleteFromQueue,
-  deleteHistory,
-  getHistory,
-  getQueueWithPause,
-  moveInQueue,
-  setQueuePaused,
-  viewUrl,
-} from '../api/client';
+import { clearHistory, clearQueue, deleteHistory, getHistory, getQueueWithPause, setQueuePaused, viewUrl } from '../api/client';
 import type { History, QueueState } from '../api/types';
 import { runStore } from '../store/runStore';
 import { useStore } from '../store/store';
 import { formatDuration, runDurationMs, runImages } from '../workflow/gallery';
 import { loadJson } from './files';
-import { QueueMoveControls } from './QueueMoveControls';
+import { QueuePendingList } from './QueuePendingList';
 import { imageHandlers } from './ImageViewer';
 import { cancelRun } from './runner';
 
@@ -42,8 +32,6 @@ export function QueuePanel() {
       .then(reload)
       .catch((e: Error) => runStore.notify(e.message, 'error'));
   const entries = Object.entries(history).reverse();
-  // The server lists pending prompts in execution order.
-  const pendingIds = queue.queue_pending.map((item) => item[1]);
   return (
     <aside className="lg-queue" aria-label="Queue and history">
       <section>
@@ -70,15 +58,7 @@ export function QueuePanel() {
             Clear queue
           </button>
         </h3>
-        {queue.queue_pending.map((item) => (
-          <div key={item[1]} className="lg-queue-item pending" data-prompt-id={item[1]}>
-            <span>
-              #{item[0]} {item[1].slice(0, 8)}
-            </span>
-            <QueueMoveControls pendingIds={pendingIds} promptId={item[1]} onMove={(move) => act(() => moveInQueue(move))()} />
-            <button onClick={act(() => deleteFromQueue([item[1]]))}>Delete</button>
-          </div>
-        ))}
+        <QueuePendingList items={queue.queue_pending} reload={reload} />
       </section>
       <section>
         <h3>

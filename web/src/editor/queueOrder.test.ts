@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { moveFor } from './queueOrder';
+import { moveFailureText, moveFor } from './queueOrder';
 
 const ids = ['a', 'b', 'c', 'd'];
 
@@ -19,5 +19,18 @@ describe('moveFor', () => {
     expect(moveFor(ids, 'd', 'back')).toBeNull();
     expect(moveFor(ids, 'zz', 'front')).toBeNull();
     expect(moveFor(['a'], 'a', 'down')).toBeNull();
+  });
+});
+
+describe('moveFailureText', () => {
+  it("shows the server's sentence of a refused move, else the error as it is", () => {
+    const body = JSON.stringify({ error: { type: 'invalid_request', message: 'A prompt cannot be moved before itself.' } });
+    expect(moveFailureText(new Error(`POST /queue failed: HTTP 400 — ${body}`))).toBe(
+      'The queue did not move: A prompt cannot be moved before itself.',
+    );
+    expect(moveFailureText(new Error('POST /queue failed: HTTP 400 — {"error": {"mess'))).toBe(
+      'POST /queue failed: HTTP 400 — {"error": {"mess',
+    );
+    expect(moveFailureText(new Error('Failed to fetch'))).toBe('Failed to fetch');
   });
 });

@@ -1,4 +1,5 @@
-/** Reordering the pending queue: which POST /queue `move` a panel control sends (pure, no I/O). */
+/** Reordering the pending queue: which POST /queue `move` a panel control sends, and what a refused
+ * move says in the message bar (pure, no I/O). */
 import type { QueueMove } from '../api/types';
 
 /** A control on one pending item. */
@@ -23,4 +24,19 @@ export function moveFor(pendingIds: readonly string[], promptId: string, action:
       if (atEnd) return null;
       return at + 1 === last ? { prompt_id: promptId, to: 'back' } : { prompt_id: promptId, before: pendingIds[at + 2] };
   }
+}
+
+/** What the message bar says when a move failed: the server's sentence from a refused POST /queue
+ * (the `error.message` of its 400 body, which the client puts after the status), else the error's text. */
+export function moveFailureText(error: Error): string {
+  const body = error.message.indexOf('{');
+  if (body >= 0) {
+    try {
+      const message = (JSON.parse(error.message.slice(body)) as { error?: { message?: unknown } }).error?.message;
+      if (typeof message === 'string') return `The queue did not move: ${message}`;
+    } catch {
+      /* not a JSON body (or cut short): show the error as it is */
+    }
+  }
+  return error.message;
 }
