@@ -31,6 +31,7 @@ from pathlib import Path
 from .store_history import HistoryMixin
 from .store_items import DuplicatePromptIdError, QueueFullError, QueueItem, RecoveryReport
 from .store_order import MoveError, QueueOrderMixin
+from .store_pause_file import pause_file_for
 from .store_repair import RepairReport, is_damage, open_checked, repair
 from .store_schema import (
     CANCELLED,
@@ -64,6 +65,7 @@ class Store(HistoryMixin, QueueOrderMixin):
         self._running: dict[str, QueueItem] = {}
         self._closed = False
         self._paused = False  # see store_order.py
+        self._pause_file: Path | None = None  # the paused flag's copy beside the database (store_pause_file.py)
         self._synchronous = "FULL"
         self.recovery = RecoveryReport()
         # Set when the database was found damaged (or empty) at open: see store_repair.py.
@@ -88,6 +90,10 @@ class Store(HistoryMixin, QueueOrderMixin):
             report = repair(path, f"a row could not be read: {exc}")
             store = cls._start(open_checked(path)[0], max_queue_size, history_max, synchronous)
         store.repair = report
+        store._pause_file = pause_file_for(path)
+        store._reconcile_pause_file(rebuilt=report is not None)
+        if report is not None:
+            report.kept_paused = store._paused
         return store
 
     @classmethod

@@ -3,7 +3,8 @@
 `Store.open` runs `integrity_problem` on its connection. When SQLite says the file is damaged (not a
 database, malformed pages, a file cut short), `repair` renames the file (and its -wal/-shm) to
 `<name>.damaged-<UTC time>`, reads every row it still can from it (store_salvage.py) and writes
-them into a fresh database at the old path. A zero-byte
+them into a fresh database at the old path (the `settings` rows too, such as the paused flag; the
+pause file beside the database, store_pause_file.py, covers a flag the damage took). A zero-byte
 file (which this store never leaves behind) is reported too, as the queue it held is gone.
 Errors that are not damage (a locked database, a full disk) are raised as they are.
 """
@@ -37,16 +38,18 @@ class RepairReport:
     kept_history: int = 0
     unreadable_rows: int = 0
     time: float = 0.0
+    kept_paused: bool = False  # the queue came back paused, as it was (store_pause_file.py)
 
     def as_json(self) -> dict:
         return asdict(self)
 
     def sentence(self) -> str:
+        paused = " The queue stays paused, as it was: resume it to start prompts." if self.kept_paused else ""
         if self.damaged_file is None:
-            return f"The queue database {self.problem}; the server started with an empty queue and history."
+            return f"The queue database {self.problem}; the server started with an empty queue and history.{paused}"
         return (f"The queue database was damaged ({self.problem}). It was moved to {self.damaged_file}; "
                 f"{self.kept_queued} queued and {self.kept_history} finished prompts could be read and were kept"
-                + (f", {self.unreadable_rows} rows were unreadable" if self.unreadable_rows else "") + ".")
+                + (f", {self.unreadable_rows} rows were unreadable" if self.unreadable_rows else "") + "." + paused)
 
 
 def is_damage(exc: sqlite3.DatabaseError) -> bool:
@@ -105,11 +108,11 @@ def repair(path: Path, problem: str) -> RepairReport:
     report = RepairReport(problem=problem, time=time.time())
     aside = _move_aside(path)
     report.damaged_file = str(aside)
-    rows, counter, unreadable = readable_rows(aside)
+    rows, counter, unreadable, settings = readable_rows(aside)
     report.unreadable_rows = unreadable
     report.kept_queued = sum(1 for row in rows if row["status"] in QUEUED)
     report.kept_history = len(rows) - report.kept_queued
-    _write_fresh(path, rows, counter)
+    _write_fresh(path, rows, counter, settings)
     log.error("%s", report.sentence())
     return report
 
@@ -129,7 +132,7 @@ def _move_aside(path: Path) -> Path:
     return aside
 
 
-def _write_fresh(path: Path, rows: list[dict], counter: int | None) -> None:
+def _write_fresh(path: Path, rows: list[dict], counter: int | None, settings: dict[str, str]) -> None:
     conn = sqlite3.connect(str(path), isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
@@ -144,6 +147,7 @@ def _write_fresh(path: Path, rows: list[dict], counter: int | None) -> None:
         if counter is None:  # the counter counts accepted prompts, as seq does
             counter = max((row["seq"] for row in rows), default=0)
         conn.execute("INSERT OR REPLACE INTO counters(name, value) VALUES ('number', ?)", (counter,))
+        conn.executemany("INSERT OR REPLACE INTO settings(name, value) VALUES (?, ?)", settings.items())
         conn.execute("COMMIT")
         with contextlib.suppress(sqlite3.Error):
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

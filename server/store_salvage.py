@@ -24,8 +24,9 @@ _MAGIC = b"SQLite format 3\x00"
 _PAGE_SIZES = (4096, 1024, 2048, 8192, 16384, 32768, 65536, 512)
 
 
-def readable_rows(damaged: Path) -> tuple[list[dict], int | None, int]:
-    """(rows kept in seq order, the number counter if readable, rows read but unusable)."""
+def readable_rows(damaged: Path) -> tuple[list[dict], int | None, int, dict[str, str]]:
+    """(rows kept in seq order, the number counter if readable, rows read but unusable, the readable rows of
+    the settings table, such as the queue's paused flag)."""
     work = damaged.with_name(damaged.name + ".reading")
     try:
         for prepare in (_as_found, _fix_page_count, _rebuild_header):
@@ -42,7 +43,7 @@ def readable_rows(damaged: Path) -> tuple[list[dict], int | None, int]:
                     return _rows(conn, columns)
             finally:
                 conn.close()
-        return [], None, 0
+        return [], None, 0, {}
     finally:
         for suffix in ("", "-wal", "-shm", "-journal"):
             work.with_name(work.name + suffix).unlink(missing_ok=True)
@@ -118,7 +119,7 @@ def _columns(conn: sqlite3.Connection) -> list[str]:
     return columns if {"seq", "prompt_id", "status"} <= set(columns) else []
 
 
-def _rows(conn: sqlite3.Connection, columns: list[str]) -> tuple[list[dict], int | None, int]:
+def _rows(conn: sqlite3.Connection, columns: list[str]) -> tuple[list[dict], int | None, int, dict[str, str]]:
     select = f"SELECT {', '.join(columns)} FROM prompts"
     queued = ",".join(f"'{status}'" for status in QUEUED)
     seqs = [row[0] for row in rows_until_error(
@@ -139,7 +140,9 @@ def _rows(conn: sqlite3.Connection, columns: list[str]) -> tuple[list[dict], int
     counter = rows_until_error(conn, "SELECT value FROM counters WHERE name = 'number'")
     value = counter[0][0] if counter else None
     rows = [row for _, row in sorted(found.items()) if row is not None]
-    return rows, value if isinstance(value, int) else None, unreadable
+    settings = {name: text for name, text in rows_until_error(conn, "SELECT name, value FROM settings")
+                if isinstance(name, str) and isinstance(text, str)}
+    return rows, value if isinstance(value, int) else None, unreadable, settings
 
 
 def rows_until_error(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> list[tuple]:
