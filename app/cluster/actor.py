@@ -9,7 +9,8 @@ as long as the actor, which is what routing by model affinity relies on.
 `execute(...)` is a generator: it yields ("event", name, data) in the order the executor sends
 them, then one ("result", status, outputs); with `ship_files` the bytes of the files its ui outputs
 name come too, for a coordinator that does not share the worker's output folder (outputs.py), and, before
-the result, every other file the prompt wrote into the output folder, in chunks (folder_sync.py). Ray
+the result, every other file the prompt wrote into the output folder, in chunks (folder_sync.py): the folder
+is scanned once per prompt, after it, and compared with the scan that ended the previous prompt. Ray
 streams each item to the coordinator as it is yielded (`num_returns="streaming"`), so progress and
 previews arrive while the prompt runs. The run's thread, not the stream, frees the worker: a stream
 abandoned by a coordinator that died leaves it free once its prompt stops (`settle`).
@@ -24,7 +25,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from app.cluster.folder_sync import named_paths, ship_changed, snapshot
+from app.cluster.folder_sync import Snapshot, named_paths, ship_changed, snapshot
 from app.cluster.outputs import read_files
 from graph.events import EXECUTED
 
@@ -62,6 +63,11 @@ class PromptWorker:
         self.executor = Executor(self.engine.registry, cache=self.engine.cache, runtime=self.engine.runtime)
         self.token = InterruptToken()
         self._busy = threading.Lock()
+        # The output folder as the last shipping prompt left it, (folder, snapshot): the next prompt's "before".
+        # Cleared when a prompt starts and set when its shipping ended, so a stream given up midway (or a
+        # prompt that shipped nothing) makes the next prompt scan before it runs, as the first prompt does.
+        self._seen: tuple[str, Snapshot] | None = None
+        self._runs = 0
 
     def describe(self) -> dict[str, Any]:
         runtime = self.engine.runtime
@@ -107,8 +113,10 @@ class PromptWorker:
             raise RuntimeError(f"worker {self.worker_id} is already running a prompt")
         self.token.clear()
         output_dir = self.engine.folders.directory("output")
+        self._runs += 1
+        run_number, seen, self._seen = self._runs, self._seen, None
         try:
-            before = snapshot(output_dir) if ship_files else {}
+            before = self._before(output_dir, seen) if ship_files else {}
         except BaseException:
             self._busy.release()
             raise
@@ -148,10 +156,21 @@ class PromptWorker:
                 for key, data in read_files(self.engine.folders, ui, shipped):
                     yield ("file", key, data)
             # What a prompt wrote stays written when it fails after, as on one machine: ship it either way.
-            yield from ship_changed(output_dir, before, named_paths(output_dir, shipped))
+            after = yield from ship_changed(output_dir, before, named_paths(output_dir, shipped))
+            if self._runs == run_number:  # no later prompt started meanwhile (this stream was not given up)
+                self._seen = (str(output_dir), after)
         if "error" in result:
             raise result["error"]
         yield result["value"]
+
+    @staticmethod
+    def _before(output_dir, seen: tuple[str, Snapshot] | None) -> Snapshot:
+        """The output folder before a prompt: the previous prompt's after-scan when it was of this folder, else
+        a scan now. Files changed in the folder between two prompts therefore travel with the second one (the
+        coordinator stores bytes it already has only once)."""
+        if seen is not None and seen[0] == str(output_dir):
+            return seen[1]
+        return snapshot(output_dir)
 
 
 def remote_worker_class(num_gpus: float = 0, num_cpus: float = 1):

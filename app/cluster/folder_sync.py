@@ -5,7 +5,9 @@ SaveImage's files travel because an `executed` event names them (outputs.py). Ch
 under a subfolder, a custom node writing into `folder_paths.get_output_directory()`: their files are named
 nowhere. So the worker notes its output folder (`snapshot`: relative path -> (size, mtime_ns)) before a
 prompt, and after it ships every file that is new or changed (`ship_changed`), except those the ui outputs
-named, which went already. A file travels in chunks, each its own item of the worker's Ray stream, so a
+named, which went already. `ship_changed` returns the snapshot it took after the prompt, which the worker keeps
+as the next prompt's "before": one scan of the folder per prompt, not two (a folder of many files is costly
+to walk). A file  travels in chunks, each its own item of the worker's Ray stream, so a
 checkpoint of several GB is never one message:
 
     ("chunk", relpath, offset, bytes)  ...  ("end", relpath, size)
@@ -23,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -98,10 +100,13 @@ def named_paths(root: str | Path, named: set[RefKey]) -> set[str]:
 
 
 def ship_changed(root: str | Path, before: Snapshot, skip: set[str] = frozenset(), *, max_bytes: int | None = None,
-                 chunk_bytes: int | None = None) -> Iterator[tuple]:
-    """The stream items of each file under `root` new or changed since `before` and not in `skip`.
+                 chunk_bytes: int | None = None) -> Generator[tuple, None, Snapshot]:
+    """The stream items of each file under `root` new or changed since `before` and not in `skip`; returns
+    (`after = yield from ship_changed(...)`) the snapshot of `root` it compared with `before`.
 
-    Never raises for one file: one it cannot send whole is announced as ("left", relpath, size, reason)."""
+    Never raises for one file: one it cannot send whole is announced as ("left", relpath, size, reason). A file
+    that changed while it was being shipped differs from the returned snapshot, so a later comparison with it
+    finds the file changed again."""
     limit = ship_limit() if max_bytes is None else max_bytes
     base = Path(root)
     after = snapshot(base)
@@ -115,6 +120,7 @@ def ship_changed(root: str | Path, before: Snapshot, skip: set[str] = frozenset(
             yield ("left", rel, size, reason)
             continue
         yield from _ship_one(base / rel, rel, (size, mtime_ns), chunk_bytes or CHUNK_BYTES)
+    return after
 
 
 def _ship_one(path: Path, rel: str, state: tuple[int, int], chunk_bytes: int) -> Iterator[tuple]:

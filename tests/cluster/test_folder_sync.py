@@ -211,3 +211,40 @@ def test_a_file_the_coordinator_cannot_write_is_logged_and_the_rest_goes_on(tmp_
     assert incoming.stored == {"fine.txt": "fine.txt"}
     assert _files(coordinator) == {"blocker": b"a file where a folder is wanted", "fine.txt": b""}
     assert IncomingFiles(coordinator).take(("event", "progress", {})) is False
+
+
+def test_a_prompt_worker_scans_its_output_folder_once_per_prompt_after_the_first(tmp_path, monkeypatch):
+    """The after-scan of one prompt is the next one's before: with very many files each walk is costly."""
+    worker = PromptWorker("w", ["--base-directory", str(tmp_path / "worker"), "--cpu", "--disable-all-custom-nodes"])
+    worker.engine.registry.register(DeclaredNodeType(WriteUnnamed, worker.engine.runtime), source="tests")
+    root = Path(worker.engine.folders.directory("output"))
+    scans: list[str] = []
+    real_scandir = os.scandir
+
+    def counting_scandir(path="."):
+        if Path(path) == root:
+            scans.append(str(path))  # one walk of the output folder starts here
+        return real_scandir(path)
+
+    monkeypatch.setattr(folder_sync.os, "scandir", counting_scandir)
+
+    def run(prompt_id: str, size: int, ship_files: bool = True) -> list[str]:
+        scans.clear()
+        items = list(worker.execute(_prompt(size, size % 256), prompt_id, ["1", "3"], ship_files=ship_files))
+        assert items[-1][:2] == ("result", "success")
+        return [item[1] for item in items if item[0] == "end"]
+
+    assert run("p1", 10) == ["checkpoints/model.safetensors"] and len(scans) == 2  # the first: before and after
+    assert run("p2", 20) == ["checkpoints/model.safetensors"] and len(scans) == 1  # rewritten: found by one scan
+    (root / "between.txt").write_bytes(b"written between two prompts")
+    assert run("p3", 30) == ["between.txt", "checkpoints/model.safetensors"] and len(scans) == 1
+    assert run("p4", 30) == [] and len(scans) == 1  # nothing new (a cached run writes nothing)
+    assert run("p5", 40, ship_files=False) == [] and scans == []
+    assert run("p6", 50) == ["checkpoints/model.safetensors"] and len(scans) == 2  # unknown state: scans before
+
+    # A stream given up before its shipping ended leaves no snapshot: the next prompt scans before it runs.
+    stream = worker.execute(_prompt(60, 60), "p7", ["1", "3"], ship_files=True)
+    assert next(stream)[0] == "event"
+    stream.close()
+    worker.settle()
+    assert run("p8", 70) == ["checkpoints/model.safetensors"] and len(scans) == 2
