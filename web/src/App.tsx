@@ -14,6 +14,7 @@ import { TabBar } from './editor/TabBar';
 import { Toolbar } from './editor/Toolbar';
 import { viewport } from './editor/viewport';
 import { SettingsDialog } from './settings/SettingsDialog';
+import { loadKeybindings } from './settings/keybindingStore';
 import { loadSettings } from './settings/settingsStore';
 import { dropOnCanvas } from './sidebar/placeNode';
 import { SideStrip } from './sidebar/SideStrip';
@@ -80,7 +81,7 @@ export function App() {
       onOpenChange: (connected) => runStore.set({ connected }),
     });
     defsLoaded.current = refreshDefs();
-    void loadSettings().then(() => setSettingsReady(true));
+    void Promise.all([loadSettings(), loadKeybindings()]).then(() => setSettingsReady(true));
     return close;
   }, []);
   useEffect(() => {

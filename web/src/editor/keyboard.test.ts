@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest';
-import { comboLabel, findShortcut, type KeyPress, SHORTCUTS } from './keyboard';
+import { afterEach, describe, expect, it } from 'vitest';
+import { NO_USER_KEYBINDINGS } from '../settings/keybindings';
+import { keybindingStore } from '../settings/keybindingStore';
+import { comboLabel, currentBindings, findShortcut, type KeyPress, SHORTCUTS } from './keyboard';
 
 const press = (key: string, mods: Partial<KeyPress> = {}): KeyPress => ({
   key,
@@ -46,5 +48,39 @@ describe('the shortcut table', () => {
     expect(comboLabel({ key: 'Enter', ctrl: true, shift: true })).toBe('Ctrl+Shift+Enter');
     expect(comboLabel({ key: 'z', ctrl: true })).toBe('Ctrl+Z');
     expect(comboLabel({ key: '.' })).toBe('.');
+  });
+
+  it('uses ComfyUI command ids, one per command', () => {
+    const ids = SHORTCUTS.map((s) => s.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toContain('Comfy.QueuePrompt');
+    expect(ids).toContain('Workspace.ToggleSidebarTab.node-library');
+  });
+});
+
+describe('rebound shortcuts', () => {
+  afterEach(() => keybindingStore.set({ ...NO_USER_KEYBINDINGS }));
+
+  it('run from the new combo at once and no longer from the old one', () => {
+    keybindingStore.set({
+      newBindings: [{ commandId: 'Comfy.QueuePrompt', combo: { key: 'q', alt: true } }],
+      unsetBindings: [{ commandId: 'Comfy.QueuePrompt', combo: { key: 'Enter', ctrl: true } }],
+    });
+    expect(findShortcut(press('q', { altKey: true }))?.id).toBe('Comfy.QueuePrompt');
+    expect(findShortcut(press('Enter', { ctrlKey: true }))).toBeUndefined();
+    expect(findShortcut(press('Enter', { ctrlKey: true, shiftKey: true }))?.id).toBe('Comfy.QueuePromptFront');
+  });
+
+  it('a user binding takes its combo from a default; one for a command this editor lacks runs nothing', () => {
+    keybindingStore.set({
+      newBindings: [
+        { commandId: 'Comfy.Undo', combo: { key: 'n' } },
+        { commandId: 'Workspace.ToggleSidebarTab.queue', combo: { key: 'r' } },
+      ],
+      unsetBindings: [],
+    });
+    expect(findShortcut(press('n'))?.id).toBe('Comfy.Undo');
+    expect(findShortcut(press('r'))).toBeUndefined();
+    expect(currentBindings().filter((b) => b.commandId === 'Comfy.Undo')).toHaveLength(2);
   });
 });

@@ -1,9 +1,21 @@
 /**
  * Global shortcuts (ComfyUI's set): queue, undo/redo, copy/paste, delete, bypass, mute, group,
- * files, sidebars, settings. One table, SHORTCUTS, is both what the key handler runs and what
- * the settings dialog lists, so the help cannot drift from the behaviour.
+ * files, sidebars, settings. One table, SHORTCUTS, holds the commands (ComfyUI's ids) and their
+ * default combos; the key handler runs what the bindings in force say (defaults with the user's
+ * rebindings, settings/keybindings.ts), read at each key press, and the settings dialog lists
+ * and edits the same, so the help cannot drift from the behaviour.
  */
 import { useEffect } from 'react';
+import {
+  bindingFor,
+  comboFromPress,
+  effectiveBindings,
+  type KeyCombo,
+  type Keybinding,
+  type KeyPress,
+  type UserKeybindings,
+} from '../settings/keybindings';
+import { keybindingStore } from '../settings/keybindingStore';
 import { graphStore } from '../store/graphStore';
 import { nodeEdits } from '../store/nodeEdits';
 import { MODE_BYPASS, MODE_NEVER } from '../workflow/types';
@@ -20,18 +32,17 @@ export interface ShortcutOptions {
   openSettings: () => void;
 }
 
-/** A key with its modifiers; a modifier left out must not be held. Ctrl also means Cmd. */
-export interface KeyCombo {
-  key: string;
-  ctrl?: boolean;
-  shift?: boolean;
-  alt?: boolean;
-}
+export { comboLabel, comboMatches, type KeyCombo, type KeyPress } from '../settings/keybindings';
 
 export interface Shortcut {
+  /** ComfyUI's command id where ComfyUI has the command. */
+  id: string;
+  /** The default combos. */
   combos: KeyCombo[];
+  /** ComfyUI's targetElementId for this command's bindings (stored, not used here). */
+  target?: string;
   description: string;
-  /** Also fires while typing in a text field (the queue shortcuts, as in ComfyUI). */
+  /** Also fires while typing in a text field (the queue shortcuts, as in ComfyUI), for a combo with Ctrl or Alt. */
   inFields?: boolean;
   run: (options: ShortcutOptions) => void;
 }
@@ -41,27 +52,35 @@ const pasteAt = (withLinks: boolean) => {
   graphStore.paste(at, withLinks);
 };
 
+/** ComfyUI scopes its canvas commands to this element; kept on our bindings so a stored unset matches ComfyUI's. */
+const CANVAS = 'graph-canvas-container';
+
+/** The ids are ComfyUI's command ids (ComfyUI_frontend defaults.ts), so stored rebindings carry over. */
 export const SHORTCUTS: Shortcut[] = [
   {
+    id: 'Comfy.QueuePrompt',
     combos: [{ key: 'Enter', ctrl: true }],
     description: 'Queue the workflow',
     inFields: true,
     run: (o) => void queueGraph(o.batchCount()),
   },
   {
+    id: 'Comfy.QueuePromptFront',
     combos: [{ key: 'Enter', ctrl: true, shift: true }],
     description: 'Queue at the front',
     inFields: true,
     run: (o) => void queueGraph(o.batchCount(), true),
   },
   {
+    id: 'Comfy.Interrupt',
     combos: [{ key: 'Enter', ctrl: true, alt: true }],
     description: 'Cancel the running prompt',
     inFields: true,
     run: () => void cancelRun(),
   },
-  { combos: [{ key: 'z', ctrl: true }], description: 'Undo', run: () => graphStore.undo() },
+  { id: 'Comfy.Undo', combos: [{ key: 'z', ctrl: true }], description: 'Undo', run: () => graphStore.undo() },
   {
+    id: 'Comfy.Redo',
     combos: [
       { key: 'y', ctrl: true },
       { key: 'z', ctrl: true, shift: true },
@@ -69,45 +88,114 @@ export const SHORTCUTS: Shortcut[] = [
     description: 'Redo',
     run: () => graphStore.redo(),
   },
-  { combos: [{ key: 'c', ctrl: true }], description: 'Copy the selected nodes', run: () => graphStore.copySelected() },
-  { combos: [{ key: 'v', ctrl: true }], description: 'Paste at the pointer', run: () => pasteAt(false) },
-  { combos: [{ key: 'v', ctrl: true, shift: true }], description: 'Paste keeping input links', run: () => pasteAt(true) },
-  { combos: [{ key: 'a', ctrl: true }], description: 'Select all nodes', run: () => graphStore.selectAll() },
-  { combos: [{ key: 'b', ctrl: true }], description: 'Bypass the selected nodes', run: () => graphStore.toggleMode(MODE_BYPASS) },
-  { combos: [{ key: 'm', ctrl: true }], description: 'Mute the selected nodes', run: () => graphStore.toggleMode(MODE_NEVER) },
-  { combos: [{ key: 'g', ctrl: true }], description: 'Group the selected nodes', run: () => graphStore.groupSelected() },
-  { combos: [{ key: 's', ctrl: true }], description: 'Save the workflow', run: () => saveWorkflow() },
-  { combos: [{ key: 'o', ctrl: true }], description: 'Open a workflow file', run: (o) => o.openFilePicker() },
-  { combos: [{ key: ',', ctrl: true }], description: 'Open the settings', run: (o) => o.openSettings() },
-  { combos: [{ key: 'c', alt: true }], description: 'Collapse or expand the selected nodes', run: () => nodeEdits.toggleCollapsed() },
-  { combos: [{ key: 'Delete' }, { key: 'Backspace' }], description: 'Delete the selected nodes', run: () => graphStore.deleteSelected() },
-  { combos: [{ key: '.' }], description: 'Fit the view to the nodes', run: () => viewport.api?.fit() },
-  { combos: [{ key: 'r' }], description: 'Refresh node types and model lists', run: () => void refreshDefs() },
-  { combos: [{ key: 'n' }], description: 'Show or hide the node library', run: (o) => o.toggleSidebar('nodes') },
-  { combos: [{ key: 'm' }], description: 'Show or hide the model library', run: (o) => o.toggleSidebar('models') },
+  {
+    id: 'Comfy.Canvas.CopySelected',
+    target: CANVAS,
+    combos: [{ key: 'c', ctrl: true }],
+    description: 'Copy the selected nodes',
+    run: () => graphStore.copySelected(),
+  },
+  {
+    id: 'Comfy.Canvas.PasteFromClipboard',
+    target: CANVAS,
+    combos: [{ key: 'v', ctrl: true }],
+    description: 'Paste at the pointer',
+    run: () => pasteAt(false),
+  },
+  {
+    id: 'Comfy.Canvas.PasteFromClipboardWithConnect',
+    target: CANVAS,
+    combos: [{ key: 'v', ctrl: true, shift: true }],
+    description: 'Paste keeping input links',
+    run: () => pasteAt(true),
+  },
+  {
+    id: 'Comfy.Canvas.SelectAll',
+    target: CANVAS,
+    combos: [{ key: 'a', ctrl: true }],
+    description: 'Select all nodes',
+    run: () => graphStore.selectAll(),
+  },
+  {
+    id: 'Comfy.Canvas.ToggleSelectedNodes.Bypass',
+    target: CANVAS,
+    combos: [{ key: 'b', ctrl: true }],
+    description: 'Bypass the selected nodes',
+    run: () => graphStore.toggleMode(MODE_BYPASS),
+  },
+  {
+    id: 'Comfy.Canvas.ToggleSelectedNodes.Mute',
+    target: CANVAS,
+    combos: [{ key: 'm', ctrl: true }],
+    description: 'Mute the selected nodes',
+    run: () => graphStore.toggleMode(MODE_NEVER),
+  },
+  {
+    id: 'Comfy.Graph.GroupSelectedNodes',
+    combos: [{ key: 'g', ctrl: true }],
+    description: 'Group the selected nodes',
+    run: () => graphStore.groupSelected(),
+  },
+  { id: 'Comfy.SaveWorkflow', combos: [{ key: 's', ctrl: true }], description: 'Save the workflow', run: () => saveWorkflow() },
+  { id: 'Comfy.OpenWorkflow', combos: [{ key: 'o', ctrl: true }], description: 'Open a workflow file', run: (o) => o.openFilePicker() },
+  { id: 'Comfy.ShowSettingsDialog', combos: [{ key: ',', ctrl: true }], description: 'Open the settings', run: (o) => o.openSettings() },
+  {
+    id: 'Comfy.Canvas.ToggleSelectedNodes.Collapse',
+    target: CANVAS,
+    combos: [{ key: 'c', alt: true }],
+    description: 'Collapse or expand the selected nodes',
+    run: () => nodeEdits.toggleCollapsed(),
+  },
+  {
+    id: 'Comfy.Canvas.DeleteSelectedItems',
+    target: CANVAS,
+    combos: [{ key: 'Delete' }, { key: 'Backspace' }],
+    description: 'Delete the selected nodes',
+    run: () => graphStore.deleteSelected(),
+  },
+  {
+    id: 'Comfy.Canvas.FitView',
+    target: CANVAS,
+    combos: [{ key: '.' }],
+    description: 'Fit the view to the nodes',
+    run: () => viewport.api?.fit(),
+  },
+  {
+    id: 'Comfy.RefreshNodeDefinitions',
+    combos: [{ key: 'r' }],
+    description: 'Refresh node types and model lists',
+    run: () => void refreshDefs(),
+  },
+  {
+    id: 'Workspace.ToggleSidebarTab.node-library',
+    combos: [{ key: 'n' }],
+    description: 'Show or hide the node library',
+    run: (o) => o.toggleSidebar('nodes'),
+  },
+  {
+    id: 'Workspace.ToggleSidebarTab.model-library',
+    combos: [{ key: 'm' }],
+    description: 'Show or hide the model library',
+    run: (o) => o.toggleSidebar('models'),
+  },
 ];
 
-/** The part of a keyboard event a combo is matched against. */
-export type KeyPress = Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'metaKey' | 'shiftKey' | 'altKey'>;
+/** Every default combo as a ComfyUI binding: what "reset" goes back to. */
+export const DEFAULT_KEYBINDINGS: Keybinding[] = SHORTCUTS.flatMap((s) =>
+  s.combos.map((combo) => (s.target ? { commandId: s.id, combo, targetElementId: s.target } : { commandId: s.id, combo })),
+);
 
-export function comboMatches(combo: KeyCombo, e: KeyPress): boolean {
-  return (
-    e.key.toLowerCase() === combo.key.toLowerCase() &&
-    (e.ctrlKey || e.metaKey) === Boolean(combo.ctrl) &&
-    e.shiftKey === Boolean(combo.shift) &&
-    e.altKey === Boolean(combo.alt)
-  );
+const BY_ID = new Map(SHORTCUTS.map((s) => [s.id, s]));
+
+/** The bindings in force now: the defaults with the user's changes (keybindingStore). */
+export function currentBindings(user: UserKeybindings = keybindingStore.get()): Keybinding[] {
+  return effectiveBindings(DEFAULT_KEYBINDINGS, user);
 }
 
-/** The shortcut a key press stands for, if any. */
-export function findShortcut(e: KeyPress, shortcuts: Shortcut[] = SHORTCUTS): Shortcut | undefined {
-  return shortcuts.find((s) => s.combos.some((c) => comboMatches(c, e)));
-}
-
-/** "Ctrl+Shift+Enter", as the help list shows a combo. */
-export function comboLabel(combo: KeyCombo): string {
-  const key = combo.key.length === 1 ? combo.key.toUpperCase() : combo.key;
-  return [combo.ctrl && 'Ctrl', combo.alt && 'Alt', combo.shift && 'Shift', key].filter(Boolean).join('+');
+/** The shortcut a key press runs with these bindings, if any (a binding of an unknown command runs nothing). */
+export function findShortcut(e: KeyPress, bindings: Keybinding[] = currentBindings()): Shortcut | undefined {
+  const binding = bindingFor(comboFromPress(e), bindings);
+  return binding && BY_ID.get(binding.commandId);
 }
 
 function typingInField(target: EventTarget | null): boolean {
@@ -120,7 +208,9 @@ export function useShortcuts({ batchCount, openFilePicker, toggleSidebar, openSe
     const options = { batchCount, openFilePicker, toggleSidebar, openSettings };
     const onKey = (e: KeyboardEvent) => {
       const shortcut = findShortcut(e);
-      if (!shortcut || (!shortcut.inFields && typingInField(e.target))) return;
+      if (!shortcut) return;
+      // In a text field a plain or Shift-only key is typing, whatever it is bound to.
+      if (typingInField(e.target) && !(shortcut.inFields && (e.ctrlKey || e.metaKey || e.altKey))) return;
       e.preventDefault();
       shortcut.run(options);
     };

@@ -1,10 +1,10 @@
-/** The settings dialog (toolbar button, Ctrl+,): canvas, run and look settings, and the shortcut list. */
+/** The settings dialog (toolbar button, Ctrl+,): canvas, run and look settings, and the shortcut list (editable). */
 import { useEffect } from 'react';
-import { comboLabel, SHORTCUTS } from '../editor/keyboard';
 import { runStore } from '../store/runStore';
 import { useStore } from '../store/store';
 import { type EditorSettings, GRID_SIZE_RANGE, LINK_MODES, PREVIEW_METHODS, readSetting, type SettingKey, THEMES } from './settingsSchema';
 import { changeSetting, settingsStore } from './settingsStore';
+import { KeybindingEditor } from './KeybindingEditor';
 
 const PREVIEW_LABELS: Record<string, string> = {
   auto: 'auto',
@@ -78,24 +78,7 @@ export function SettingsDialog({ onClose }: { onClose: () => void }) {
             ))}
           </select>
         </div>
-        <h4>Keyboard shortcuts</h4>
-        <table className="lg-shortcuts" aria-label="Keyboard shortcuts">
-          <tbody>
-            {SHORTCUTS.map((sc) => (
-              <tr key={sc.description}>
-                <td>
-                  {sc.combos.map((c, i) => (
-                    <span key={i}>
-                      {i > 0 && ' or '}
-                      <kbd>{comboLabel(c)}</kbd>
-                    </span>
-                  ))}
-                </td>
-                <td>{sc.description}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <KeybindingEditor />
         <div className="lg-modal-buttons">
           <button onClick={onClose}>Close</button>
         </div>
