@@ -1,5 +1,7 @@
 """Opening a PNG made by AUTOMATIC1111 / Forge (no ComfyUI workflow, only a "parameters" text chunk)
-builds the txt2img graph with its settings, and the server validates it against its real /object_info."""
+builds the txt2img graph with its settings, and the server validates it against its real /object_info.
+A JPEG whose EXIF UserComment holds img2img parameters, dropped on the canvas, becomes LoadImage (the
+JPEG itself, uploaded to input/) → VAEEncode → KSampler with its denoise."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import io
 from playwright.sync_api import expect
 
 from .conftest import editor_page
-from .editor_actions import node, open_workflow_file, queue
+from .editor_actions import exported_prompt, node, open_workflow_file, queue
 
 PARAMETERS = """a large red star on a blue background,
 center
@@ -53,6 +55,53 @@ def test_open_a1111_png_builds_a_graph_the_server_accepts(browser, demo_server, 
             ("8", "denoise", "0.5"),
         ]:
             expect(node(page, node_id).locator(f"[data-widget='{widget}']")).to_contain_text(value)
+
+        with page.expect_response("**/prompt") as answer:
+            queue(page)
+        assert answer.value.status == 200, answer.value.text()
+        assert answer.value.json().get("node_errors") in (None, {}), answer.value.text()
+
+
+IMG2IMG = """a lighthouse on a cliff
+Negative prompt: lowres
+Steps: 4, Sampler: Euler a, CFG scale: 5, Seed: 77, Size: 64x64, Model: latentgraph-demo, Denoising strength: 0.5, \
+Face restoration: CodeFormer"""
+
+
+def _a1111_jpeg() -> bytes:
+    """What A1111 writes: the text as UTF-16 big-endian after "UNICODE\\0" in the Exif IFD's UserComment."""
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9286] = b"UNICODE\0" + IMG2IMG.encode("utf-16-be")
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), (40, 90, 160)).save(buf, "JPEG", exif=exif)
+    return buf.getvalue()
+
+
+def test_drop_a1111_img2img_jpeg_uploads_it_and_queues(browser, demo_server, request):
+    with editor_page(browser, demo_server.url, request) as page:
+        page.evaluate(
+            """(bytes) => {
+                const file = new File([new Uint8Array(bytes)], 'lighthouse.jpg', { type: 'image/jpeg' });
+                const dt = new DataTransfer();
+                dt.items.add(file);
+                const target = document.querySelector('.lg-canvas');
+                target.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+            }""",
+            list(_a1111_jpeg()),
+        )
+        expect(page.get_by_text("Loaded lighthouse.jpg (imported from A1111 img2img parameters")).to_be_visible()
+        expect(page.get_by_text("not mapped: Face restoration")).to_be_visible()
+        # checkpoint, 2 prompts, LoadImage, VAEEncode, sampler, decode, save
+        expect(page.locator(".react-flow__node")).to_have_count(8)
+        prompt = exported_prompt(page)
+        by_type = {n["class_type"]: n["inputs"] for n in prompt.values()}
+        assert by_type["KSampler"]["denoise"] == 0.5 and by_type["KSampler"]["steps"] == 2, by_type["KSampler"]
+        assert "EmptyLatentImage" not in by_type
+        image = by_type["LoadImage"]["image"]
+        assert (demo_server.base / "input" / image).is_file(), image
+        assert by_type["CLIPTextEncode"]["text"] == "lowres"
 
         with page.expect_response("**/prompt") as answer:
             queue(page)

@@ -135,7 +135,7 @@ export function App() {
         <input
           ref={fileInput}
           type="file"
-          accept=".json,.png,application/json,image/png"
+          accept=".json,.png,.jpg,.jpeg,.webp,application/json,image/png,image/jpeg,image/webp"
           hidden
           data-testid="open-file"
           onChange={(e) => {

@@ -1,5 +1,6 @@
 /**
- * Workflow files: open (UI JSON, API JSON, PNG with embedded workflow or A1111 parameters), save in UI format,
+ * Workflow files: open (UI JSON, API JSON, a PNG/JPEG/WebP with an embedded workflow, API prompt or A1111
+ * parameters; img2img parameters upload the image itself as LoadImage's input), save in UI format,
  * export in API format, autosave to localStorage, the default graph on first start.
  */
 import { graphStore } from '../store/graphStore';
@@ -7,15 +8,18 @@ import { runStore } from '../store/runStore';
 import { resetSubgraphNav, rootGraph } from '../store/subgraphNav';
 import { markSaved } from '../store/workflowStore';
 import { parseA1111Parameters } from '../workflow/a1111';
-import { a1111ToPrompt } from '../workflow/a1111Graph';
+import { uploadImage } from '../api/client';
+import { a1111Mode, a1111ToPrompt } from '../workflow/a1111Graph';
 import { apiToEditor } from '../workflow/fromApi';
 import { defaultCheckpoint, defaultWorkflow } from '../workflow/defaultGraph';
 import { uiToEditor } from '../workflow/fromUi';
-import { documentFromPng, PngError } from '../workflow/png';
+import { documentFromImage, imageFormat } from '../workflow/imageDocument';
+import { PngError } from '../workflow/png';
 import { flattenForChecks, flattenSubgraphs } from '../workflow/subgraphFlatten';
 import { editorToPrompt } from '../workflow/toPrompt';
 import { editorToUi } from '../workflow/toUi';
 import { findMissing } from '../workflow/missing';
+import { refreshDefs } from './defsLoader';
 import { showMissing } from './MissingDialog';
 import type { EditorGraph } from '../workflow/types';
 import { currentDs, restoreViewport, viewport } from './viewport';
@@ -69,13 +73,36 @@ export function loadJson(data: unknown, what: string, reportMissing = true): boo
   }
 }
 
-/** Builds a txt2img graph from A1111/Forge/SD.Next "parameters" text and loads it. */
-export function loadA1111Parameters(text: string, what: string): boolean {
+/** Uploads the image an img2img import starts from; its name in input/, or '' with the reason in `notes`. */
+async function uploadInputImage(image: File | undefined, notes: string[]): Promise<string> {
+  if (!image) {
+    notes.push("no image to start from: choose LoadImage's image before queueing");
+    return '';
+  }
+  try {
+    const name = await uploadImage(image);
+    await refreshDefs();
+    return name;
+  } catch (e) {
+    notes.push(`${image.name} could not be uploaded (${(e as Error).message}): choose LoadImage's image before queueing`);
+    return '';
+  }
+}
+
+/**
+ * Builds a graph from A1111/Forge/SD.Next "parameters" text and loads it: txt2img, or img2img from `image`
+ * (the file the text came from, uploaded to the input folder) when the text has a denoising strength.
+ */
+export async function loadA1111Parameters(text: string, what: string, image?: File): Promise<boolean> {
+  const params = parseA1111Parameters(text);
+  const uploadNotes: string[] = [];
+  const mode = a1111Mode(params);
+  const inputImage = mode === 'txt2img' ? '' : await uploadInputImage(image, uploadNotes);
   const defs = graphStore.get().defs;
   const choices = (type: string, input: string) => defs[type]?.inputs.find((i) => i.name === input)?.choices;
   const checkpoints = choices('CheckpointLoaderSimple', 'ckpt_name');
   const { prompt, notes } = a1111ToPrompt(
-    parseA1111Parameters(text),
+    params,
     {
       checkpoints,
       loras: choices('LoraLoader', 'lora_name'),
@@ -85,10 +112,13 @@ export function loadA1111Parameters(text: string, what: string): boolean {
       upscaleMethods: choices('LatentUpscaleBy', 'upscale_method'),
     },
     defaultCheckpoint(checkpoints),
+    inputImage,
   );
+  const source = mode === 'txt2img' ? 'A1111 parameters' : `A1111 ${mode} parameters`;
+  const uploaded = inputImage ? `; the image is input/${inputImage}` : '';
   try {
     const { graph, warnings, missingTypes } = apiToEditor(prompt, defs);
-    loadGraph(graph, `${what} (imported from A1111 parameters)`, warnings, missingTypes, true, notes);
+    loadGraph(graph, `${what} (imported from ${source}${uploaded})`, warnings, missingTypes, true, [...uploadNotes, ...notes]);
     return true;
   } catch (e) {
     runStore.notify(`Could not open ${what}: ${(e as Error).message}`, 'error');
@@ -96,19 +126,24 @@ export function loadA1111Parameters(text: string, what: string): boolean {
   }
 }
 
-/** Opens a dropped or picked file (.json, or .png with an embedded workflow, API prompt or A1111 parameters). */
+/** Opens a dropped or picked file (.json, or a .png/.jpg/.webp with an embedded workflow, API prompt or A1111 parameters). */
 export async function openFile(file: File): Promise<boolean> {
   try {
-    if (file.type === 'image/png' || file.name.toLowerCase().endsWith('.png')) {
-      const embedded = documentFromPng(await file.arrayBuffer());
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    if (imageFormat(bytes) !== null) {
+      const embedded = documentFromImage(bytes);
       if (embedded === null) {
         runStore.notify(`${file.name} has no embedded workflow or prompt`, 'error');
         return false;
       }
-      if (embedded.kind === 'parameters') return loadA1111Parameters(embedded.data, file.name);
+      if (embedded.kind === 'parameters') return await loadA1111Parameters(embedded.data, file.name, file);
       return loadJson(embedded.data, file.name);
     }
-    const text = await file.text();
+    if (file.type.startsWith('image/') || /\.(png|jpe?g|webp)$/i.test(file.name)) {
+      runStore.notify(`${file.name} is not a PNG, JPEG or WebP image`, 'error');
+      return false;
+    }
+    const text = new TextDecoder().decode(bytes);
     let data: unknown;
     try {
       data = JSON.parse(text);

@@ -1,8 +1,8 @@
 /**
- * Builds the txt2img prompt (API format) of parsed A1111 parameters: checkpoint → LoRA chain →
- * CLIP skip → prompts → empty latent → KSampler → optional hires fix (latent upscale + second
- * KSampler) → VAEDecode → SaveImage. File names are matched against the server's lists; `notes`
- * names what could not be mapped.
+ * Builds the prompt (API format) of parsed A1111 parameters: checkpoint → LoRA chain → CLIP skip →
+ * prompts → empty latent (txt2img) or LoadImage → VAEEncode (img2img) → KSampler → optional hires fix
+ * (latent upscale + second KSampler) → VAEDecode → SaveImage. File names are matched against the server's
+ * lists; `notes` names what could not be mapped.
  */
 import type { ApiPrompt } from '../api/types';
 import { extractLoras, MAPPED_KEYS, type A1111Params } from './a1111';
@@ -119,6 +119,23 @@ class PromptBuilder {
 
 type Output = [string, number];
 
+/** txt2img; img2img (a denoising strength without hires fix); inpaint (img2img with "Mask blur"). */
+export type A1111Mode = 'txt2img' | 'img2img' | 'inpaint';
+
+export function a1111Mode(params: A1111Params): A1111Mode {
+  const hires = ['Hires upscale', 'Hires steps', 'Hires resize', 'Hires upscaler'].some((k) => k in params.settings);
+  if (params.denoise === undefined || hires) return 'txt2img';
+  return 'Mask blur' in params.settings ? 'inpaint' : 'img2img';
+}
+
+/**
+ * The steps A1111 runs in img2img: the last int(denoise × steps) of a `steps`-step schedule, which is what
+ * ComfyUI's KSampler runs with that many steps and that denoise.
+ */
+export function img2imgSteps(steps: number, denoise: number): number {
+  return Math.max(1, Math.floor(Math.min(denoise, 0.999) * steps));
+}
+
 /**
  * The API-format prompt for `params`, and the notes on what was not mapped (for the notice). The editor
  * opens it as it opens any API prompt (apiToEditor: widgets from the node definitions, columns by depth).
@@ -127,8 +144,11 @@ export function a1111ToPrompt(
   params: A1111Params,
   choices: A1111Choices = {},
   fallbackCheckpoint = 'model.safetensors',
+  /** For img2img: the input image's name in the server's input folder ('' when it could not be uploaded). */
+  inputImage = '',
 ): { prompt: ApiPrompt; notes: string[] } {
   const notes: string[] = [];
+  const mode = a1111Mode(params);
   const b = new PromptBuilder();
 
   let checkpoint = fallbackCheckpoint;
@@ -167,10 +187,17 @@ export function a1111ToPrompt(
   }
 
   const [positiveCond, negativeCond] = [positive.text, negative.text].map((text): Output => [b.add('CLIPTextEncode', { text, clip }), 0]);
-  const latent: Output = [
-    b.add('EmptyLatentImage', { width: params.width ?? 512, height: params.height ?? 512, batch_size: params.batchSize ?? 1 }),
-    0,
-  ];
+  let latent: Output;
+  if (mode === 'txt2img') {
+    const size = { width: params.width ?? 512, height: params.height ?? 512, batch_size: params.batchSize ?? 1 };
+    latent = [b.add('EmptyLatentImage', size), 0];
+  } else {
+    const image = b.add('LoadImage', { image: inputImage });
+    latent = [b.add('VAEEncode', { pixels: [image, 0], vae }), 0];
+    if (mode === 'inpaint')
+      notes.push(`inpainting (Mask blur: ${params.settings['Mask blur']}) not converted: no mask in the file, the whole image is redone`);
+    if ((params.batchSize ?? 1) > 1) notes.push(`batch size ${params.batchSize} (img2img of one image)`);
+  }
 
   const sampler = mapSampler(params.sampler, params.scheduleType);
   notes.push(...sampler.unmapped);
@@ -196,7 +223,7 @@ export function a1111ToPrompt(
     }),
     0,
   ];
-  let samples = ksampler(latent, steps, 1);
+  let samples = mode === 'txt2img' ? ksampler(latent, steps, 1) : ksampler(latent, img2imgSteps(steps, params.denoise!), params.denoise!);
 
   const hires = params.hiresUpscale !== undefined || params.hiresWidth !== undefined || params.hiresSteps !== undefined;
   if (hires) {
@@ -222,7 +249,8 @@ export function a1111ToPrompt(
   const decode = b.add('VAEDecode', { samples, vae });
   b.add('SaveImage', { filename_prefix: 'ComfyUI', images: [decode, 0] });
 
-  const unknown = Object.keys(params.settings).filter((k) => !MAPPED_KEYS.includes(k) && !INFORMATIONAL_KEYS.has(k));
+  const reported = (k: string) => mode === 'inpaint' && k === 'Mask blur';
+  const unknown = Object.keys(params.settings).filter((k) => !MAPPED_KEYS.includes(k) && !INFORMATIONAL_KEYS.has(k) && !reported(k));
   if (unknown.length) notes.push(`not mapped: ${unknown.join(', ')}`);
   return { prompt: b.prompt, notes };
 }
