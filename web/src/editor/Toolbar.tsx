@@ -65,7 +65,7 @@ export function Toolbar({ batchCount, setBatchCount, openFilePicker, openBrowser
         <button title="Templates and your saved workflows" onClick={openBrowser}>
           Workflows
         </button>
-        <button title="Open a workflow (.json or .png) (Ctrl+O)" onClick={openFilePicker}>
+        <button title="Open a workflow (.json, or a .png, .jpg or .webp with one embedded) (Ctrl+O)" onClick={openFilePicker}>
           Open
         </button>
         <button title="Save into your workflows under a name" onClick={() => void saveAs()}>
