@@ -168,6 +168,7 @@ def build_engine(args: argparse.Namespace) -> Engine:
                             vram_budget_gb=getattr(args, "vram_budget", None),
                             reserve_vram_gb=getattr(args, "reserve_vram", None),
                             weight_packing=bool(getattr(args, "weight_packing", True)),
+                            weight_file_dir=str(folders.temp_dir / "weights"),
                             compile_unet=getattr(args, "compile_unet", None))
     runtime = NodeRuntime(folders=folders, devices=devices, logger=log,
                           preview_method=getattr(args, "preview_method", None) or "auto",

@@ -13,6 +13,7 @@ The modes, each in its own process (so each has its own peak RSS and warm-up):
   CPU (measured side by side with it on this file: the same time per step). The yardstick.
 - "fp32": `--precision fp32`: the UNet's convolutions run on weights prepacked once for oneDNN
   (diffusion/models/unet/prepacked.py); not bit-identical to baseline (accumulation order).
+  The plain copies of the packed weights live in files (diffusion/memory/file_backed.py), as in the server.
 - "default": what `main.py` does: bf16 UNet in channels-last layout on a CPU with native bf16 (its
   convolutions and GEGLU projections prepacked), text encoders and VAE in fp32.
 A one-step KSampler run first warms the kernels (and packs the weights), then the fastest of
@@ -70,7 +71,9 @@ def runtime_for(checkpoint: Path, base: Path, mode: str):
     from nodes.api.runtime import DeviceRequest, NodeRuntime
 
     precision, packing = MODES[mode]
-    devices = DeviceRequest(cpu=True, precision=precision, weight_packing=packing)
+    # as the server does: with packing, the plain copies of packed weights move to files under temp/weights
+    devices = DeviceRequest(cpu=True, precision=precision, weight_packing=packing,
+                            weight_file_dir=str(base / "temp" / "weights") if packing else None)
     runtime = NodeRuntime.for_directory(base, devices=devices)
     runtime.folders.ensure_dirs()
     folder = runtime.folders.models_dir / "checkpoints"
@@ -84,6 +87,7 @@ def runtime_for(checkpoint: Path, base: Path, mode: str):
 
 def run_job(runtime, checkpoint_name: str, *, steps: int, size: int, seed: int, cfg: float, repeats: int = 1) -> dict:
     """Load, encode, sample (warm-up then timed) and decode through the nodes; returns timings and the image."""
+    from diffusion.models.unet.prepacked import file_backed_bytes
     from graph.context import NodeContext
     from nodes.api.declare import DeclaredNodeType
     from nodes.library.conditioning.clip_text import CLIPTextEncode
@@ -120,6 +124,7 @@ def run_job(runtime, checkpoint_name: str, *, steps: int, size: int, seed: int, 
         "s_per_it": best / steps,
         "decode_s": time.perf_counter() - sampled,
         "unet_dtype": str(next(model.model.parameters()).dtype).removeprefix("torch."),
+        "file_backed_gb": file_backed_bytes(model.model) / 1e9,
         "image": image,
     }
 
@@ -200,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
             for mode in modes:
                 r, images[mode] = run_in_child(mode, args, Path(tmp))  # the same seed: the same image every round
                 print(f"round {round_number}, {mode}: unet {r['unet_dtype']}, {r['s_per_it']:.3f} s/step, peak RSS "
-                      f"{r['peak_rss_gb']:.2f} GB (load {r['load_s']:.1f} s, warm-up step {r['warmup_s']:.1f} s, "
+                      f"{r['peak_rss_gb']:.2f} GB, {r['file_backed_gb']:.2f} GB of plain weights in files (load {r['load_s']:.1f} s, warm-up step {r['warmup_s']:.1f} s, "
                       f"decode {r['decode_s']:.1f} s)", flush=True)
                 if mode not in results or r["s_per_it"] < results[mode]["s_per_it"]:
                     results[mode] = r

@@ -34,6 +34,7 @@ class DeviceChoice:
     vae_dtype: torch.dtype
     offload_device: torch.device = torch.device("cpu")
     pack_cpu_weights: bool = False  # UNet weights packed for oneDNN at load (diffusion/models/unet/prepacked.py)
+    weight_file_dir: str | None = None  # where packed layers' plain weights move to files (None: kept in memory)
     compile_mode: str | None = None  # UNets run through torch.compile (inductor) in this mode (--compile-unet)
 
     def describe(self) -> str:

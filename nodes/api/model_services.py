@@ -68,7 +68,8 @@ def prepare_unet(model, choice: DeviceChoice):
     if choice.device.type == "cpu" and choice.unet_dtype == torch.bfloat16:
         model.model.to(memory_format=torch.channels_last)
     if choice.pack_cpu_weights:  # only ever set for a CPU device (ModelServices.create)
-        enable_weight_packing(model.model)  # at load, so every call of this model takes the same path
+        # at load, so every call of this model takes the same path; plain weights to files where configured
+        enable_weight_packing(model.model, file_dir=choice.weight_file_dir)
     if choice.compile_mode is not None:  # --compile-unet: compiled at first use, like TorchCompileModel
         model.compile_backend, model.compile_mode = "inductor", choice.compile_mode
     return model
@@ -148,7 +149,7 @@ class ModelServices:
         if problem is not None:
             raise RuntimeError(f"--compile-unet: {problem}")
         choice = dataclasses.replace(choice, pack_cpu_weights=bool(packing and choice.device.type == "cpu"),
-                                     compile_mode=compile_mode)
+                                     weight_file_dir=getattr(request, "weight_file_dir", None), compile_mode=compile_mode)
         if budget_bytes is None and policy.budget_bytes is not None:
             budget_bytes = policy.usable_bytes(total_memory(choice.device), gpu=choice.device.type == "cuda")
         manager = ModelManager(choice.device, offload_device=choice.offload_device, budget_bytes=budget_bytes,

@@ -40,6 +40,8 @@ class DeviceRequest:
     policy, `vram_budget_gb` caps what models and computation use, `reserve_vram_gb` is left free.
     `weight_packing` False (`--no-weight-packing`) keeps CPU UNet weights unpacked (plain eager
     PyTorch: slower, one copy of the weights less; the memory policies low/none imply it).
+    `weight_file_dir` is where the plain copies of packed weights move to files on disk, so that the packed
+    copies take their place in memory (the server uses temp/weights; None keeps them in memory).
     `compile_unet` (`--compile-unet [MODE]`) runs every loaded UNet through torch.compile (inductor) in
     that mode, compiled at its first use, as TorchCompileModel does for one workflow.
     """
@@ -51,6 +53,7 @@ class DeviceRequest:
     vram_budget_gb: float | None = None
     reserve_vram_gb: float | None = None
     weight_packing: bool = True
+    weight_file_dir: str | None = None
     compile_unet: str | None = None
 
     def __post_init__(self) -> None:

@@ -23,13 +23,21 @@ weight changes (another tensor, an in-place edit, a LoRA swap) or the input shap
 made anew for every call is packed for that call and not kept (see `_PackedWeight`). Cost: one
 extra copy of each packed weight while the model is alive (`packed_bytes` counts them,
 `packable_bytes` what they will take, which the memory planner counts with the model;
-`release_packed_weights` drops them).
+`release_packed_weights` drops them). Unless the plain weights moved to files on disk: with `file_dir`,
+`enable_weight_packing` moves each packable layer's plain weight into an unnamed file there
+(diffusion/memory/file_backed.py) — still a normal tensor for everything that reads or edits it — and a
+layer drops that file's pages from memory once it has packed from it, so the packed copy takes the plain
+weight's place in memory instead of sitting beside it.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import nn
+
+from diffusion.memory.file_backed import FileMapping, disk_directory, to_file_backed
 
 _CONV_DTYPES = (torch.float32, torch.bfloat16)
 _LINEAR_DTYPES = (torch.bfloat16,)
@@ -68,11 +76,12 @@ class _PackedWeight:
     _hits = 0  # uses of the current packed copy after the one that made it
     _churning = False  # a packed copy was replaced unused: keep a copy only from a weight's second use
     _seen: tuple | None = None  # (address, version, shape, dtype, input key) of a weight used once
+    _file_mapping: FileMapping | None = None  # the file the plain weight was moved into (enable_weight_packing)
 
     def __getstate__(self):
         """Copies and pickles leave the packed copy out (an opaque oneDNN tensor cannot be copied); it is remade."""
         state = dict(super().__getstate__())
-        for name in ("_packed", "_hits", "_churning", "_seen"):
+        for name in ("_packed", "_hits", "_churning", "_seen", "_file_mapping"):
             state.pop(name, None)
         return state
 
@@ -80,7 +89,14 @@ class _PackedWeight:
         """`.to()`, `.cuda()`, `.half()` and the like drop the packed copy first: it pinned the old plain
         weight (and so its memory) and would be stale anyway."""
         self._packed, self._seen, self._churning = None, None, False
-        return super()._apply(fn, recurse)
+        result = super()._apply(fn, recurse)
+        if self._file_mapping is not None and not self._file_mapping.holds(self.weight):
+            self._file_mapping = None  # the weight is a new tensor now (another device or dtype)
+        return result
+
+    def _in_file(self) -> bool:
+        """Whether the plain weight lives in the file `enable_weight_packing` moved it to."""
+        return self._file_mapping is not None and self._file_mapping.holds(self.weight)
 
     def _cached_pack(self, weight: torch.Tensor, key: tuple, pack) -> torch.Tensor:
         """The packed weight for `key`: the cached copy while the weight is unchanged, else a new one.
@@ -98,6 +114,8 @@ class _PackedWeight:
         with torch.no_grad():
             plain = weight.detach()
             packed = pack(plain)
+        if self._file_mapping is not None and self._file_mapping.holds(plain):
+            self._file_mapping.drop_resident_pages()  # packing read the file's pages in: the packed copy replaces them
         if self._churning:
             identity = (weight.data_ptr(), weight._version, tuple(weight.shape), weight.dtype, key)
             if self._seen != identity:  # keep a copy of a churning weight only from its second use
@@ -153,31 +171,49 @@ def _is_channels_last(x: torch.Tensor) -> bool:
     return x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
 
 
-def enable_weight_packing(module: nn.Module, enabled: bool = True) -> int:
+def enable_weight_packing(module: nn.Module, enabled: bool = True, *, file_dir: str | Path | None = None) -> int:
     """Turn packing on (or off, dropping the copies) for every packed layer of `module`; returns how many
-    layers there are. Call it when a model is loaded, before its first run (see the module docstring)."""
+    layers there are. Call it when a model is loaded, before its first run (see the module docstring).
+
+    With `file_dir` (a directory on a disk), the plain weights of the layers that will run packed move into
+    files there, so that once packed they no longer take memory beside their packed copies; where that is
+    not possible (no such directory, a full disk, a small weight) they stay in memory."""
     layers = [layer for layer in module.modules() if isinstance(layer, _PackedWeight)]
     for layer in layers:
         layer.packing = bool(enabled)
     if not enabled:
         release_packed_weights(module)
+    directory = disk_directory(file_dir) if enabled and file_dir is not None else None
+    if directory is not None and _available():
+        for layer in layers:
+            if _will_pack(layer) and not layer._in_file():
+                moved = to_file_backed(layer.weight.detach(), directory)
+                if moved is not None:
+                    layer.weight.data, layer._file_mapping = moved
     return len(layers)
 
 
+def _will_pack(layer: _PackedWeight) -> bool:
+    """Whether an enabled layer's weight (device, dtype, kind) runs packed."""
+    weight = layer.weight
+    dtypes = _CONV_DTYPES if isinstance(layer, nn.Conv2d) else _LINEAR_DTYPES
+    return layer.packing and weight.device.type == "cpu" and weight.dtype in dtypes and not weight.is_inference()
+
+
+def file_backed_bytes(module: nn.Module) -> int:
+    """Bytes of `module`'s plain weights that live in files (enable_weight_packing with `file_dir`)."""
+    return sum(layer._file_mapping.nbytes for layer in module.modules()
+               if isinstance(layer, _PackedWeight) and layer._in_file())
+
+
 def packable_bytes(module: nn.Module) -> int:
-    """Bytes the packed copies of `module`'s enabled layers take once it has run (the memory planner counts
-    them with the model): the weights whose device, dtype and kind run packed."""
+    """Bytes the packed copies of `module`'s enabled layers add once it has run (the memory planner counts
+    them with the model): the weights whose device, dtype and kind run packed, except those whose plain
+    weight lives in a file (their packed copy takes its place in memory)."""
     if not _available():
         return 0
-    total = 0
-    for layer in module.modules():
-        if not (isinstance(layer, _PackedWeight) and layer.packing):
-            continue
-        weight = layer.weight
-        dtypes = _CONV_DTYPES if isinstance(layer, nn.Conv2d) else _LINEAR_DTYPES
-        if weight.device.type == "cpu" and weight.dtype in dtypes and not weight.is_inference():
-            total += weight.numel() * weight.element_size()
-    return total
+    return sum(layer.weight.numel() * layer.weight.element_size() for layer in module.modules()
+               if isinstance(layer, _PackedWeight) and _will_pack(layer) and not layer._in_file())
 
 
 def packed_bytes(module: nn.Module) -> int:
@@ -202,5 +238,5 @@ def release_packed_weights(module: nn.Module) -> int:
     return dropped
 
 
-__all__ = ["PackedConv2d", "PackedLinear", "enable_weight_packing", "packable_bytes", "packed_bytes", "packing_available",
-           "release_packed_weights"]
+__all__ = ["PackedConv2d", "PackedLinear", "enable_weight_packing", "file_backed_bytes", "packable_bytes",
+           "packed_bytes", "packing_available", "release_packed_weights"]

@@ -35,7 +35,10 @@ def test_no_weight_packing_reaches_the_device_choice(tmp_path, flag, packing):
     request = build_engine(_parse("--base-directory", str(tmp_path), "--disable-all-custom-nodes", "--cpu", *flag)
                            ).runtime.devices
     assert request.weight_packing is packing
-    assert ModelServices.create(request).choice.pack_cpu_weights is packing
+    choice = ModelServices.create(request).choice
+    assert choice.pack_cpu_weights is packing
+    # the plain copies of packed weights go to files in the server's temp folder
+    assert choice.weight_file_dir == str((tmp_path / "temp" / "weights").resolve())
 
 
 def test_budget_reserve_and_vae_precision_reach_the_policy(tmp_path):

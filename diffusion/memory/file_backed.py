@@ -1,0 +1,157 @@
+"""CPU tensors whose memory is an unnamed file on disk: for weights that must stay readable but are rarely read.
+
+A UNet layer that runs on a packed oneDNN copy of its weight (diffusion/models/unet/prepacked.py) still
+needs its plain weight — LoRA patching, merging, saving and moving to another device read it — but no
+computation does. Kept in ordinary memory it doubles those weights' footprint (2.2 GB more for SD1.5 in
+fp32). Moved into a shared mapping of a file on disk it stays a normal tensor (read and written in place,
+changes go to the file), while its pages leave the process once dropped (`FileMapping.drop_resident_pages`,
+`madvise(MADV_DONTNEED)`, which for a shared file mapping keeps the data: the next read faults it back in
+from the page cache or the disk). The kernel then treats them as reclaimable cache, not as the process's
+memory.
+
+The file is unnamed (`O_TMPFILE`, else a name removed at once), so nothing is left behind, whatever way the
+process ends; its blocks are reserved with `posix_fallocate` before the mapping is written, so a full disk
+is a clean refusal (`None`, the tensor stays in memory) instead of a SIGBUS on a later write. Only Linux,
+only a directory on a disk file system (tmpfs or ramfs would keep the pages in memory anyway), only tensors
+of at least `MIN_BYTES` (smaller ones gain nothing against the page granularity and a file each).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+log = logging.getLogger(__name__)
+
+MIN_BYTES = 1 << 20
+MEMORY_FILESYSTEMS = frozenset({"tmpfs", "ramfs", "hugetlbfs", "devtmpfs", "ramdisk"})
+_MADV_DONTNEED = 4  # Linux
+
+_madvise: list = []  # libc.madvise, looked up once
+
+
+@dataclass(frozen=True)
+class FileMapping:
+    """The file-backed storage a tensor was moved into. Holding it keeps the mapping (and so its address)
+    alive: `holds` can then tell by address whether a tensor still uses it, and pages are only ever dropped
+    from a mapping made here."""
+
+    storage: torch.UntypedStorage
+    nbytes: int
+
+    def holds(self, tensor: torch.Tensor) -> bool:
+        """Whether `tensor`'s memory is this mapping."""
+        return tensor.device.type == "cpu" and tensor.untyped_storage().data_ptr() == self.storage.data_ptr()
+
+    def drop_resident_pages(self) -> bool:
+        """Let the mapping's pages leave the process (their data stays in the file); False where that failed."""
+        madvise = _libc_madvise()
+        if madvise is None:
+            return False
+        return madvise(self.storage.data_ptr(), self.nbytes, _MADV_DONTNEED) == 0
+
+
+def disk_directory(path: str | os.PathLike | None) -> Path | None:
+    """`path` (made if missing) when file-backed tensors can live there: Linux, writable, not a memory file
+    system; else None (the reason logged at debug level)."""
+    if path is None or not sys.platform.startswith("linux"):
+        return None
+    directory = Path(path)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        log.debug("file-backed weights: cannot use %s: %s", directory, error)
+        return None
+    kind = filesystem_type(directory)
+    if kind in MEMORY_FILESYSTEMS:
+        log.debug("file-backed weights: %s is in memory (%s)", directory, kind)
+        return None
+    if not os.access(directory, os.W_OK):
+        log.debug("file-backed weights: %s is not writable", directory)
+        return None
+    return directory
+
+
+def filesystem_type(path: Path, mounts_file: str = "/proc/self/mounts") -> str | None:
+    """The file system type of the mount holding `path` (the longest matching mount point), None if unknown."""
+    try:
+        lines = Path(mounts_file).read_text().splitlines()
+    except OSError:
+        return None
+    target, best, kind = str(Path(path).resolve()), -1, None
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        point = fields[1].replace("\\040", " ").replace("\\011", "\t").replace("\\134", "\\")
+        inside = target == point or target.startswith(point.rstrip("/") + "/")
+        if inside and len(point) > best:
+            best, kind = len(point), fields[2]
+    return kind
+
+
+def to_file_backed(tensor: torch.Tensor, directory: Path) -> tuple[torch.Tensor, FileMapping] | None:
+    """A copy of `tensor` (same shape, strides and dtype) living in a new unnamed file in `directory`, and its
+    mapping with the pages already dropped; None (nothing changed) when it cannot or should not be."""
+    nbytes = tensor.numel() * tensor.element_size()
+    dense = tensor.is_contiguous() or (tensor.dim() == 4 and tensor.is_contiguous(memory_format=torch.channels_last))
+    if (tensor.device.type != "cpu" or tensor.layout != torch.strided or not dense or nbytes < MIN_BYTES
+            or tensor.is_inference() or _libc_madvise() is None):
+        return None
+    fd = _unnamed_file(directory)
+    if fd is None:
+        return None
+    try:
+        os.posix_fallocate(fd, 0, nbytes)  # blocks reserved now: a full disk fails here, not as a SIGBUS later
+        flat = torch.from_file(f"/proc/self/fd/{fd}", shared=True, size=tensor.numel(), dtype=tensor.dtype)
+    except (OSError, RuntimeError) as error:
+        log.debug("file-backed weights: %d bytes in %s refused: %s", nbytes, directory, error)
+        return None
+    finally:
+        os.close(fd)  # the mapping keeps the file
+    mapped = flat.as_strided(tensor.shape, tensor.stride())
+    with torch.no_grad():
+        mapped.copy_(tensor)
+    mapping = FileMapping(storage=mapped.untyped_storage(), nbytes=nbytes)
+    mapping.drop_resident_pages()
+    return mapped, mapping
+
+
+def _unnamed_file(directory: Path) -> int | None:
+    flag = getattr(os, "O_TMPFILE", 0)
+    if flag:
+        try:
+            return os.open(directory, flag | os.O_RDWR, 0o600)
+        except OSError:
+            pass  # a file system without O_TMPFILE: a named file, removed at once
+    try:
+        fd, name = tempfile.mkstemp(prefix="weights-", dir=directory)
+    except OSError as error:
+        log.debug("file-backed weights: no file in %s: %s", directory, error)
+        return None
+    os.unlink(name)
+    return fd
+
+
+def _libc_madvise():
+    if not _madvise:
+        function = None
+        if sys.platform.startswith("linux"):
+            try:
+                function = ctypes.CDLL(None, use_errno=True).madvise
+                function.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+                function.restype = ctypes.c_int
+            except (OSError, AttributeError):
+                function = None
+        _madvise.append(function)
+    return _madvise[0]
+
+
+__all__ = ["FileMapping", "MIN_BYTES", "disk_directory", "filesystem_type", "to_file_backed"]
