@@ -23,10 +23,12 @@ import logging
 import os
 import sys
 import tempfile
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from torch import nn
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,10 @@ MEMORY_FILESYSTEMS = frozenset({"tmpfs", "ramfs", "hugetlbfs", "devtmpfs", "ramd
 _MADV_DONTNEED = 4  # Linux
 
 _madvise: list = []  # libc.madvise, looked up once
+# Every live mapping made here by its address (an entry lives while a holder keeps its FileMapping: a layer,
+# or _HOLDERS for whole modules), so that `mapping_of` knows a tensor's storage is a file made here.
+_MAPPINGS: weakref.WeakValueDictionary[int, FileMapping] = weakref.WeakValueDictionary()
+_HOLDERS: weakref.WeakKeyDictionary[nn.Module, list[FileMapping]] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -121,7 +127,66 @@ def to_file_backed(tensor: torch.Tensor, directory: Path) -> tuple[torch.Tensor,
         mapped.copy_(tensor)
     mapping = FileMapping(storage=mapped.untyped_storage(), nbytes=nbytes)
     mapping.drop_resident_pages()
+    _MAPPINGS[mapping.storage.data_ptr()] = mapping
     return mapped, mapping
+
+
+def mapping_of(tensor: torch.Tensor) -> FileMapping | None:
+    """The mapping made here that `tensor`'s memory is, if it is one (and someone still holds it)."""
+    if tensor.device.type != "cpu" or tensor.layout != torch.strided:
+        return None
+    mapping = _MAPPINGS.get(tensor.untyped_storage().data_ptr())
+    return mapping if mapping is not None and mapping.holds(tensor) else None
+
+
+def _module_tensors(module: nn.Module):
+    for owner in module.modules():
+        for table in (owner._parameters, owner._buffers):
+            for tensor in table.values():
+                if tensor is not None:
+                    yield tensor
+
+
+def move_module_to_files(module: nn.Module, directory: Path) -> int:
+    """Move every CPU parameter and buffer of `module` that can be (see `to_file_backed`) into files in
+    `directory`, with their pages dropped (those already in files too: they may have been read back in);
+    returns the bytes of `module` now in files. The tensors stay the module's own (`.data` swapped), so
+    the module runs as before, reading them back from the page cache or the disk."""
+    held = [m for m in _HOLDERS.get(module, []) if any(m.holds(t) for t in _module_tensors(module))]
+    total = 0
+    for tensor in _module_tensors(module):
+        mapping = mapping_of(tensor)
+        if mapping is None:
+            moved = to_file_backed(tensor.detach(), directory)
+            if moved is None:
+                continue
+            tensor.data, mapping = moved
+            held.append(mapping)
+        else:
+            mapping.drop_resident_pages()
+        total += mapping.nbytes
+    _HOLDERS[module] = held
+    return total
+
+
+def forget_unused_files(module: nn.Module) -> None:
+    """Let go of `module`'s files that none of its tensors uses any more (it moved to another device or
+    dtype), so their disk space and cache are freed."""
+    held = _HOLDERS.get(module)
+    if held:
+        tensors = list(_module_tensors(module))
+        _HOLDERS[module] = [m for m in held if any(m.holds(t) for t in tensors)]
+
+
+def host_memory_bytes(module: nn.Module) -> int:
+    """Bytes of `module`'s CPU parameters and buffers held in memory (not in files made here)."""
+    return sum(t.numel() * t.element_size() for t in _module_tensors(module)
+               if t.device.type == "cpu" and mapping_of(t) is None)
+
+
+def file_backed_module_bytes(module: nn.Module) -> int:
+    """Bytes of `module`'s parameters and buffers that live in files made here."""
+    return sum(t.numel() * t.element_size() for t in _module_tensors(module) if mapping_of(t) is not None)
 
 
 def _unnamed_file(directory: Path) -> int | None:
@@ -154,4 +219,5 @@ def _libc_madvise():
     return _madvise[0]
 
 
-__all__ = ["FileMapping", "MIN_BYTES", "disk_directory", "filesystem_type", "to_file_backed"]
+__all__ = ["FileMapping", "MIN_BYTES", "disk_directory", "file_backed_module_bytes", "filesystem_type",
+           "forget_unused_files", "host_memory_bytes", "mapping_of", "move_module_to_files", "to_file_backed"]

@@ -16,21 +16,39 @@ What goes where is decided by `planner.plan_load` under a `MemoryPolicy` (--high
 step's activations (`work_bytes`, estimated by the caller) is streamed block by block
 (`streaming.Streamer`) instead of failing; `last_plan` keeps the latest decision and
 `resident()` describes what is on the device (for /system_stats).
+
+Host memory is the next tier. With `file_dir` (the server gives temp/weights), models evicted from the
+device — to the CPU on a GPU run, or on a CPU run, where nothing moves — are remembered least recently
+used first, and when host memory (`host_budget_bytes`, default: the usable part of system RAM) would not
+hold them beside what computes from it, the oldest move to files on disk (`planner.plan_host`,
+`file_backed.move_module_to_files`): they still run when asked for again, their weights read back from
+the page cache or the disk, but take no memory meanwhile. `unload_all()` on a CPU run sends every model
+there (/free frees the RAM, the models stay usable). Only weak references are kept of evicted models: a
+model the caches let go of is dropped, files and all.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
 from diffusion.memory.devices import empty_cache, total_memory
+from diffusion.memory.file_backed import (
+    disk_directory,
+    file_backed_module_bytes,
+    forget_unused_files,
+    host_memory_bytes,
+    move_module_to_files,
+)
 from diffusion.memory.patcher import ModelPatcher
-from diffusion.memory.planner import Footprint, LoadPlan, MemoryPolicy, plan_load
+from diffusion.memory.planner import Footprint, LoadPlan, MemoryPolicy, plan_host, plan_load
 from diffusion.memory.streaming import Streamer, largest_unit_bytes
 from diffusion.models.unet.prepacked import release_packed_weights
 
@@ -50,6 +68,14 @@ class _Entry:
     block: int = 0
 
 
+@dataclass
+class _Evicted:
+    """A model evicted from the device whose weights are in host memory or in files (a weak reference)."""
+
+    model: weakref.ref
+    name: str
+
+
 class ModelManager:
     """Loads models onto `device` within `budget_bytes` (default: 90% of the device's memory)."""
 
@@ -62,8 +88,11 @@ class ModelManager:
         policy: MemoryPolicy | None = None,
         mover: Mover = _move,
         block_mover: Callable[[torch.nn.Module, torch.device], None] | None = None,
+        file_dir: str | Path | None = None,
+        host_budget_bytes: int | None = None,
     ):
-        """`mover` moves a whole model, `block_mover` one streamed block (both replaceable in tests)."""
+        """`mover` moves a whole model, `block_mover` one streamed block (both replaceable in tests);
+        `file_dir` and `host_budget_bytes`: the disk tier (see the module docstring)."""
         self.device = torch.device(device)
         self.offload_device = torch.device(offload_device)
         self.policy = policy or MemoryPolicy()
@@ -78,6 +107,12 @@ class ModelManager:
         self._streamed: dict[int, ModelPatcher] = {}
         self._lock = threading.RLock()
         self.last_plan: LoadPlan | None = None
+        self.file_dir = disk_directory(file_dir) if file_dir is not None else None
+        if host_budget_bytes is None:
+            host_budget_bytes = self.policy.usable_bytes(total_memory(torch.device("cpu")), gpu=False) \
+                if self.moves_models else self.budget_bytes
+        self.host_budget_bytes = int(host_budget_bytes)
+        self._evicted: OrderedDict[int, _Evicted] = OrderedDict()  # least recently evicted first
 
     @property
     def moves_models(self) -> bool:
@@ -116,10 +151,13 @@ class ModelManager:
                 self._stop_streaming(key)
                 if self.moves_models:
                     self._mover(patcher, self.device)
+                    forget_unused_files(patcher.model)  # copied to the device: its files are not needed
                 self._loaded[key] = _Entry(patcher, patcher.model_size_bytes(), largest_unit_bytes(patcher.model))
             for key in wanted:
+                self._evicted.pop(key, None)
                 if key in self._loaded:
                     self._loaded.move_to_end(key)
+            self._trim_host()
             if not plan.fits:
                 log.warning("models and computation need more than the %.1f MB budget (%s); running anyway",
                             self.budget_bytes / 2**20, "; ".join(plan.notes))
@@ -140,6 +178,7 @@ class ModelManager:
             return
         if self.moves_models:
             self._mover(patcher, patcher.offload_device or self.offload_device)
+        self._evicted.pop(key, None)  # streams from host memory: counted as computing, not as evicted
         extra = {"mover": self._block_mover} if self._block_mover is not None else {}
         patcher.set_streaming(Streamer(patcher.model, self.device, patcher.offload_device or self.offload_device,
                                        **extra))
@@ -163,7 +202,48 @@ class ModelManager:
         with self._lock:
             rows = [describe(e.patcher, e.size, "device") for e in self._loaded.values()]
             rows += [describe(p, p.model_size_bytes(), "streamed") for p in self._streamed.values()]
+            for evicted in self._evicted.values():
+                model = evicted.model()
+                on_disk = 0 if model is None else file_backed_module_bytes(model)
+                if on_disk:
+                    rows.append({"model": type(model).__name__, "family": None, "bytes": on_disk, "placement": "disk"})
             return rows
+
+    def on_disk(self) -> list[torch.nn.Module]:
+        """Evicted models (still alive) whose weights are, at least partly, in files on disk."""
+        with self._lock:
+            models = [e.model() for e in self._evicted.values()]
+            return [m for m in models if m is not None and file_backed_module_bytes(m) > 0]
+
+    def _trim_host(self) -> None:
+        """Move the least recently evicted models to files while host memory would not hold them all."""
+        if self.file_dir is None:
+            return
+        for key, evicted in list(self._evicted.items()):
+            if evicted.model() is None:
+                del self._evicted[key]  # let go of by the caches: dropped, files and all
+        # what computes from host memory: a CPU run's loaded models (whole: running from files reads their
+        # pages back in), and streamed models' offloaded weights
+        in_use = sum(host_memory_bytes(p.model) for p in self._streamed.values())
+        if not self.moves_models:
+            in_use += sum(entry.size for entry in self._loaded.values())
+        held = []
+        for key, evicted in self._evicted.items():
+            model = evicted.model()
+            if model is not None:
+                held.append(Footprint(str(key), host_memory_bytes(model)))
+        for name in plan_host(self.host_budget_bytes, held, in_use):
+            self._to_disk(int(name))
+
+    def _to_disk(self, key: int) -> None:
+        evicted = self._evicted.get(key)
+        model = evicted.model() if evicted is not None else None
+        if model is None:
+            return
+        moved = move_module_to_files(model, self.file_dir)
+        if moved:
+            log.info("host memory is short: %s (%.0f MB) now lives in files under %s until it is used again",
+                     evicted.name, moved / 2**20, self.file_dir)
 
     def free_memory(self, bytes_needed: int, *, keep: Iterable[ModelPatcher] = ()) -> None:
         """Evict least recently used models until `bytes_needed` more fit in the budget."""
@@ -189,6 +269,9 @@ class ModelManager:
         if self.moves_models:
             self._mover(entry.patcher, entry.patcher.offload_device or self.offload_device)
             empty_cache(self.device)
+        if self.file_dir is not None:
+            self._evicted.pop(key, None)
+            self._evicted[key] = _Evicted(weakref.ref(entry.patcher.model), type(entry.patcher.model).__name__)
 
     def unload(self, patcher: ModelPatcher) -> None:
         """Send one model (all its clones) back to its offload device."""
@@ -197,9 +280,15 @@ class ModelManager:
                 self._evict(patcher.base_key())
 
     def unload_all(self) -> None:
-        """Send every model back to its offload device and stop streaming (the /free route)."""
+        """Send every model back to its offload device and stop streaming (the /free route); on a CPU run,
+        with a `file_dir`, every model moves to files (the RAM is freed, the models stay usable)."""
         with self._lock:
             for key in list(self._loaded):
                 self._evict(key)
             for key in list(self._streamed):
                 self._stop_streaming(key)
+            if self.moves_models:
+                self._trim_host()
+            else:
+                for key in list(self._evicted):
+                    self._to_disk(key)

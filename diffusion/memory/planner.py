@@ -13,6 +13,9 @@ Pure arithmetic on byte counts (no torch, so every decision is testable with a s
   which wanted models go to the device whole and which are streamed block by block (weights stay
   on the offload device; each block visits the device when it computes), keeping `work_bytes` (the
   step's activations) free.
+- `plan_host(host_bytes, offloaded, in_use)`: which models held in host memory (offloaded from the
+  device, or evicted on a CPU run) move to files on disk first, least recently used first, when host
+  memory would not hold them all.
 - `unet_step_bytes`, `vae_decode_bytes`, `vae_encode_bytes`: estimates of one step's peak from the
   shapes (see each docstring), and `choose_tile(...)`: the largest VAE tile whose estimate fits.
 """
@@ -132,6 +135,22 @@ def plan_load(policy: MemoryPolicy, usable_bytes: int, resident: Sequence[Footpr
         plan.notes.append(f"streaming {', '.join(plan.stream)} block by block")
     return plan
 
+
+
+def plan_host(usable_bytes: int, offloaded: Sequence[Footprint], host_bytes_in_use: int = 0) -> list[str]:
+    """Which models kept in host memory (`offloaded`, least recently used first, each with the host bytes its
+    weights take) move to files on disk so that they and `host_bytes_in_use` (models computing from host
+    memory: a CPU run's loaded ones) fit in `usable_bytes`: the least recently used first, only as many as
+    needed. A model on disk still runs (its pages come back as it is read) and costs nothing in memory
+    until then; it is the step before dropping it."""
+    total = host_bytes_in_use + sum(m.weight_bytes for m in offloaded)
+    moved = []
+    for model in offloaded:
+        if total <= usable_bytes:
+            break
+        moved.append(model.name)
+        total -= model.weight_bytes
+    return moved
 
 def unet_step_bytes(batch: int, latent_h: int, latent_w: int, *, model_channels: int,
                     channel_mult: Sequence[int], num_res_blocks: Sequence[int] | int, dtype_bytes: int,

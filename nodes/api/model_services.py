@@ -153,7 +153,7 @@ class ModelServices:
         if budget_bytes is None and policy.budget_bytes is not None:
             budget_bytes = policy.usable_bytes(total_memory(choice.device), gpu=choice.device.type == "cuda")
         manager = ModelManager(choice.device, offload_device=choice.offload_device, budget_bytes=budget_bytes,
-                               policy=policy)
+                               policy=policy, file_dir=choice.weight_file_dir)
         return cls(choice=choice, manager=manager, files=LoadedFiles())
 
     def load(self, patchers, *, work_bytes: int = 0) -> None:

@@ -37,7 +37,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from diffusion.memory.file_backed import FileMapping, disk_directory, to_file_backed
+from diffusion.memory.file_backed import FileMapping, disk_directory, mapping_of, to_file_backed
 
 _CONV_DTYPES = (torch.float32, torch.bfloat16)
 _LINEAR_DTYPES = (torch.bfloat16,)
@@ -95,8 +95,9 @@ class _PackedWeight:
         return result
 
     def _in_file(self) -> bool:
-        """Whether the plain weight lives in the file `enable_weight_packing` moved it to."""
-        return self._file_mapping is not None and self._file_mapping.holds(self.weight)
+        """Whether the plain weight lives in a file (moved there by `enable_weight_packing`, or with its whole
+        model by the model manager)."""
+        return mapping_of(self.weight) is not None
 
     def _cached_pack(self, weight: torch.Tensor, key: tuple, pack) -> torch.Tensor:
         """The packed weight for `key`: the cached copy while the weight is unchanged, else a new one.
@@ -114,8 +115,9 @@ class _PackedWeight:
         with torch.no_grad():
             plain = weight.detach()
             packed = pack(plain)
-        if self._file_mapping is not None and self._file_mapping.holds(plain):
-            self._file_mapping.drop_resident_pages()  # packing read the file's pages in: the packed copy replaces them
+        mapping = mapping_of(plain)
+        if mapping is not None:
+            mapping.drop_resident_pages()  # packing read the file's pages in: the packed copy replaces them
         if self._churning:
             identity = (weight.data_ptr(), weight._version, tuple(weight.shape), weight.dtype, key)
             if self._seen != identity:  # keep a copy of a churning weight only from its second use
@@ -202,7 +204,7 @@ def _will_pack(layer: _PackedWeight) -> bool:
 
 def file_backed_bytes(module: nn.Module) -> int:
     """Bytes of `module`'s plain weights that live in files (enable_weight_packing with `file_dir`)."""
-    return sum(layer._file_mapping.nbytes for layer in module.modules()
+    return sum(layer.weight.numel() * layer.weight.element_size() for layer in module.modules()
                if isinstance(layer, _PackedWeight) and layer._in_file())
 
 
