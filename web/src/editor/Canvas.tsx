@@ -16,6 +16,7 @@ import { runStore } from '../store/runStore';
 import { useStore } from '../store/store';
 import { nodeSockets } from '../workflow/nodeDefs';
 import { openFile } from './files';
+import { dropImageOnNode } from './imagePasteActions';
 import { GroupView } from './GroupView';
 import { NodeMenu, type MenuRequest } from './NodeMenu';
 import { NodeView } from './NodeView';
@@ -130,7 +131,9 @@ export function Canvas() {
     const file = e.dataTransfer.files?.[0];
     if (!file) return;
     e.preventDefault();
-    void openFile(file);
+    // An image dropped on a LoadImage-like node becomes its image; anything else opens as a workflow file.
+    const onNode = (e.target as Element | null)?.closest?.('.react-flow__node')?.getAttribute('data-id') ?? null;
+    if (!dropImageOnNode(file, onNode)) void openFile(file);
   };
 
   return (

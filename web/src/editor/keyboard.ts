@@ -3,7 +3,8 @@
  * files, sidebars, settings. One table, SHORTCUTS, holds the commands (ComfyUI's ids) and their
  * default combos; the key handler runs what the bindings in force say (defaults with the user's
  * rebindings, settings/keybindings.ts), read at each key press, and the settings dialog lists
- * and edits the same, so the help cannot drift from the behaviour.
+ * and edits the same, so the help cannot drift from the behaviour. Ctrl+V itself lets the browser's
+ * `paste` event through, which imagePasteActions.ts handles (images, workflow text, copied nodes).
  */
 import { useEffect } from 'react';
 import {
@@ -21,6 +22,7 @@ import { nodeEdits } from '../store/nodeEdits';
 import { MODE_BYPASS, MODE_NEVER } from '../workflow/types';
 import { refreshDefs } from './defsLoader';
 import { saveWorkflow } from './files';
+import { expectPasteEvent, onPaste } from './imagePasteActions';
 import { pointer } from './pointer';
 import { cancelRun, queueGraph } from './runner';
 import { viewport } from './viewport';
@@ -198,6 +200,9 @@ export function findShortcut(e: KeyPress, bindings: Keybinding[] = currentBindin
   return binding && BY_ID.get(binding.commandId);
 }
 
+/** Ctrl+V / Cmd+V: the key press after which the browser sends a `paste` event (with the system clipboard). */
+const isBrowserPaste = (e: KeyPress) => e.key.toLowerCase() === 'v' && (e.ctrlKey || e.metaKey) && !e.shiftKey && !e.altKey;
+
 function typingInField(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
   return Boolean(el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable));
@@ -211,10 +216,17 @@ export function useShortcuts({ batchCount, openFilePicker, toggleSidebar, openSe
       if (!shortcut) return;
       // In a text field a plain or Shift-only key is typing, whatever it is bound to.
       if (typingInField(e.target) && !(shortcut.inFields && (e.ctrlKey || e.metaKey || e.altKey))) return;
+      // Ctrl+V is left to the browser: its paste event brings the clipboard (images, workflow text).
+      if (shortcut.id === 'Comfy.Canvas.PasteFromClipboard' && isBrowserPaste(e)) return expectPasteEvent(() => pasteAt(false));
       e.preventDefault();
       shortcut.run(options);
     };
+    const onPasteEvent = (e: ClipboardEvent) => onPaste(e, () => pasteAt(false));
     window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
+    document.addEventListener('paste', onPasteEvent);
+    return () => {
+      window.removeEventListener('keydown', onKey);
+      document.removeEventListener('paste', onPasteEvent);
+    };
   }, [batchCount, openFilePicker, toggleSidebar, openSettings]);
 }

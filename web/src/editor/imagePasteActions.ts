@@ -1,0 +1,119 @@
+/**
+ * Carries out what imagePaste.ts decides: the document's `paste` handler (an image goes into the
+ * selected LoadImage-like node or a new LoadImage node, a workflow in the text opens, otherwise the
+ * copied nodes are pasted) and an image file dropped on such a node. The image is uploaded to
+ * input/ first (as the upload widget does); the node changes only once the upload succeeded, in one
+ * undo step, and a failed upload shows the server's answer in the message bar and changes nothing.
+ */
+import { uploadImage } from '../api/client';
+import { graphStore } from '../store/graphStore';
+import { withUpdatedNode } from '../store/graphEditsNodes';
+import { runStore } from '../store/runStore';
+import { refreshDefs } from './defsLoader';
+import { loadJson } from './files';
+import { dropTargetId, imageWidgetOf, NEW_IMAGE_NODE, planPaste } from './imagePaste';
+import { pointer } from './pointer';
+import { viewport } from './viewport';
+
+type Point = { x: number; y: number };
+
+/** Where a new node goes: under the mouse, or at the centre of the canvas when the mouse was never over it. */
+function pastePosition(): Point | undefined {
+  const api = viewport.api;
+  if (!api) return undefined;
+  if (pointer.screen) return api.toFlow(pointer.screen);
+  const box = document.querySelector('.lg-canvas')?.getBoundingClientRect();
+  return box ? api.toFlow({ x: box.left + box.width / 2, y: box.top + box.height / 2 }) : undefined;
+}
+
+async function upload(file: File): Promise<string | null> {
+  try {
+    const name = await uploadImage(file);
+    await refreshDefs(); // the new file joins the image lists
+    return name;
+  } catch (e) {
+    runStore.notify(`Upload failed: ${(e as Error).message}`, 'error');
+    return null;
+  }
+}
+
+/** Sets the uploaded image on node `nodeId` (one undo step, never merged with an earlier edit). */
+function setImage(nodeId: string, name: string): boolean {
+  const node = graphStore.node(nodeId);
+  const widget = node && imageWidgetOf(node, graphStore.get().defs);
+  if (!widget) return false;
+  graphStore.commit({
+    nodes: withUpdatedNode(graphStore.get().nodes, nodeId, (n) => ({ ...n, widgets: { ...n.widgets, [widget]: name } })),
+  });
+  return true;
+}
+
+/** Uploads `file` and puts it on node `targetId`, or on a new LoadImage node at `at` when `targetId` is null. */
+export async function putImage(file: File, targetId: string | null, at?: Point): Promise<boolean> {
+  const name = await upload(file);
+  if (name === null) return false;
+  if (targetId !== null) {
+    if (setImage(targetId, name)) return true;
+    runStore.notify(`Uploaded input/${name}, but the node it was pasted on is gone`, 'error');
+    return false;
+  }
+  const widget = graphStore.get().defs[NEW_IMAGE_NODE]?.inputs.find((i) => i.upload)?.name ?? 'image';
+  if (graphStore.addNode(NEW_IMAGE_NODE, at ?? { x: 0, y: 0 }, undefined, { [widget]: name }) === null) {
+    runStore.notify(`Uploaded input/${name}, but this server has no ${NEW_IMAGE_NODE} node to show it`, 'error');
+    return false;
+  }
+  return true;
+}
+
+/** Drops `file` on node `nodeId` (null: not on a node); true when it went into that node's image widget. */
+export function dropImageOnNode(file: File, nodeId: string | null): boolean {
+  const { nodes, defs } = graphStore.get();
+  const target = dropTargetId(file, nodeId, nodes, defs);
+  if (target === null) return false;
+  void putImage(file, target);
+  return true;
+}
+
+function typingInField(target: EventTarget | null): boolean {
+  const el = target as HTMLElement | null;
+  return Boolean(el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable));
+}
+
+function clipboardFiles(data: DataTransfer): File[] {
+  const files = Array.from(data.files ?? []);
+  if (files.length) return files;
+  return Array.from(data.items ?? [])
+    .filter((i) => i.kind === 'file')
+    .map((i) => i.getAsFile())
+    .filter((f): f is File => f !== null);
+}
+
+let fallback: ReturnType<typeof setTimeout> | null = null;
+
+/**
+ * Ctrl+V was pressed: the browser's `paste` event that follows decides what is pasted. Should none
+ * come (a browser that sends none outside text fields), `pasteNodes` runs on the next tick.
+ */
+export function expectPasteEvent(pasteNodes: () => void): void {
+  if (fallback) clearTimeout(fallback);
+  fallback = setTimeout(() => {
+    fallback = null;
+    pasteNodes();
+  }, 0);
+}
+
+/** The document's `paste` handler (ComfyUI's rules, imagePaste.ts); pastes in text fields are left to them. */
+export function onPaste(e: ClipboardEvent, pasteNodes: () => void): void {
+  if (typingInField(e.target)) return;
+  if (fallback) {
+    clearTimeout(fallback);
+    fallback = null;
+  }
+  const data = e.clipboardData;
+  const { nodes, defs } = graphStore.get();
+  const plan = planPaste({ files: data ? clipboardFiles(data) : [], text: data?.getData('text/plain') ?? '' }, nodes, defs);
+  e.preventDefault();
+  if (plan.kind === 'image') void putImage(plan.file, plan.targetId, pastePosition());
+  else if (plan.kind === 'workflow') loadJson(plan.data, 'pasted workflow');
+  else pasteNodes();
+}
