@@ -1,7 +1,10 @@
-/** The editor: toolbar, side strip and sidebar, canvas, queue panel, message line; wires the socket, settings and autosave. */
+/** The editor: toolbar, side strip and sidebar, canvas (or the app view), queue panel, message line; wires the socket, settings and autosave. */
 import { ReactFlowProvider, useReactFlow } from '@xyflow/react';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { connectSocket } from './api/socket';
+import { AppView } from './appview/AppView';
+import { appViewStore } from './appview/appViewStore';
+import { AppViewToggle } from './appview/AppViewToggle';
 import { Canvas } from './editor/Canvas';
 import { refreshDefs } from './editor/defsLoader';
 import { autosave, openFile, restoreOrDefault } from './editor/files';
@@ -69,6 +72,7 @@ export function App() {
   const openSettings = useCallback(() => setSettingsOpen(true), []);
   const closeSettings = useCallback(() => setSettingsOpen(false), []);
   useShortcuts({ batchCount: getBatch, openFilePicker, toggleSidebar, openSettings });
+  const appViewOpen = useStore(appViewStore, (s) => s.open);
 
   // The canvas is drawn once the settings are in (no flash of the wrong links or theme); the
   // node types load meanwhile, and the workflow is restored onto the drawn canvas.
@@ -124,7 +128,11 @@ export function App() {
         <main className="lg-main" onDrop={dropOnCanvas}>
           <SideStrip sidebarTab={sidebarTab} toggleSidebar={toggleSidebar} openSettings={openSettings} />
           {sidebarTab && <Sidebar tab={sidebarTab} setTab={setSidebarTab} />}
-          {settingsReady && <Canvas />}
+          <div className="lg-work-area">
+            {settingsReady && <Canvas />}
+            {appViewOpen && <AppView batchCount={batchCount} />}
+            <AppViewToggle />
+          </div>
           {queueOpen && <QueuePanel />}
         </main>
         <MessageLine />

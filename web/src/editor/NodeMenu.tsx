@@ -1,5 +1,6 @@
-/** Right-click menu of a node: title, collapse, pin, colours, align, bypass, mute, widget ⇄ input, copy, delete. */
+/** Right-click menu of a node: title, collapse, pin, colours, align, bypass, mute, widget ⇄ input, app view, copy, delete. */
 import { useEffect } from 'react';
+import { AppMenuEntries } from '../appview/AppMenuEntries';
 import { graphStore } from '../store/graphStore';
 import { isLgNode } from '../store/flowModel';
 import { MODE_BYPASS, MODE_NEVER } from '../workflow/types';
@@ -78,6 +79,7 @@ export function NodeMenu({ request, onClose }: { request: MenuRequest; onClose: 
               </li>
             );
           })}
+        <AppMenuEntries node={node} act={act} />
         <li role="menuitem" onClick={onSelection(() => graphStore.copySelected())}>
           Copy <kbd>Ctrl+C</kbd>
         </li>

@@ -1,0 +1,136 @@
+/**
+ * The app view: the workflow's chosen widgets as one vertical form (the canvas's own widget
+ * components, writing into the graph), a Queue button with the run's progress, and the latest
+ * images of the workflow's output nodes. Fields are moved up and down and removed here.
+ */
+import { viewUrl } from '../api/client';
+import { imageHandlers } from '../editor/ImageViewer';
+import { queueGraph } from '../editor/runner';
+import { UploadWidget } from '../editor/UploadWidget';
+import { ControlWidget, Widget } from '../editor/widgets';
+import { graphStore } from '../store/graphStore';
+import { isLgNode } from '../store/flowModel';
+import { runStore } from '../store/runStore';
+import { useStore } from '../store/store';
+import { appOutputImages, type FormField, formFields, nodeLabel } from './appForm';
+import { moveInAppView, removeFromAppView } from './appViewStore';
+import { appFields, appOutputNodeIds } from './linearData';
+
+function useGraphNodes() {
+  const flowNodes = useStore(graphStore, (s) => s.nodes);
+  return flowNodes.filter(isLgNode).map((n) => n.data.node);
+}
+
+function FieldRow({ field, count }: { field: FormField; count: number }) {
+  const { node, input } = field;
+  return (
+    <div className="lg-app-field" data-field={`${field.nodeId}:${field.widget}`} aria-label={field.label} role="group">
+      <div className="lg-app-field-head">
+        <span className="lg-app-field-label">{field.label}</span>
+        <span className="lg-app-field-tools">
+          <button
+            aria-label={`move ${field.label} up`}
+            title="Move up"
+            disabled={field.index === 0}
+            onClick={() => moveInAppView(field.index, -1)}
+          >
+            ↑
+          </button>
+          <button
+            aria-label={`move ${field.label} down`}
+            title="Move down"
+            disabled={field.index === count - 1}
+            onClick={() => moveInAppView(field.index, 1)}
+          >
+            ↓
+          </button>
+          <button aria-label={`remove ${field.label}`} title="Remove from the app view" onClick={() => removeFromAppView(field.index)}>
+            ×
+          </button>
+        </span>
+      </div>
+      {node && input ? (
+        <div className="lg-app-field-body">
+          <Widget input={input} value={node.widgets[input.name]} onChange={(v) => graphStore.setWidget(node.id, input.name, v)} />
+          {input.control && (
+            <ControlWidget value={node.controls[input.name] ?? 'fixed'} onChange={(v) => graphStore.setControl(node.id, input.name, v)} />
+          )}
+          {input.upload && <UploadWidget nodeId={node.id} input={input} value={node.widgets[input.name]} />}
+        </div>
+      ) : (
+        <p className="lg-app-field-problem">Cannot be edited here: {field.problem}.</p>
+      )}
+    </div>
+  );
+}
+
+function RunBar({ batchCount }: { batchCount: number }) {
+  const progress = useStore(runStore, (s) => s.progress);
+  const executing = useStore(runStore, (s) => s.executing);
+  const remaining = useStore(runStore, (s) => s.queueRemaining);
+  const title = useStore(graphStore, (s) => {
+    const n = s.nodes.find((x) => x.id === executing?.split(':')[0]);
+    return n && isLgNode(n) ? nodeLabel(n.data.node) : executing;
+  });
+  const status = executing ? `Running ${title}` : remaining > 0 ? `${remaining} in queue` : 'Idle';
+  return (
+    <div className="lg-app-run">
+      <button className="lg-primary" aria-label="Queue from app view" onClick={() => void queueGraph(batchCount)}>
+        Queue
+      </button>
+      <span className="lg-app-status" role="status">
+        {status}
+        {progress ? ` — ${progress.value}/${progress.max}` : ''}
+      </span>
+      {progress && (
+        <div
+          className="lg-progress"
+          role="progressbar"
+          aria-label="run progress"
+          aria-valuenow={progress.value}
+          aria-valuemax={progress.max}
+        >
+          <div style={{ width: `${(100 * progress.value) / Math.max(1, progress.max)}%` }} />
+        </div>
+      )}
+    </div>
+  );
+}
+
+function Outputs() {
+  const outputs = useStore(runStore, (s) => s.outputs);
+  const extra = useStore(graphStore, (s) => s.meta.extra);
+  const nodes = useGraphNodes();
+  const images = appOutputImages(outputs, nodes, appOutputNodeIds(extra));
+  return (
+    <section className="lg-app-outputs" aria-label="App outputs">
+      {images.length === 0 && <p className="lg-empty">The images of the latest run show here.</p>}
+      {images.map((img, i) => (
+        <img key={`${img.filename}-${i}`} className="lg-app-image" src={viewUrl(img)} alt={img.filename} {...imageHandlers(images, i)} />
+      ))}
+    </section>
+  );
+}
+
+export function AppView({ batchCount }: { batchCount: number }) {
+  const extra = useStore(graphStore, (s) => s.meta.extra);
+  const defs = useStore(graphStore, (s) => s.defs);
+  const nodes = useGraphNodes();
+  const fields = formFields(appFields(extra), nodes, defs);
+  return (
+    <div className="lg-app-view" role="region" aria-label="App view">
+      <section className="lg-app-form" aria-label="App fields">
+        {fields.length === 0 && (
+          <p className="lg-empty">
+            No fields yet. In the graph, right-click a widget (or a node: “Add widget to app view”) to show it here.
+          </p>
+        )}
+        {fields.map((f) => (
+          <FieldRow key={`${f.nodeId}:${f.widget}`} field={f} count={fields.length} />
+        ))}
+        <RunBar batchCount={batchCount} />
+      </section>
+      <Outputs />
+    </div>
+  );
+}
