@@ -57,9 +57,17 @@ def test_app_view_form_edits_the_graph_queues_and_survives_a_reload(browser, dem
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "web-app-view.png"))
 
+        # Canvas commands do not reach the hidden graph: Ctrl+A then Delete leave every node in place.
+        nodes = page.locator(".lg-node").count()
+        assert nodes > 0
+        app.get_by_role("button", name="Queue from app view").focus()
+        page.keyboard.press("Control+a")
+        page.keyboard.press("Delete")
+
         # Back in the graph the node holds the value typed in the form.
         page.get_by_role("button", name="Graph", exact=True).click()
         expect(app).to_have_count(0)
+        expect(page.locator(".lg-node")).to_have_count(nodes)
         expect(prompt_node.locator("[data-widget='text'] textarea")).to_have_value(PROMPT)
 
         # The choice is part of the saved workflow, so a reload keeps the form.

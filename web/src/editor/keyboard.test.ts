@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { NO_USER_KEYBINDINGS } from '../settings/keybindings';
 import { keybindingStore } from '../settings/keybindingStore';
-import { comboLabel, currentBindings, findShortcut, type KeyPress, SHORTCUTS } from './keyboard';
+import { canvasOnly, comboLabel, currentBindings, findShortcut, type KeyPress, SHORTCUTS } from './keyboard';
 
 const press = (key: string, mods: Partial<KeyPress> = {}): KeyPress => ({
   key,
@@ -55,6 +55,18 @@ describe('the shortcut table', () => {
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids).toContain('Comfy.QueuePrompt');
     expect(ids).toContain('Workspace.ToggleSidebarTab.node-library');
+  });
+});
+
+describe('commands while the app view covers the canvas', () => {
+  it('leave out those acting on the hidden selection, keep the global ones', () => {
+    const hidden = SHORTCUTS.filter((s) => canvasOnly(s.id)).map((s) => s.id);
+    expect(hidden).toContain('Comfy.Canvas.DeleteSelectedItems');
+    expect(hidden).toContain('Comfy.Canvas.SelectAll');
+    expect(hidden).toContain('Comfy.Graph.GroupSelectedNodes');
+    for (const global of ['Comfy.QueuePrompt', 'Comfy.Undo', 'Comfy.SaveWorkflow', 'Comfy.ShowSettingsDialog']) {
+      expect(canvasOnly(global)).toBe(false);
+    }
   });
 });
 

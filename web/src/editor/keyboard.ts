@@ -16,6 +16,7 @@ import {
   type KeyPress,
   type UserKeybindings,
 } from '../settings/keybindings';
+import { appViewStore } from '../appview/appViewStore';
 import { keybindingStore } from '../settings/keybindingStore';
 import { graphStore } from '../store/graphStore';
 import { nodeEdits } from '../store/nodeEdits';
@@ -208,12 +209,20 @@ function typingInField(target: EventTarget | null): boolean {
   return Boolean(el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable));
 }
 
+/** Whether a command acts on the canvas's selection or view: not while the app view covers the canvas
+ * (Delete, Ctrl+A, Ctrl+C/V, bypass… would change nodes the user cannot see; keys then do what the
+ * focused form field does). */
+export function canvasOnly(id: string): boolean {
+  return id.startsWith('Comfy.Canvas.') || id === 'Comfy.Graph.GroupSelectedNodes';
+}
+
 export function useShortcuts({ batchCount, openFilePicker, toggleSidebar, openSettings }: ShortcutOptions): void {
   useEffect(() => {
     const options = { batchCount, openFilePicker, toggleSidebar, openSettings };
     const onKey = (e: KeyboardEvent) => {
       const shortcut = findShortcut(e);
       if (!shortcut) return;
+      if (appViewStore.get().open && canvasOnly(shortcut.id)) return;
       // In a text field a plain or Shift-only key is typing, whatever it is bound to.
       if (typingInField(e.target) && !(shortcut.inFields && (e.ctrlKey || e.metaKey || e.altKey))) return;
       // Ctrl+V is left to the browser: its paste event brings the clipboard (images, workflow text).
@@ -221,7 +230,9 @@ export function useShortcuts({ batchCount, openFilePicker, toggleSidebar, openSe
       e.preventDefault();
       shortcut.run(options);
     };
-    const onPasteEvent = (e: ClipboardEvent) => onPaste(e, () => pasteAt(false));
+    const onPasteEvent = (e: ClipboardEvent) => {
+      if (!appViewStore.get().open) onPaste(e, () => pasteAt(false)); // the app view: pasting is the field's
+    };
     window.addEventListener('keydown', onKey);
     document.addEventListener('paste', onPasteEvent);
     return () => {
