@@ -44,3 +44,14 @@ def tiny_checkpoints(tmp_path_factory):
         paths[family] = folder / f"tiny-{family}.safetensors"
         write_checkpoint(paths[family], family, "tiny", seed=7, dtype=torch.float32)
     return paths
+
+
+@pytest.fixture
+def disk(tmp_path):
+    """A folder on a disk file system for file-backed tensors (skips where the test folder is in memory)."""
+    from diffusion.memory.file_backed import disk_directory
+
+    directory = disk_directory(tmp_path / "weights")
+    if directory is None:
+        pytest.skip("the test folder is not on a disk file system")
+    return directory

@@ -123,3 +123,18 @@ def queue_and_fetch_image(page, server_url: str, output_node: str = "9", screens
         page.screenshot(path=str(screenshot))
     with Image.open(io.BytesIO(png)) as picture:
         return np.asarray(picture.convert("RGB"), dtype=np.float32) / 255.0
+
+
+def answer_prompts_here(page) -> list[dict]:
+    """Answers every POST /prompt in the browser (the server runs nothing: the point is the request) and
+    returns the list the bodies sent are appended to."""
+    bodies: list[dict] = []
+
+    def answer(route):
+        if route.request.method != "POST":
+            return route.continue_()
+        bodies.append(json.loads(route.request.post_data))
+        route.fulfill(json={"prompt_id": f"p{len(bodies)}", "number": len(bodies), "node_errors": {}})
+
+    page.route("**/prompt", answer)
+    return bodies

@@ -4,12 +4,11 @@ under ComfyUI's Comfy.Keybinding.* ids and holds after a reload; Reset puts the 
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from playwright.sync_api import expect
 
 from .conftest import ARTIFACTS, editor_page
+from .editor_actions import answer_prompts_here
 
 QUEUE = "Queue the workflow"
 
@@ -19,20 +18,6 @@ def demo_page(browser, demo_server, request):
     """The editor on this module's own server (the bindings stored here stay here)."""
     with editor_page(browser, demo_server.url, request) as pg:
         yield pg
-
-
-def _count_prompts(page) -> list[dict]:
-    """Answers every POST /prompt here (nothing runs) and returns the list of bodies sent."""
-    bodies: list[dict] = []
-
-    def answer(route):
-        if route.request.method != "POST":
-            return route.continue_()
-        bodies.append(json.loads(route.request.post_data))
-        route.fulfill(json={"prompt_id": f"p{len(bodies)}", "number": len(bodies), "node_errors": {}})
-
-    page.route("**/prompt", answer)
-    return bodies
 
 
 def _wait_for_count(page, bodies: list, count: int) -> None:
@@ -57,7 +42,7 @@ def _expect_stored(page, url: str, new: list, unset: list) -> None:
 
 def test_rebind_queue_runs_the_new_combo_survives_a_reload_and_resets(demo_page, demo_server):
     page = demo_page
-    bodies = _count_prompts(page)
+    bodies = answer_prompts_here(page)
     page.keyboard.press("Control+,")
     dialog = page.get_by_role("dialog", name="Settings")
     row = dialog.locator("tr[data-command='Comfy.QueuePrompt']")

@@ -4,14 +4,13 @@ live preview method goes out with each prompt as extra_data.preview_method."""
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 from playwright.sync_api import expect
 
 from .conftest import editor_page
-from .editor_actions import drag, node, queue
+from .editor_actions import answer_prompts_here, drag, node, queue
 
 
 @pytest.fixture
@@ -93,16 +92,7 @@ def test_settings_apply_at_once_and_survive_a_reload(demo_page, demo_server):
 
 def test_preview_method_goes_out_with_the_prompt(demo_page, demo_server):
     page = demo_page
-    bodies: list[dict] = []
-
-    def answer(route):
-        if route.request.method != "POST":
-            return route.continue_()
-        bodies.append(json.loads(route.request.post_data))
-        # Answered here: the point is the request, so the server runs nothing.
-        route.fulfill(json={"prompt_id": f"p{len(bodies)}", "number": len(bodies), "node_errors": {}})
-
-    page.route("**/prompt", answer)
+    bodies = answer_prompts_here(page)
     queue(page)
     _wait_for(page, lambda: len(bodies) == 1)
     assert bodies[0]["extra_data"]["preview_method"] == "auto"

@@ -11,11 +11,11 @@ import pytest
 import torch
 from torch import nn
 
-from diffusion.memory.file_backed import disk_directory, file_backed_module_bytes, host_memory_bytes
+from diffusion.memory.file_backed import file_backed_module_bytes, host_memory_bytes
 from diffusion.memory.model_manager import ModelManager
 from diffusion.memory.patcher import ModelPatcher
 from diffusion.memory.planner import GB, Footprint, MemoryPolicy, plan_host
-from tests.diffusion.memory.test_file_backed import resident_kib
+from tests.diffusion.file_pages import resident_kib
 from tests.diffusion.memory.test_model_manager import RecordingMover
 from tests.diffusion.memory.test_planner import sdxl  # noqa: F401  (fixture: the real SDXL footprints)
 
@@ -58,12 +58,6 @@ def _output(patcher: ModelPatcher) -> torch.Tensor:
         return patcher.model(torch.randn(2, 512))
 
 
-@pytest.fixture
-def disk(tmp_path):
-    directory = disk_directory(tmp_path / "weights")
-    if directory is None:
-        pytest.skip("the test folder is not on a disk file system")
-    return directory
 
 
 @linux_only

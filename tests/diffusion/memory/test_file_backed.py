@@ -13,30 +13,12 @@ import torch
 
 import diffusion.memory.file_backed as file_backed
 from diffusion.memory.file_backed import MIN_BYTES, disk_directory, filesystem_type, to_file_backed
+from tests.diffusion.file_pages import resident_kib
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="file-backed tensors are Linux only")
 
 
-def resident_kib(tensor: torch.Tensor) -> int:
-    """Resident kB of the mapping that starts at `tensor`'s storage (from /proc/self/smaps)."""
-    start = tensor.untyped_storage().data_ptr()
-    inside = False
-    for line in Path("/proc/self/smaps").read_text().splitlines():
-        head = line.split()[0]
-        if "-" in head and not head.endswith(":"):
-            low = int(head.split("-")[0], 16)
-            inside = low == start
-        elif inside and line.startswith("Rss:"):
-            return int(line.split()[1])
-    raise AssertionError("no mapping starts at the tensor's storage")
 
-
-@pytest.fixture
-def disk(tmp_path) -> Path:
-    directory = disk_directory(tmp_path / "weights")
-    if directory is None:
-        pytest.skip("the test folder is not on a disk file system")
-    return directory
 
 
 @pytest.mark.parametrize("channels_last", [False, True])

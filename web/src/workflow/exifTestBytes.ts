@@ -2,6 +2,7 @@
  * Test helpers: hand-built EXIF (TIFF) blocks in either byte order and the smallest JPEG / WebP files that
  * carry them (no real pixels: the readers only look at the metadata). Used by the EXIF and image tests.
  */
+import { concatBytes } from './pngTestBytes';
 
 export interface TiffSpec {
   littleEndian: boolean;
@@ -11,15 +12,7 @@ export interface TiffSpec {
   userComment?: Uint8Array;
 }
 
-const concat = (...parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let pos = 0;
-  for (const p of parts) {
-    out.set(p, pos);
-    pos += p.length;
-  }
-  return out;
-};
+const concat = concatBytes;
 
 const latin = (s: string) => Uint8Array.from([...s].map((c) => c.charCodeAt(0)));
 

@@ -21,6 +21,11 @@ export function pngOf(...chunks: Uint8Array[]): Uint8Array {
     ...chunks,
     pngChunk('IEND', new Uint8Array()),
   ];
+  return concatBytes(...parts);
+}
+
+/** The byte arrays one after another. */
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let pos = 0;
   for (const p of parts) {

@@ -12,7 +12,6 @@ import torch.nn.functional as F
 from torch import nn
 
 import diffusion.models.unet.prepacked as prepacked
-from diffusion.memory.file_backed import disk_directory
 from diffusion.memory.patcher import ModelPatcher, module_size_bytes
 from diffusion.models.unet.prepacked import (
     PackedConv2d,
@@ -22,7 +21,7 @@ from diffusion.models.unet.prepacked import (
     packable_bytes,
     packed_bytes,
 )
-from tests.diffusion.memory.test_file_backed import resident_kib
+from tests.diffusion.file_pages import resident_kib
 
 pytestmark = [
     pytest.mark.skipif(not prepacked.packing_available(), reason="this torch build has no oneDNN packing"),
@@ -44,12 +43,6 @@ def _run(net: nn.Module, dtype=torch.float32) -> tuple[torch.Tensor, torch.Tenso
                 net[2](torch.randn(3, 256, dtype=dtype)))
 
 
-@pytest.fixture
-def disk(tmp_path):
-    directory = disk_directory(tmp_path / "weights")
-    if directory is None:
-        pytest.skip("the test folder is not on a disk file system")
-    return directory
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
