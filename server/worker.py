@@ -13,6 +13,10 @@ messages are derived from the executor's events on the way (server/progress_stat
 one prompt's run — its extra_data, event sink, history entry, storing it and announcing its outputs to
 an `OutputsListener` — are in server/worker_run.py. Nothing that goes wrong in one prompt (a node, the
 executor itself, writing the history, or the outputs listener) stops the worker.
+
+Before an in-process prompt runs, the runtime is told which model files the next pending prompts name
+(server/needed_models.py), so the model manager evicts those last; runner pools (Ray) keep their own models
+and are not told.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from graph import events as ev
 from graph.context import InterruptToken
 from graph.schema import Registry
 
+from .needed_models import tell_needed_soon
 from .ports import ModelUnloader, PromptRunner, PromptRunnerPool, RunnerLostError
 from .progress_state import ProgressStateTracker, lazy_node_ids, registry_schema_getter
 from .store import CANCELLED, ERROR, FAILED_BY_RESTART, INTERRUPTED, MAX_ATTEMPTS, SUCCESS, QueueItem, Store
@@ -213,6 +218,8 @@ class Worker:
         extra = extra_data_for(item, self.default_extra)
         sink = event_sink(item, progress, self.publisher, previews=extra.get("preview_method") != "none",
                           messages=messages)
+        if self.pool is None:  # the in-process runtime: keep what the queued prompts load (never raises)
+            tell_needed_soon(self.models, self.store)
 
         try:
             result = lane.runner.execute(item.prompt, prompt_id=item.prompt_id, outputs=list(item.outputs),

@@ -1,4 +1,5 @@
-"""Keeps loaded models on the compute device within a memory budget, least recently used out first.
+"""Keeps loaded models on the compute device within a memory budget, least recently used out first, the
+models the next queued prompts need last.
 
 Models are tracked by their shared base (every clone of a `ModelPatcher` counts once).
 `load_models(patchers)` is called right before a model computes (ComfyUI's
@@ -25,6 +26,12 @@ hold them beside what computes from it, the oldest move to files on disk (`plann
 the page cache or the disk, but take no memory meanwhile. `unload_all()` on a CPU run sends every model
 there (/free frees the RAM, the models stay usable). Only weak references are kept of evicted models: a
 model the caches let go of is dropped, files and all.
+
+Queue-aware: `set_needed_soon(sources)` names the files the next queued prompts load (the server's worker
+calls it before each prompt, through `NodeRuntime.models_needed_soon`). A model whose `ModelPatcher.source` is
+one of them is evicted from the device, or moved from host memory to disk, only after every model that is not
+(`planner.plan_load` / `plan_host`, `needed_soon`): a queue alternating two checkpoints keeps the one the next
+prompt uses instead of the one used last.
 """
 
 from __future__ import annotations
@@ -74,6 +81,7 @@ class _Evicted:
 
     model: weakref.ref
     name: str
+    source: str | None = None
 
 
 class ModelManager:
@@ -113,6 +121,24 @@ class ModelManager:
                 if self.moves_models else self.budget_bytes
         self.host_budget_bytes = int(host_budget_bytes)
         self._evicted: OrderedDict[int, _Evicted] = OrderedDict()  # least recently evicted first
+        self._needed_soon: frozenset[str] = frozenset()  # sources the next queued prompts load
+
+    def set_needed_soon(self, sources: Iterable[str]) -> None:
+        """The files (`ModelPatcher.source` strings) the next queued prompts load: models loaded from them are
+        evicted, and moved to disk, after all others. Replaces the previous set; empty: plain LRU."""
+        with self._lock:
+            self._needed_soon = frozenset(str(s) for s in sources)
+
+    def needed_soon(self) -> list[ModelPatcher]:
+        """The models on the device whose source the next queued prompts load, least recently used first."""
+        with self._lock:
+            return [e.patcher for e in self._loaded.values() if self._is_needed_soon(e.patcher.source)]
+
+    def _is_needed_soon(self, source: str | None) -> bool:
+        return source is not None and source in self._needed_soon
+
+    def _needed_soon_keys(self) -> set[str]:
+        return {str(k) for k, e in self._loaded.items() if self._is_needed_soon(e.patcher.source)}
 
     @property
     def moves_models(self) -> bool:
@@ -140,7 +166,8 @@ class ModelManager:
             footprints = [self._footprint(p) for p in wanted.values()]
             if not self.moves_models:
                 footprints = [Footprint(f.name, f.weight_bytes) for f in footprints]  # nothing to stream from
-            plan = plan_load(self.policy, self.budget_bytes, resident, footprints, work_bytes)
+            plan = plan_load(self.policy, self.budget_bytes, resident, footprints, work_bytes,
+                             needed_soon=self._needed_soon_keys())
             for name in plan.evict:
                 self._evict(int(name))
             for name in plan.stream:
@@ -227,12 +254,14 @@ class ModelManager:
         in_use = sum(host_memory_bytes(p.model) for p in self._streamed.values())
         if not self.moves_models:
             in_use += sum(entry.size for entry in self._loaded.values())
-        held = []
+        held, needed = [], set()
         for key, evicted in self._evicted.items():
             model = evicted.model()
             if model is not None:
                 held.append(Footprint(str(key), host_memory_bytes(model)))
-        for name in plan_host(self.host_budget_bytes, held, in_use):
+                if self._is_needed_soon(evicted.source):
+                    needed.add(str(key))
+        for name in plan_host(self.host_budget_bytes, held, in_use, needed_soon=needed):
             self._to_disk(int(name))
 
     def _to_disk(self, key: int) -> None:
@@ -246,12 +275,14 @@ class ModelManager:
                      evicted.name, moved / 2**20, self.file_dir)
 
     def free_memory(self, bytes_needed: int, *, keep: Iterable[ModelPatcher] = ()) -> None:
-        """Evict least recently used models until `bytes_needed` more fit in the budget."""
+        """Evict least recently used models (those needed soon last) until `bytes_needed` more fit."""
         with self._lock:
             self._make_room(bytes_needed, keep={p.base_key() for p in keep})
 
     def _make_room(self, bytes_needed: int, keep: set[int]) -> None:
-        for key in list(self._loaded):
+        needed = self._needed_soon_keys()
+        order = [k for k in self._loaded if str(k) not in needed] + [k for k in self._loaded if str(k) in needed]
+        for key in order:
             if self.memory_in_use() + bytes_needed <= self.budget_bytes:
                 break
             if key not in keep:
@@ -271,7 +302,8 @@ class ModelManager:
             empty_cache(self.device)
         if self.file_dir is not None:
             self._evicted.pop(key, None)
-            self._evicted[key] = _Evicted(weakref.ref(entry.patcher.model), type(entry.patcher.model).__name__)
+            self._evicted[key] = _Evicted(weakref.ref(entry.patcher.model), type(entry.patcher.model).__name__,
+                                          entry.patcher.source)
 
     def unload(self, patcher: ModelPatcher) -> None:
         """Send one model (all its clones) back to its offload device."""

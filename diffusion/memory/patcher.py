@@ -25,6 +25,10 @@ Patch format: `{param_name: (kind, tensors)}` added with a strength. Kinds:
 dtype (ModelComputeDtype); `compile_backend` (None: eager) runs it through `torch.compile` with that
 backend (TorchCompileModel, `--compile-unet`) and `compile_mode` (None: torch's default; e.g.
 "reduce-overhead" for CUDA graphs, "max-autotune-no-cudagraphs"). All are per handle and copied on clone.
+
+`source` says where the base model came from (the loaders set the resolved path of the file it was loaded
+from; None for a model built in memory). It belongs to the base, so every clone reports the same string: the
+model manager matches it against the files the next queued prompts name (`ModelManager.set_needed_soon`).
 """
 
 from __future__ import annotations
@@ -68,6 +72,7 @@ class _SharedBase:
         self.compiled: dict[str, Any] = {}  # "backend[:mode]" -> torch.compile(model) (TorchCompileModel)
         # Set by the model manager when the weights stay offloaded and stream block by block.
         self.streamer: Streamer | None = None
+        self.source: str | None = None  # the file the model was loaded from (ModelPatcher.source)
 
     def drop_patched_caches(self) -> None:
         """Forget every clone's patched tensors (they live on the old device after a move)."""
@@ -123,6 +128,15 @@ class ModelPatcher:
     def model(self) -> nn.Module:
         """The shared base module (read it; never write its tensors)."""
         return self._shared.model
+
+    @property
+    def source(self) -> str | None:
+        """Where the base model came from (a loaded file's resolved path), the same for every clone."""
+        return self._shared.source
+
+    @source.setter
+    def source(self, value: str | None) -> None:
+        self._shared.source = value
 
     def clone(self) -> ModelPatcher:
         """A new handle on the same base weights with a copy of the patch lists."""

@@ -9,20 +9,25 @@ Pure arithmetic on byte counts (no torch, so every decision is testable with a s
   "none" (`--novram`) streams every model. `--vram-budget GB` caps what models and computation
   may use; `--reserve-vram GB` is left free for other programs (default: 5 % of the device, at
   least 0.5 GB on GPUs).
-- `plan_load(policy, device_bytes, resident, wanted, work_bytes)`: which resident models to evict,
-  which wanted models go to the device whole and which are streamed block by block (weights stay
+- `plan_load(policy, device_bytes, resident, wanted, work_bytes, needed_soon)`: which resident models to
+  evict, which wanted models go to the device whole and which are streamed block by block (weights stay
   on the offload device; each block visits the device when it computes), keeping `work_bytes` (the
   step's activations) free.
-- `plan_host(host_bytes, offloaded, in_use)`: which models held in host memory (offloaded from the
-  device, or evicted on a CPU run) move to files on disk first, least recently used first, when host
+- `plan_host(host_bytes, offloaded, in_use, needed_soon)`: which models held in host memory (offloaded from
+  the device, or evicted on a CPU run) move to files on disk first, least recently used first, when host
   memory would not hold them all.
+
+Both are queue-aware: `needed_soon` names the models the next queued prompts use (the server works it out
+from the pending prompts' file inputs). Among the models that could go, those not needed soon go first,
+then those needed soon, each group least recently used first; so with checkpoints A (older) and B resident,
+C wanted and room for two, the next prompt's A stays and B goes.
 - `unet_step_bytes`, `vae_decode_bytes`, `vae_encode_bytes`: estimates of one step's peak from the
   shapes (see each docstring), and `choose_tile(...)`: the largest VAE tile whose estimate fits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 GB = 1 << 30
@@ -83,11 +88,19 @@ class LoadPlan:
     notes: list[str] = field(default_factory=list)
 
 
+def soonest_needed_last(models: Sequence[Footprint], needed_soon: Collection[str]) -> list[Footprint]:
+    """`models` (least recently used first) in the order they should go: those not in `needed_soon`, then
+    those in it, each group keeping its order."""
+    return [m for m in models if m.name not in needed_soon] + [m for m in models if m.name in needed_soon]
+
+
 def plan_load(policy: MemoryPolicy, usable_bytes: int, resident: Sequence[Footprint],
-              wanted: Sequence[Footprint], work_bytes: int = 0) -> LoadPlan:
+              wanted: Sequence[Footprint], work_bytes: int = 0, needed_soon: Collection[str] = ()) -> LoadPlan:
     """Where the `wanted` models compute, given the `resident` ones (least recently used first).
 
-    Models needed together are never evicted for each other. In "normal" and "low", when the wanted
+    Models needed together are never evicted for each other; residents named in `needed_soon` (the next
+    queued prompts use them) are evicted only after the others (see `soonest_needed_last`); "low" still
+    keeps no model resident that this call does not use. In "normal" and "low", when the wanted
     models do not fit whole beside `work_bytes`, the largest streamable ones are streamed until the
     rest fits; "high" loads them whole anyway (noting the overflow); "none" streams all it can.
     """
@@ -113,8 +126,9 @@ def plan_load(policy: MemoryPolicy, usable_bytes: int, resident: Sequence[Footpr
             if need(whole) <= usable_bytes:
                 break
     whole_names = {m.name for m in whole}
-    # Residents not loaded whole: least recently used out first, while they do not fit beside the rest.
-    others = [m for m in resident if m.name not in whole_names]
+    # Residents not loaded whole: not needed soon before needed soon, least recently used out first in each,
+    # while they do not fit beside the rest.
+    others = soonest_needed_last([m for m in resident if m.name not in whole_names], needed_soon)
     remaining = sum(m.weight_bytes for m in others)
     room = usable_bytes - need(whole)
     for model in others:
@@ -136,21 +150,22 @@ def plan_load(policy: MemoryPolicy, usable_bytes: int, resident: Sequence[Footpr
     return plan
 
 
-
-def plan_host(usable_bytes: int, offloaded: Sequence[Footprint], host_bytes_in_use: int = 0) -> list[str]:
+def plan_host(usable_bytes: int, offloaded: Sequence[Footprint], host_bytes_in_use: int = 0,
+              needed_soon: Collection[str] = ()) -> list[str]:
     """Which models kept in host memory (`offloaded`, least recently used first, each with the host bytes its
     weights take) move to files on disk so that they and `host_bytes_in_use` (models computing from host
-    memory: a CPU run's loaded ones) fit in `usable_bytes`: the least recently used first, only as many as
-    needed. A model on disk still runs (its pages come back as it is read) and costs nothing in memory
-    until then; it is the step before dropping it."""
+    memory: a CPU run's loaded ones) fit in `usable_bytes`: those not in `needed_soon` first, each group least
+    recently used first, only as many as needed. A model on disk still runs (its pages come back as it is
+    read) and costs nothing in memory until then; it is the step before dropping it."""
     total = host_bytes_in_use + sum(m.weight_bytes for m in offloaded)
     moved = []
-    for model in offloaded:
+    for model in soonest_needed_last(offloaded, needed_soon):
         if total <= usable_bytes:
             break
         moved.append(model.name)
         total -= model.weight_bytes
     return moved
+
 
 def unet_step_bytes(batch: int, latent_h: int, latent_w: int, *, model_channels: int,
                     channel_mult: Sequence[int], num_res_blocks: Sequence[int] | int, dtype_bytes: int,

@@ -12,16 +12,19 @@ sensitive to rounding. "fp32" keeps everything in fp32.
 `LoadedFiles` keeps what was loaded from a file, keyed by path, size and mtime, for as long
 as some handle from that load is still alive (weak references): two loader nodes naming the
 same file, or a loader re-run after its cache entry was dropped, share one copy of the
-weights, and a changed file is loaded afresh.
+weights, and a changed file is loaded afresh. Given the file's `source` (`file_source(path)`: its resolved
+path), every model patcher a load made is marked with it (`ModelPatcher.source`), which is how the model
+manager knows which resident models the next queued prompts need (`ModelServices.models_needed_soon`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +33,9 @@ import torch
 
 from diffusion.memory.devices import DeviceChoice, choose_devices, choose_dtype, total_memory
 from diffusion.memory.model_manager import ModelManager
+from diffusion.memory.patcher import ModelPatcher
 from diffusion.memory.planner import GB, MemoryPolicy
+from diffusion.models.text.text_encode import CLIPHandle
 from diffusion.models.unet.compute import compile_problem
 from diffusion.models.unet.prepacked import enable_weight_packing
 
@@ -75,6 +80,23 @@ def prepare_unet(model, choice: DeviceChoice):
     return model
 
 
+def file_source(path: str | os.PathLike) -> str:
+    """The `ModelPatcher.source` of a model loaded from `path`: its resolved path (server/needed_models.py
+    resolves the queued prompts' file names the same way)."""
+    return str(Path(path).resolve())
+
+
+def mark_source(values: Iterable[Any], source: str) -> None:
+    """Mark every model patcher among a load's handles with `source`: a MODEL patcher itself, a CLIP handle's
+    encoder patchers (a VAE or other handle carries none the model manager moves)."""
+    for value in values:
+        if isinstance(value, ModelPatcher):
+            value.source = source
+        elif isinstance(value, CLIPHandle):
+            for patcher in value.patchers():
+                patcher.source = source
+
+
 class LoadedFiles:
     """Results of loading files, shared while any of their handles is alive; small raw files kept LRU."""
 
@@ -84,8 +106,9 @@ class LoadedFiles:
         self._keep_raw = keep_raw
         self._lock = threading.RLock()
 
-    def handles(self, key: Hashable, load: Callable[[], tuple]) -> tuple:
-        """`load()`'s tuple of handles (None entries allowed), reused while every handle in it is alive."""
+    def handles(self, key: Hashable, load: Callable[[], tuple], *, source: str | None = None) -> tuple:
+        """`load()`'s tuple of handles (None entries allowed), reused while every handle in it is alive; a
+        fresh load's model patchers are marked with `source` (the file's `file_source`) when given."""
         with self._lock:
             refs = self._handles.get(key)
             if refs is not None:
@@ -93,6 +116,8 @@ class LoadedFiles:
                 if all((ref is None) == (value is None) for ref, value in zip(refs, values, strict=True)):
                     return values
             values = tuple(load())
+            if source is not None:
+                mark_source(values, source)
             self._handles[key] = tuple(None if v is None else weakref.ref(v) for v in values)
             self._forget_dead()
             return values
@@ -160,6 +185,11 @@ class ModelServices:
         """Put these ModelPatchers on the compute device (call right before they compute), leaving
         `work_bytes` for the computation (the planner streams a model that cannot fit whole)."""
         self.manager.load_models(list(patchers), work_bytes=work_bytes)
+
+    def models_needed_soon(self, sources: Iterable[str]) -> None:
+        """The files (`file_source` strings) the next queued prompts load: the manager evicts the models loaded
+        from them last."""
+        self.manager.set_needed_soon(sources)
 
     def unload_all(self) -> None:
         """Send every loaded model back to its offload device and forget the file cache (/free)."""

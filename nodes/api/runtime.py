@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -84,6 +85,7 @@ class NodeRuntime:
     limits: SizeLimits = field(default_factory=SizeLimits)
     _models: ModelServices | None = field(default=None, init=False, repr=False, compare=False)
     _models_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
+    _needed_soon: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.preview_method not in PREVIEW_METHODS:
@@ -103,6 +105,7 @@ class NodeRuntime:
                 from nodes.api.model_services import ModelServices  # torch: only once a model node runs
 
                 self._models = ModelServices.create(self.devices, budget_bytes=self.model_budget_bytes)
+                self._models.models_needed_soon(self._needed_soon)
             return self._models
 
     @property
@@ -115,6 +118,16 @@ class NodeRuntime:
         if self._models is None:
             return []
         return self._models.manager.resident()
+
+    def models_needed_soon(self, paths: Iterable[str]) -> None:
+        """The model files (resolved paths) the next queued prompts load, told by the server's worker before
+        each prompt: the model manager evicts the models loaded from them last. Kept until the manager is
+        built when no model node has run yet (importing no torch meanwhile)."""
+        with self._models_lock:
+            self._needed_soon = tuple(str(p) for p in paths)
+            models = self._models
+        if models is not None:
+            models.models_needed_soon(self._needed_soon)
 
     def unload_models(self) -> bool:
         """Send every loaded model back to its offload device and forget the file cache (the /free route).

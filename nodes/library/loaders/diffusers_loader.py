@@ -90,7 +90,7 @@ class DiffusersLoader(Node):
             return model_services.prepare_unet(loaded.model, choice), loaded.clip, _place_vae(loaded.vae, choice)
 
         key = ("diffusers", str(folder), repr(folder_fingerprint(folder)), str(choice.unet_dtype))
-        return services.files.handles(key, load)
+        return services.files.handles(key, load, source=model_services.file_source(folder))
 
 
 NODES = [DiffusersLoader]

@@ -4,7 +4,9 @@ Each file combo lists its model folder at validation time (`FileList`). The chan
 fingerprint of a loader is the (size, mtime_ns) of the file it names, so replacing a file
 re-runs the loader and everything downstream. A file deleted after validation gives a
 FileNotFoundError naming the node input and the file. Weights are loaded in the dtypes of
-the runtime's device choice (nodes/api/model_services.py) and shared through its file cache.
+the runtime's device choice (nodes/api/model_services.py) and shared through its file cache, each
+model marked with the file it came from (`ModelPatcher.source`: the model manager keeps the models the
+next queued prompts load resident longest).
 
 LoRA loaders return new handles (clones sharing the weights); their inputs are never
 changed, as the graph cache shares node outputs.
@@ -96,7 +98,8 @@ class ModelFileLoader(Node):
             except refuse as exc:
                 raise ValueError(f"{cls.node_id}: {exc}") from None
 
-        return ctx.runtime.models.files.handles((kind, *file_identity(path)), load)
+        return ctx.runtime.models.files.handles((kind, *file_identity(path)), load,
+                                                source=model_services.file_source(path))
 
 
 def _place_vae(vae, choice) -> Any:
@@ -132,7 +135,7 @@ class CheckpointLoaderSimple(ModelFileLoader):
             return model_services.prepare_unet(loaded.model, choice), loaded.clip, _place_vae(loaded.vae, choice)
 
         key = ("checkpoint", *file_identity(path), str(choice.unet_dtype))
-        return services.files.handles(key, load)
+        return services.files.handles(key, load, source=model_services.file_source(path))
 
 
 class VAELoader(ModelFileLoader):
@@ -158,7 +161,8 @@ class VAELoader(ModelFileLoader):
         choice = services.choice
         key = ("vae", *file_identity(path), str(choice.vae_dtype))
         (vae,) = services.files.handles(
-            key, lambda: (_place_vae(checkpoints.load_vae(path, dtype=choice.vae_dtype), choice),))
+            key, lambda: (_place_vae(checkpoints.load_vae(path, dtype=choice.vae_dtype), choice),),
+            source=model_services.file_source(path))
         return (vae,)
 
 
@@ -263,7 +267,7 @@ class CLIPLoader(ModelFileLoader):
                     patcher.load_device = services.choice.device
             return (clip,)
 
-        return services.files.handles(key, load)
+        return services.files.handles(key, load, source=model_services.file_source(path))
 
 
 class UNETLoader(ModelFileLoader):
@@ -289,7 +293,7 @@ class UNETLoader(ModelFileLoader):
             unet = checkpoints.load_unet(path, dtype=choice.unet_dtype, load_device=choice.device)
             return (model_services.prepare_unet(unet, choice),)
 
-        return services.files.handles(key, load)
+        return services.files.handles(key, load, source=model_services.file_source(path))
 
 
 def _log(ctx: Any) -> logging.Logger:

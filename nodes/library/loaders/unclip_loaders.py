@@ -52,7 +52,7 @@ def _load(ctx: Any, node: str, path, *, with_clip: bool) -> tuple:
         return model_services.prepare_unet(loaded.model, choice), loaded.clip, vae, loaded.clip_vision
 
     key = ("checkpoint+clip_vision", *file_identity(path), str(choice.unet_dtype), with_clip)
-    return services.files.handles(key, load)
+    return services.files.handles(key, load, source=model_services.file_source(path))
 
 
 class UnCLIPCheckpointLoader(ModelFileLoader):
