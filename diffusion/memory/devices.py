@@ -15,6 +15,8 @@ offload device models rest on when evicted. Rules:
 
 from __future__ import annotations
 
+import ctypes
+import sys
 from dataclasses import dataclass
 
 import psutil
@@ -116,8 +118,28 @@ def free_memory(device: torch.device) -> int:
 
 
 def empty_cache(device: torch.device) -> None:
-    """Give cached allocator blocks back to the device."""
+    """Give cached allocator blocks back to the device (on a Linux CPU: glibc's free heap pages back to the
+    system, `malloc_trim`; freed model copies otherwise stay in the process's resident memory)."""
     if device.type == "cuda":
         torch.cuda.empty_cache()
     elif device.type == "mps" and hasattr(torch, "mps"):
         torch.mps.empty_cache()
+    elif device.type == "cpu":
+        _trim_c_heap()
+
+
+_MALLOC_TRIM: list = []  # glibc's malloc_trim, or None where there is none; looked up once
+
+
+def _trim_c_heap() -> None:
+    if not _MALLOC_TRIM:
+        function = None
+        if sys.platform.startswith("linux"):
+            try:
+                function = ctypes.CDLL(None).malloc_trim  # glibc only (musl has none)
+                function.argtypes, function.restype = [ctypes.c_size_t], ctypes.c_int
+            except (OSError, AttributeError):
+                function = None
+        _MALLOC_TRIM.append(function)
+    if _MALLOC_TRIM[0] is not None:
+        _MALLOC_TRIM[0](0)

@@ -299,7 +299,7 @@ class ModelManager:
         release_packed_weights(entry.patcher.model)  # CPU copies packed for oneDNN; remade on the next run
         if self.moves_models:
             self._mover(entry.patcher, entry.patcher.offload_device or self.offload_device)
-            empty_cache(self.device)
+        empty_cache(self.device)  # on a CPU too: the dropped packed copies' heap pages go back to the system
         if self.file_dir is not None:
             self._evicted.pop(key, None)
             self._evicted[key] = _Evicted(weakref.ref(entry.patcher.model), type(entry.patcher.model).__name__,
@@ -324,3 +324,4 @@ class ModelManager:
             else:
                 for key in list(self._evicted):
                     self._to_disk(key)
+            empty_cache(self.offload_device)  # the freed copies' heap pages back to the system

@@ -58,3 +58,28 @@ def test_memory_queries_on_cpu():
     cpu = torch.device("cpu")
     assert devices.total_memory(cpu) >= devices.free_memory(cpu) > 0
     devices.empty_cache(cpu)  # a no-op that must not fail
+
+
+def test_emptying_the_cpu_cache_gives_the_c_heap_back(monkeypatch):
+    calls = []
+    monkeypatch.setattr(devices, "_MALLOC_TRIM", [lambda pad: calls.append(pad) or 1])
+    devices.empty_cache(torch.device("cpu"))
+    assert calls == [0]
+    monkeypatch.setattr(devices, "_MALLOC_TRIM", [None])  # no glibc: nothing to call, no error
+    devices.empty_cache(torch.device("cpu"))
+
+
+def test_free_and_eviction_on_a_cpu_trim_the_heap(monkeypatch):
+    import diffusion.memory.model_manager as model_manager
+    from diffusion.memory.model_manager import ModelManager
+    from diffusion.memory.patcher import ModelPatcher
+
+    emptied = []
+    monkeypatch.setattr(model_manager, "empty_cache", lambda device: emptied.append(str(device)))
+    manager = ModelManager("cpu", budget_bytes=6 * 1024)
+    a, b = (ModelPatcher(torch.nn.Linear(1024, 1, bias=False)) for _ in range(2))  # 4 KiB each
+    manager.load_models([a])
+    manager.load_models([b])  # evicts A
+    assert emptied == ["cpu"]
+    manager.unload_all()
+    assert emptied[1:] == ["cpu", "cpu"]  # B's eviction, then once for the whole /free
