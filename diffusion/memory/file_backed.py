@@ -11,7 +11,8 @@ memory.
 
 The file is unnamed (`O_TMPFILE`, else a name removed at once), so nothing is left behind, whatever way the
 process ends; its blocks are reserved with `posix_fallocate` before the mapping is written, so a full disk
-is a clean refusal (`None`, the tensor stays in memory) instead of a SIGBUS on a later write. Only Linux,
+is a clean refusal (`None`, the tensor stays in memory) instead of a SIGBUS on a later write, and a file
+is only made while the file system keeps 2 GB or 5 % free beside it (`RESERVE_BYTES`, `RESERVE_FRACTION`). Only Linux,
 only a directory on a disk file system (tmpfs or ramfs would keep the pages in memory anyway), only tensors
 of at least `MIN_BYTES` (smaller ones gain nothing against the page granularity and a file each).
 """
@@ -33,6 +34,10 @@ from torch import nn
 log = logging.getLogger(__name__)
 
 MIN_BYTES = 1 << 20
+# Free space a file-backed tensor must leave on its file system (the larger of the two): weights must not
+# take the last gigabytes the outputs, the queue database and other programs need.
+RESERVE_BYTES = 2 << 30
+RESERVE_FRACTION = 0.05
 MEMORY_FILESYSTEMS = frozenset({"tmpfs", "ramfs", "hugetlbfs", "devtmpfs", "ramdisk"})
 _MADV_DONTNEED = 4  # Linux
 
@@ -111,6 +116,8 @@ def to_file_backed(tensor: torch.Tensor, directory: Path) -> tuple[torch.Tensor,
     if (tensor.device.type != "cpu" or tensor.layout != torch.strided or not dense or nbytes < MIN_BYTES
             or tensor.is_inference() or _libc_madvise() is None):
         return None
+    if not _leaves_room(directory, nbytes):
+        return None
     fd = _unnamed_file(directory)
     if fd is None:
         return None
@@ -140,11 +147,21 @@ def mapping_of(tensor: torch.Tensor) -> FileMapping | None:
 
 
 def _module_tensors(module: nn.Module):
+    """Every parameter and buffer of `module`, each once (a tied weight belongs to two submodules)."""
+    seen: set[int] = set()
     for owner in module.modules():
         for table in (owner._parameters, owner._buffers):
             for tensor in table.values():
-                if tensor is not None:
+                if tensor is not None and id(tensor) not in seen:
+                    seen.add(id(tensor))
                     yield tensor
+
+
+def _still_used(held: list[FileMapping], module: nn.Module) -> list[FileMapping]:
+    """The mappings of `held` that some tensor of `module` still uses."""
+    addresses = {t.untyped_storage().data_ptr() for t in _module_tensors(module)
+                 if t.device.type == "cpu" and t.layout == torch.strided}
+    return [m for m in held if m.storage.data_ptr() in addresses]
 
 
 def move_module_to_files(module: nn.Module, directory: Path) -> int:
@@ -152,7 +169,7 @@ def move_module_to_files(module: nn.Module, directory: Path) -> int:
     `directory`, with their pages dropped (those already in files too: they may have been read back in);
     returns the bytes of `module` now in files. The tensors stay the module's own (`.data` swapped), so
     the module runs as before, reading them back from the page cache or the disk."""
-    held = [m for m in _HOLDERS.get(module, []) if any(m.holds(t) for t in _module_tensors(module))]
+    held = _still_used(_HOLDERS.get(module, []), module)
     total = 0
     for tensor in _module_tensors(module):
         mapping = mapping_of(tensor)
@@ -174,8 +191,7 @@ def forget_unused_files(module: nn.Module) -> None:
     dtype), so their disk space and cache are freed."""
     held = _HOLDERS.get(module)
     if held:
-        tensors = list(_module_tensors(module))
-        _HOLDERS[module] = [m for m in held if any(m.holds(t) for t in tensors)]
+        _HOLDERS[module] = _still_used(held, module)
 
 
 def host_memory_bytes(module: nn.Module) -> int:
@@ -187,6 +203,20 @@ def host_memory_bytes(module: nn.Module) -> int:
 def file_backed_module_bytes(module: nn.Module) -> int:
     """Bytes of `module`'s parameters and buffers that live in files made here."""
     return sum(t.numel() * t.element_size() for t in _module_tensors(module) if mapping_of(t) is not None)
+
+
+def _leaves_room(directory: Path, nbytes: int) -> bool:
+    """Whether `nbytes` more in `directory` leave its file system the reserve (RESERVE_BYTES, RESERVE_FRACTION)."""
+    try:
+        stats = os.statvfs(directory)
+    except OSError:
+        return False
+    free, total = stats.f_bavail * stats.f_frsize, stats.f_blocks * stats.f_frsize
+    reserve = max(RESERVE_BYTES, int(total * RESERVE_FRACTION))
+    if free - nbytes < reserve:
+        log.debug("file-backed weights: %d bytes would leave %s under its %d byte reserve", nbytes, directory, reserve)
+        return False
+    return True
 
 
 def _unnamed_file(directory: Path) -> int | None:

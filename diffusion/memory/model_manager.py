@@ -184,7 +184,7 @@ class ModelManager:
                 self._evicted.pop(key, None)
                 if key in self._loaded:
                     self._loaded.move_to_end(key)
-            self._trim_host()
+            self._trim_host(work_bytes)
             if not plan.fits:
                 log.warning("models and computation need more than the %.1f MB budget (%s); running anyway",
                             self.budget_bytes / 2**20, "; ".join(plan.notes))
@@ -242,10 +242,13 @@ class ModelManager:
             models = [e.model() for e in self._evicted.values()]
             return [m for m in models if m is not None and file_backed_module_bytes(m) > 0]
 
-    def _trim_host(self) -> None:
-        """Move the least recently evicted models to files while host memory would not hold them all."""
+    def _trim_host(self, work_bytes: int = 0) -> None:
+        """Move the least recently evicted models to files while host memory would not hold them all (on a
+        CPU run beside `work_bytes` of the step's activations too)."""
         if self.file_dir is None:
             return
+        for patcher in self._streamed.values():
+            forget_unused_files(patcher.model)  # streamed blocks come back as new tensors: their files are not used
         for key, evicted in list(self._evicted.items()):
             if evicted.model() is None:
                 del self._evicted[key]  # let go of by the caches: dropped, files and all
@@ -253,7 +256,7 @@ class ModelManager:
         # pages back in), and streamed models' offloaded weights
         in_use = sum(host_memory_bytes(p.model) for p in self._streamed.values())
         if not self.moves_models:
-            in_use += sum(entry.size for entry in self._loaded.values())
+            in_use += sum(entry.size for entry in self._loaded.values()) + work_bytes
         held, needed = [], set()
         for key, evicted in self._evicted.items():
             model = evicted.model()
@@ -297,6 +300,7 @@ class ModelManager:
     def _evict(self, key: int) -> None:
         entry = self._loaded.pop(key)
         release_packed_weights(entry.patcher.model)  # CPU copies packed for oneDNN; remade on the next run
+        entry.patcher.drop_patched_weights()  # LoRA-patched copies (a move drops them too; a CPU run moves nothing)
         if self.moves_models:
             self._mover(entry.patcher, entry.patcher.offload_device or self.offload_device)
         empty_cache(self.device)  # on a CPU too: the dropped packed copies' heap pages go back to the system

@@ -238,6 +238,12 @@ class ModelPatcher:
             compiled = self._shared.compiled[key] = torch.compile(self.model, backend=backend, **options)
         return compiled
 
+    def drop_patched_weights(self) -> None:
+        """Forget every clone's patched tensors (LoRA and the like; remade at the next use): what evicting a
+        model frees, since those copies are as large as the weights they patch."""
+        with self._shared.lock:
+            self._shared.drop_patched_caches()
+
     def set_streaming(self, streamer: Streamer | None) -> None:
         """Stream the shared base through `streamer` from now on (None: compute where the weights are)."""
         with self._shared.lock:

@@ -135,3 +135,46 @@ def test_the_services_give_the_manager_the_file_dir(tmp_path):
     expected = (tmp_path / "weights") if sys.platform.startswith("linux") else None
     assert services.manager.file_dir == expected
     assert ModelServices.create(DeviceRequest(cpu=True)).manager.file_dir is None
+
+
+@linux_only
+def test_a_cpu_run_keeps_room_for_the_steps_activations(disk):
+    manager = ModelManager("cpu", budget_bytes=5 * MIB, file_dir=disk)
+    a, b = _linear(), _linear()
+    manager.load_models([a])
+    manager.load_models([b])  # 2 + 2 MiB fit in 5: A stays in memory
+    assert manager.on_disk() == []
+    manager.load_models([_linear()], work_bytes=2 * MIB)  # C and its 2 MiB step leave 1 MiB: A and B go,
+    # and neither stays in RAM beside them (counting models only, B would: 2 + 2 + 2 <= 5 + 1)
+    assert sorted(map(id, manager.on_disk())) == sorted(map(id, (a.model, b.model)))
+
+
+@linux_only
+def test_evicting_on_a_cpu_drops_the_lora_patched_copies(disk):
+    manager = ModelManager("cpu", budget_bytes=3 * MIB, file_dir=disk)
+    a = _linear()
+    a.add_patches({"weight": ("diff", (torch.ones(1024, 512),))}, 0.5)
+    with a.patched():
+        pass
+    assert a._cache  # the patched weight is kept for the next call
+    manager.load_models([a])
+    manager.load_models([_linear()])  # A evicted: its patched copy (as big as the weight) goes too
+    assert not a._cache and manager.on_disk() == [a.model]
+    with torch.no_grad():  # and it comes back when A runs again
+        assert torch.equal(a(torch.ones(1, 512)), torch.ones(1, 512) @ (a.model.weight + 0.5).t())
+
+
+@linux_only
+def test_a_streamed_model_lets_go_of_its_files(disk):
+    import diffusion.memory.file_backed as file_backed
+
+    manager = ModelManager("cpu", budget_bytes=5 * MIB, file_dir=disk)
+    a = ModelPatcher(nn.Sequential(*(nn.Linear(512, 1024, bias=False) for _ in range(2))).eval())  # 4 MiB, 2 blocks
+    manager.load_models([a])
+    manager.load_models([_linear()])
+    assert len(file_backed._HOLDERS.get(a.model, [])) == 2  # A's weights in files
+    manager._start_streaming(a)  # A streams now: its blocks come back from the device as new tensors
+    for layer in a.model:
+        layer.weight.data = layer.weight.data.clone()
+    manager.load_models([_linear()])
+    assert not file_backed._HOLDERS.get(a.model)  # the unused files are let go of

@@ -96,3 +96,26 @@ def test_directories_in_memory_or_unwritable_are_refused(tmp_path, monkeypatch):
     blocker.write_text("x")
     assert disk_directory(blocker / "sub") is None  # cannot be made
     assert disk_directory(None) is None
+
+
+def test_a_file_system_about_to_fill_up_keeps_the_tensor_in_memory(disk, monkeypatch):
+    real = os.statvfs(disk)
+
+    class AlmostFull:
+        f_frsize, f_blocks = real.f_frsize, real.f_blocks
+        f_bavail = (file_backed.RESERVE_BYTES + MIN_BYTES) // real.f_frsize  # the reserve and a little more
+
+    monkeypatch.setattr(os, "statvfs", lambda path: AlmostFull)
+    assert to_file_backed(torch.randn(512, 1024), disk) is None  # 2 MiB would eat into the reserve
+    assert list(disk.iterdir()) == []
+
+
+def test_a_tied_weight_moves_and_counts_once(disk):
+    from torch import nn
+
+    first, second = nn.Linear(512, 1024, bias=False), nn.Linear(512, 1024, bias=False)
+    second.weight = first.weight  # tied, as some text encoders tie embeddings
+    module = nn.Sequential(first, second)
+    assert file_backed.move_module_to_files(module, disk) == 2 * 2**20
+    assert file_backed.file_backed_module_bytes(module) == 2 * 2**20 and file_backed.host_memory_bytes(module) == 0
+    assert first.weight is second.weight and file_backed.mapping_of(second.weight) is not None
