@@ -99,7 +99,13 @@ def test_pasted_workflow_text_opens_and_other_text_pastes_copied_nodes(page):
     expect(page.locator(".lg-message")).to_contain_text("pasted workflow")
     # Copy a node, then paste plain text: the copied node is pasted (today's Ctrl+V).
     node(page, "1").click(position={"x": 20, "y": 10})
+    # Ctrl+C copies by the browser's copy event, and puts a blank into the system clipboard: what was copied
+    # there before (a screenshot, workflow text) must not win over these nodes at the next Ctrl+V.
+    page.evaluate("""window.__copied = null; document.addEventListener('copy',
+        (e) => { window.__copied = [e.clipboardData.getData('text/plain'), e.defaultPrevented]; })""")
     page.keyboard.press("Control+c")
+    page.wait_for_function("window.__copied !== null")
+    assert page.evaluate("window.__copied") == [" ", True]
     page.mouse.move(900, 600)
     _paste(page, text="just some words")
     expect(page.locator(".react-flow__node")).to_have_count(3)

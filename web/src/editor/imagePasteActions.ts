@@ -102,6 +102,39 @@ export function expectPasteEvent(pasteNodes: () => void): void {
   }, 0);
 }
 
+let copyFallback: ReturnType<typeof setTimeout> | null = null;
+
+/** Ctrl+C was pressed: the browser's `copy` event that follows copies the nodes (`onCopy`); should none
+ * come, `copyNodes` runs on the next tick. */
+export function expectCopyEvent(copyNodes: () => void): void {
+  if (copyFallback) clearTimeout(copyFallback);
+  copyFallback = setTimeout(() => {
+    copyFallback = null;
+    copyNodes();
+  }, 0);
+}
+
+/**
+ * The document's `copy` handler (as ComfyUI's): outside text fields it copies the selected nodes into the
+ * editor's clipboard and writes a blank into the system clipboard instead of leaving what was copied
+ * there before, so the next Ctrl+V pastes these nodes, not an older screenshot or workflow text.
+ */
+export function onCopy(e: ClipboardEvent, copyNodes: () => boolean | void): void {
+  if (typingInField(e.target) || hasTextSelection()) return;
+  if (copyFallback) {
+    clearTimeout(copyFallback);
+    copyFallback = null;
+  }
+  if (copyNodes() === false) return; // nothing selected: the browser does its own copy
+  e.clipboardData?.setData('text/plain', ' ');
+  e.preventDefault();
+}
+
+function hasTextSelection(): boolean {
+  const selection = typeof window !== 'undefined' ? window.getSelection() : null;
+  return Boolean(selection && !selection.isCollapsed && selection.toString().trim());
+}
+
 /** The document's `paste` handler (ComfyUI's rules, imagePaste.ts); pastes in text fields are left to them. */
 export function onPaste(e: ClipboardEvent, pasteNodes: () => void): void {
   if (typingInField(e.target)) return;

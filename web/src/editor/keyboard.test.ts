@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { NO_USER_KEYBINDINGS } from '../settings/keybindings';
 import { keybindingStore } from '../settings/keybindingStore';
-import { canvasOnly, comboLabel, currentBindings, findShortcut, type KeyPress, SHORTCUTS } from './keyboard';
+import { browserPasteIsBound, canvasOnly, comboLabel, currentBindings, findShortcut, type KeyPress, SHORTCUTS } from './keyboard';
 
 const press = (key: string, mods: Partial<KeyPress> = {}): KeyPress => ({
   key,
@@ -70,6 +70,22 @@ describe('commands while the app view covers the canvas', () => {
   });
 });
 
+describe("the browser's paste key", () => {
+  afterEach(() => keybindingStore.set(NO_USER_KEYBINDINGS));
+  it('pastes on the canvas only while Ctrl+V is bound to paste', () => {
+    expect(browserPasteIsBound()).toBe(true);
+    keybindingStore.set({
+      newBindings: [],
+      unsetBindings: [
+        { commandId: 'Comfy.Canvas.PasteFromClipboard', combo: { key: 'v', ctrl: true }, targetElementId: 'graph-canvas-container' },
+      ],
+    });
+    expect(browserPasteIsBound()).toBe(false);
+    keybindingStore.set({ newBindings: [{ commandId: 'Comfy.Undo', combo: { key: 'v', ctrl: true } }], unsetBindings: [] });
+    expect(browserPasteIsBound()).toBe(false);
+  });
+});
+
 describe('rebound shortcuts', () => {
   afterEach(() => keybindingStore.set({ ...NO_USER_KEYBINDINGS }));
 
@@ -83,7 +99,7 @@ describe('rebound shortcuts', () => {
     expect(findShortcut(press('Enter', { ctrlKey: true, shiftKey: true }))?.id).toBe('Comfy.QueuePromptFront');
   });
 
-  it('a user binding takes its combo from a default; one for a command this editor lacks runs nothing', () => {
+  it('a user binding takes its combo from a default; one for a command this editor lacks leaves the default', () => {
     keybindingStore.set({
       newBindings: [
         { commandId: 'Comfy.Undo', combo: { key: 'n' } },
@@ -92,7 +108,8 @@ describe('rebound shortcuts', () => {
       unsetBindings: [],
     });
     expect(findShortcut(press('n'))?.id).toBe('Comfy.Undo');
-    expect(findShortcut(press('r'))).toBeUndefined();
+    // kept in the settings (ComfyUI runs it), but here R still refreshes the node definitions
+    expect(findShortcut(press('r'))?.id).toBe('Comfy.RefreshNodeDefinitions');
     expect(currentBindings().filter((b) => b.commandId === 'Comfy.Undo')).toHaveLength(2);
   });
 });

@@ -23,7 +23,7 @@ import { nodeEdits } from '../store/nodeEdits';
 import { MODE_BYPASS, MODE_NEVER } from '../workflow/types';
 import { refreshDefs } from './defsLoader';
 import { saveWorkflow } from './files';
-import { expectPasteEvent, onPaste } from './imagePasteActions';
+import { expectCopyEvent, expectPasteEvent, onCopy, onPaste } from './imagePasteActions';
 import { pointer } from './pointer';
 import { cancelRun, queueGraph } from './runner';
 import { viewport } from './viewport';
@@ -192,7 +192,11 @@ const BY_ID = new Map(SHORTCUTS.map((s) => [s.id, s]));
 
 /** The bindings in force now: the defaults with the user's changes (keybindingStore). */
 export function currentBindings(user: UserKeybindings = keybindingStore.get()): Keybinding[] {
-  return effectiveBindings(DEFAULT_KEYBINDINGS, user);
+  // A stored binding for a command this editor lacks (a ComfyUI pack's) is kept in the settings for ComfyUI
+  // but takes no combo away here: the key would do nothing and the browser's own action (Ctrl+S: save the
+  // page) would run instead.
+  const known = user.newBindings.filter((b) => BY_ID.has(b.commandId));
+  return effectiveBindings(DEFAULT_KEYBINDINGS, { ...user, newBindings: known });
 }
 
 /** The shortcut a key press runs with these bindings, if any (a binding of an unknown command runs nothing). */
@@ -203,6 +207,17 @@ export function findShortcut(e: KeyPress, bindings: Keybinding[] = currentBindin
 
 /** Ctrl+V / Cmd+V: the key press after which the browser sends a `paste` event (with the system clipboard). */
 const isBrowserPaste = (e: KeyPress) => e.key.toLowerCase() === 'v' && (e.ctrlKey || e.metaKey) && !e.shiftKey && !e.altKey;
+/** Ctrl+C / Cmd+C: the key press after which the browser sends a `copy` event. */
+const isBrowserCopy = (e: KeyPress) => e.key.toLowerCase() === 'c' && (e.ctrlKey || e.metaKey) && !e.shiftKey && !e.altKey;
+
+/** Whether the browser's own paste key (Ctrl+V) pastes on the canvas: not once the user unbound it or
+ * gave it to another command (its `paste` events are then left alone). */
+export function browserPasteIsBound(bindings: Keybinding[] = currentBindings()): boolean {
+  return (
+    findShortcut({ key: 'v', ctrlKey: true, metaKey: false, shiftKey: false, altKey: false }, bindings)?.id ===
+    'Comfy.Canvas.PasteFromClipboard'
+  );
+}
 
 function typingInField(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
@@ -227,17 +242,26 @@ export function useShortcuts({ batchCount, openFilePicker, toggleSidebar, openSe
       if (typingInField(e.target) && !(shortcut.inFields && (e.ctrlKey || e.metaKey || e.altKey))) return;
       // Ctrl+V is left to the browser: its paste event brings the clipboard (images, workflow text).
       if (shortcut.id === 'Comfy.Canvas.PasteFromClipboard' && isBrowserPaste(e)) return expectPasteEvent(() => pasteAt(false));
+      // Ctrl+C too: its `copy` event copies the nodes and puts a blank into the system clipboard, so an image
+      // or workflow text copied earlier elsewhere does not win over these nodes at the next Ctrl+V.
+      if (shortcut.id === 'Comfy.Canvas.CopySelected' && isBrowserCopy(e)) return expectCopyEvent(() => graphStore.copySelected());
       e.preventDefault();
       shortcut.run(options);
     };
     const onPasteEvent = (e: ClipboardEvent) => {
-      if (!appViewStore.get().open) onPaste(e, () => pasteAt(false)); // the app view: pasting is the field's
+      // the app view: pasting is the field's; Ctrl+V unbound or rebound: the browser's paste is not ours
+      if (!appViewStore.get().open && browserPasteIsBound()) onPaste(e, () => pasteAt(false));
+    };
+    const onCopyEvent = (e: ClipboardEvent) => {
+      if (!appViewStore.get().open) onCopy(e, () => graphStore.copySelected());
     };
     window.addEventListener('keydown', onKey);
     document.addEventListener('paste', onPasteEvent);
+    document.addEventListener('copy', onCopyEvent);
     return () => {
       window.removeEventListener('keydown', onKey);
       document.removeEventListener('paste', onPasteEvent);
+      document.removeEventListener('copy', onCopyEvent);
     };
   }, [batchCount, openFilePicker, toggleSidebar, openSettings]);
 }

@@ -76,6 +76,8 @@ export function useQueueDrag(pendingIds: readonly string[], onDrop: (move: Queue
       if (move && gap !== null) onDrop(move, gap);
     },
     onPointerCancel: cancel,
+    // the row left the list mid-drag (its prompt started): no pointerup will come to it
+    onLostPointerCapture: cancel,
   });
 
   return { listRef, drag, rowHandlers };
