@@ -21,7 +21,8 @@ step's activations (`work_bytes`, estimated by the caller) is streamed block by 
 Host memory is the next tier. With `file_dir` (the server gives temp/weights), models evicted from the
 device — to the CPU on a GPU run, or on a CPU run, where nothing moves — are remembered least recently
 used first, and when host memory (`host_budget_bytes`, default: the usable part of system RAM) would not
-hold them beside what computes from it, the oldest move to files on disk (`planner.plan_host`,
+hold them beside what computes from it, or the system's available RAM falls under a reserve (5 %), the
+oldest move to files on disk (`planner.plan_host`,
 `file_backed.move_module_to_files`): they still run when asked for again, their weights read back from
 the page cache or the disk, but take no memory meanwhile. `unload_all()` on a CPU run sends every model
 there (/free frees the RAM, the models stay usable). Only weak references are kept of evicted models: a
@@ -46,7 +47,7 @@ from pathlib import Path
 
 import torch
 
-from diffusion.memory.devices import empty_cache, total_memory
+from diffusion.memory.devices import empty_cache, free_memory, total_memory
 from diffusion.memory.file_backed import (
     disk_directory,
     file_backed_module_bytes,
@@ -55,7 +56,7 @@ from diffusion.memory.file_backed import (
     move_module_to_files,
 )
 from diffusion.memory.patcher import ModelPatcher
-from diffusion.memory.planner import Footprint, LoadPlan, MemoryPolicy, plan_host, plan_load
+from diffusion.memory.planner import Footprint, LoadPlan, MemoryPolicy, plan_host, plan_load, soonest_needed_last
 from diffusion.memory.streaming import Streamer, largest_unit_bytes
 from diffusion.models.unet.prepacked import release_packed_weights
 
@@ -98,6 +99,7 @@ class ModelManager:
         block_mover: Callable[[torch.nn.Module, torch.device], None] | None = None,
         file_dir: str | Path | None = None,
         host_budget_bytes: int | None = None,
+        host_free_bytes: Callable[[], int] | None = None,
     ):
         """`mover` moves a whole model, `block_mover` one streamed block (both replaceable in tests);
         `file_dir` and `host_budget_bytes`: the disk tier (see the module docstring)."""
@@ -120,6 +122,10 @@ class ModelManager:
             host_budget_bytes = self.policy.usable_bytes(total_memory(torch.device("cpu")), gpu=False) \
                 if self.moves_models else self.budget_bytes
         self.host_budget_bytes = int(host_budget_bytes)
+        # The live check beside the budget: other programs, and this process's other data, use RAM too.
+        host_total = total_memory(torch.device("cpu"))
+        self.host_reserve_bytes = max(int(host_total * 0.05), min(512 * 2**20, host_total // 8))
+        self.host_free_bytes = host_free_bytes or (lambda: free_memory(torch.device("cpu")))
         self._evicted: OrderedDict[int, _Evicted] = OrderedDict()  # least recently evicted first
         self._needed_soon: frozenset[str] = frozenset()  # sources the next queued prompts load
 
@@ -264,8 +270,16 @@ class ModelManager:
                 held.append(Footprint(str(key), host_memory_bytes(model)))
                 if self._is_needed_soon(evicted.source):
                     needed.add(str(key))
-        for name in plan_host(self.host_budget_bytes, held, in_use, needed_soon=needed):
+        moved = set(plan_host(self.host_budget_bytes, held, in_use, needed_soon=needed))
+        for name in moved:
             self._to_disk(int(name))
+        # Then by what the system has left: while available RAM is under the reserve, the next in line
+        # (not needed soon first, least recently used first) goes too.
+        for footprint in soonest_needed_last([f for f in held if f.name not in moved and f.weight_bytes], needed):
+            if self.host_free_bytes() >= self.host_reserve_bytes:
+                break
+            self._to_disk(int(footprint.name))
+            empty_cache(torch.device("cpu"))  # the moved weights' heap pages back to the system
 
     def _to_disk(self, key: int) -> None:
         evicted = self._evicted.get(key)

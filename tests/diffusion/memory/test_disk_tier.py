@@ -178,3 +178,23 @@ def test_a_streamed_model_lets_go_of_its_files(disk):
         layer.weight.data = layer.weight.data.clone()
     manager.load_models([_linear()])
     assert not file_backed._HOLDERS.get(a.model)  # the unused files are let go of
+
+
+@linux_only
+def test_little_available_ram_sends_the_oldest_to_disk_even_within_the_budget(disk):
+    mover = RecordingMover()
+    state = {"manager": None, "plenty": False}
+
+    def available() -> int:  # the system is short of RAM until one model has gone to disk
+        return 1 << 40 if state["plenty"] or (state["manager"] and state["manager"].on_disk()) else 0
+
+    manager = ModelManager("cuda", budget_bytes=3 * MIB, host_budget_bytes=1 << 40, mover=mover, file_dir=disk,
+                           host_free_bytes=available)
+    state["manager"] = manager
+    models = [_linear() for _ in range(3)]
+    for model in models:
+        manager.load_models([model])
+    assert manager.on_disk() == [models[0].model]  # the budget alone would keep both evicted models in RAM
+    state["plenty"] = True
+    manager.load_models([models[0]])  # plenty available now: the next eviction stays in RAM
+    assert manager.on_disk() == [] and file_backed_module_bytes(models[2].model) == 0
