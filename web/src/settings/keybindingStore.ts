@@ -10,26 +10,36 @@ import { keybindingsFromServer, keybindingsToServer, NO_USER_KEYBINDINGS, type U
 
 export const keybindingStore = new Store<UserKeybindings>({ ...NO_USER_KEYBINDINGS });
 
-/** Reads the stored bindings; a server without them (or unreachable) leaves the defaults. */
+let changes = 0; // changes made here since start: a slow first read must not undo them
+let saving: Promise<unknown> = Promise.resolve(); // saves go out one after another, in order
+
+/** Reads the stored bindings; a server without them (or unreachable) leaves the defaults. A change the user
+ * made while the read was on its way wins over what it brings. */
 export async function loadKeybindings(): Promise<void> {
+  const before = changes;
   try {
     const res = await fetch('/settings');
-    if (res.ok) keybindingStore.set(keybindingsFromServer(await res.json()));
+    if (!res.ok) return;
+    const stored = keybindingsFromServer(await res.json());
+    if (changes === before) keybindingStore.set(stored);
   } catch (e) {
     console.warn('Keyboard shortcuts: the stored bindings could not be read; the defaults apply', e);
   }
 }
 
-/** Puts `next` in force now and stores it; a failed save is reported, the bindings stay. */
-export function changeKeybindings(next: UserKeybindings): void {
+/** Puts `next` in force now and stores it after any save still on its way (so the server ends with the
+ * last change); a failed save is reported, the bindings stay. */
+export function changeKeybindings(next: UserKeybindings): Promise<void> {
+  changes += 1;
   keybindingStore.set(next);
-  fetch('/settings', {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify(keybindingsToServer(next)),
-  })
-    .then((res) => {
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    })
-    .catch((e: Error) => runStore.notify(`Saving the keyboard shortcuts failed: ${e.message}`, 'error'));
+  const body = JSON.stringify(keybindingsToServer(next));
+  const save = saving.then(() =>
+    fetch('/settings', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body })
+      .then((res) => {
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      })
+      .catch((e: Error) => runStore.notify(`Saving the keyboard shortcuts failed: ${e.message}`, 'error')),
+  );
+  saving = save;
+  return save;
 }
