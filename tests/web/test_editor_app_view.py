@@ -1,17 +1,20 @@
 """End to end in Chromium: the app view. Two widgets of the default workflow (the prompt text and the
 seed) are put in it from the node menu, edited there as a form, queued from there, and its image
 shows; the edit is on the node in the graph, the choice is saved in `extra.linearData` (ComfyUI's app
-mode field), is undoable, and the form is still there after a reload."""
+mode field), is undoable, and the form is still there after a reload. The SaveImage output is chosen
+from its node menu and shown under its title; the saved file carries it and ComfyUI's `extra.linearMode`,
+and opening that file opens the app view."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 from playwright.sync_api import expect
 
 from .conftest import editor_page
-from .editor_actions import node
+from .editor_actions import node, open_workflow_file, saved_workflow
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -85,3 +88,39 @@ def test_app_view_form_edits_the_graph_queues_and_survives_a_reload(browser, dem
         # A field can be taken out again.
         app.get_by_role("button", name=f"remove {labels[1]}").click()
         expect(app.locator(".lg-app-field")).to_have_count(1)
+
+
+def test_app_view_shows_the_chosen_output_and_opens_a_file_saved_in_app_mode(browser, demo_server, request, tmp_path):
+    with editor_page(browser, demo_server.url, request) as page:
+        save = node(page, "9")
+        title = save.locator(".lg-node-title-text").inner_text().strip()
+        save.locator(".lg-node-title-text").click(button="right")
+        page.get_by_role("menuitem", name="Show in app view").click()
+        page.get_by_role("button", name="App", exact=True).click()
+        app = page.get_by_role("region", name="App view")
+        output = app.get_by_role("group", name=title, exact=True)
+        expect(output.locator(".lg-app-output-title")).to_have_text(title)
+        expect(output).to_contain_text("No image yet")
+
+        # The saved file names the output and the view, as ComfyUI writes them.
+        workflow = saved_workflow(page)
+        assert workflow["extra"]["linearData"]["outputs"] == [9], workflow["extra"]
+        assert workflow["extra"]["linearMode"] is True
+        page.get_by_role("button", name="Graph", exact=True).click()
+        expect(app).to_have_count(0)
+        path = tmp_path / "saved-in-app-mode.json"
+        path.write_text(json.dumps(workflow))
+        open_workflow_file(page, path)
+        expect(app.get_by_role("group", name=title, exact=True)).to_have_count(1)
+
+        # The output's node deleted in the graph: the app view says so, and it can be taken out.
+        page.get_by_role("button", name="Graph", exact=True).click()
+        node(page, "9").locator(".lg-node-title-text").click()
+        page.keyboard.press("Delete")
+        expect(node(page, "9")).to_have_count(0)
+        page.get_by_role("button", name="App", exact=True).click()
+        gone = app.get_by_role("group", name="#9", exact=True)
+        expect(gone).to_contain_text("not in the workflow")
+        gone.get_by_role("button", name="remove output #9").click()
+        expect(gone).to_have_count(0)
+        expect(app).to_contain_text("The images of the latest run show here.")

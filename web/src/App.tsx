@@ -3,6 +3,7 @@ import { ReactFlowProvider, useReactFlow } from '@xyflow/react';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { connectSocket } from './api/socket';
 import { AppView } from './appview/AppView';
+import { adoptWorkflowView } from './appview/appModeSync';
 import { appViewStore } from './appview/appViewStore';
 import { AppViewToggle } from './appview/AppViewToggle';
 import { Canvas } from './editor/Canvas';
@@ -92,6 +93,7 @@ export function App() {
     if (!settingsReady) return;
     void defsLoaded.current?.then(() => {
       restoreOrDefault();
+      adoptWorkflowView(); // the autosave alone does not name its workflow: show the view it was saved in
       setReady(true);
     });
   }, [settingsReady]);

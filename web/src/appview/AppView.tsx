@@ -1,7 +1,8 @@
 /**
  * The app view: the workflow's chosen widgets as one vertical form (the canvas's own widget
  * components, writing into the graph), a Queue button with the run's progress, and the latest
- * images of the workflow's output nodes. Fields are moved up and down and removed here.
+ * images of the chosen output nodes (every output node when none is chosen), each under its node's
+ * title. Fields are moved up and down and removed here, chosen outputs removed.
  */
 import { viewUrl } from '../api/client';
 import { imageHandlers } from '../editor/ImageViewer';
@@ -12,8 +13,8 @@ import { graphStore } from '../store/graphStore';
 import { isLgNode } from '../store/flowModel';
 import { runStore } from '../store/runStore';
 import { useStore } from '../store/store';
-import { appOutputImages, type FormField, formFields, nodeLabel } from './appForm';
-import { moveInAppView, removeFromAppView } from './appViewStore';
+import { type AppOutput, appOutputs, type FormField, formFields, nodeLabel } from './appForm';
+import { moveInAppView, removeAppOutput, removeFromAppView } from './appViewStore';
 import { appFields, appOutputNodeIds } from './linearData';
 
 function useGraphNodes() {
@@ -97,16 +98,51 @@ function RunBar({ batchCount }: { batchCount: number }) {
   );
 }
 
+/** One output under its title; `first` is the place of its first image among all shown (the viewer's list). */
+function OutputBlock({ output, gallery, first }: { output: AppOutput; gallery: AppOutput['images']; first: number }) {
+  return (
+    <figure className="lg-app-output" role="group" aria-label={output.title} data-output={output.nodeId}>
+      <figcaption className="lg-app-output-head">
+        <span className="lg-app-output-title">{output.title}</span>
+        {output.chosen && (
+          <button
+            aria-label={`remove output ${output.title}`}
+            title="Remove from the app view"
+            onClick={() => removeAppOutput(output.nodeId)}
+          >
+            ×
+          </button>
+        )}
+      </figcaption>
+      {output.missing && <p className="lg-app-field-problem">This node is not in the workflow any more.</p>}
+      {!output.missing && output.images.length === 0 && <p className="lg-empty">No image yet.</p>}
+      <div className="lg-app-output-images">
+        {output.images.map((img, i) => (
+          <img
+            key={`${img.filename}-${i}`}
+            className="lg-app-image"
+            src={viewUrl(img)}
+            alt={img.filename}
+            {...imageHandlers(gallery, first + i)}
+          />
+        ))}
+      </div>
+    </figure>
+  );
+}
+
 function Outputs() {
   const outputs = useStore(runStore, (s) => s.outputs);
   const extra = useStore(graphStore, (s) => s.meta.extra);
   const nodes = useGraphNodes();
-  const images = appOutputImages(outputs, nodes, appOutputNodeIds(extra));
+  const shown = appOutputs(outputs, nodes, appOutputNodeIds(extra));
+  const gallery = shown.flatMap((o) => o.images);
+  const firsts = shown.map((_, i) => shown.slice(0, i).reduce((n, o) => n + o.images.length, 0));
   return (
     <section className="lg-app-outputs" aria-label="App outputs">
-      {images.length === 0 && <p className="lg-empty">The images of the latest run show here.</p>}
-      {images.map((img, i) => (
-        <img key={`${img.filename}-${i}`} className="lg-app-image" src={viewUrl(img)} alt={img.filename} {...imageHandlers(images, i)} />
+      {shown.length === 0 && <p className="lg-empty">The images of the latest run show here.</p>}
+      {shown.map((o, i) => (
+        <OutputBlock key={o.nodeId} output={o} gallery={gallery} first={firsts[i]} />
       ))}
     </section>
   );

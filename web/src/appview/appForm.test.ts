@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultWorkflow } from '../workflow/defaultGraph';
 import { uiToEditor } from '../workflow/fromUi';
 import { defs } from '../workflow/testUtil';
-import { appOutputImages, appWidgetChoices, formFields } from './appForm';
+import { appOutputImages, appOutputs, appWidgetChoices, formFields, isOutputNode } from './appForm';
 
 const graph = uiToEditor(defaultWorkflow('tiny.safetensors'), defs).graph;
 const byId = (id: string) => graph.nodes.find((n) => n.id === id)!;
@@ -56,5 +56,28 @@ describe('app view form', () => {
     };
     expect(appOutputImages(outputs, nodes, []).map((i) => i.filename)).toEqual(['a.png', 'b.png', 'inner.png']);
     expect(appOutputImages(outputs, nodes, ['12']).map((i) => i.filename)).toEqual(['b.png', 'inner.png']);
+  });
+
+  it('lists the chosen outputs in the chosen order, titled, with a note for a deleted node', () => {
+    const save = { ...byId('9'), title: 'Final image' };
+    const preview = { ...byId('9'), id: '12', title: '' };
+    const outputs = { '9': { images: [{ filename: 'a.png' }] }, '12': { images: [{ filename: 'b.png' }] } };
+    const shown = appOutputs(outputs, [save, preview], ['12', '40', '9']);
+    expect(shown.map((o) => [o.nodeId, o.title, o.images.map((i) => i.filename), o.missing])).toEqual([
+      ['12', preview.type, ['b.png'], false],
+      ['40', '#40', [], true],
+      ['9', 'Final image', ['a.png'], false],
+    ]);
+    expect(shown.every((o) => o.chosen)).toBe(true);
+    // None chosen: every node with images, in node order, not removable.
+    expect(appOutputs(outputs, [preview, save], []).map((o) => [o.title, o.chosen])).toEqual([
+      [preview.type, false],
+      ['Final image', false],
+    ]);
+  });
+
+  it('knows output nodes by their definition', () => {
+    expect(isOutputNode(byId('9'), defs)).toBe(true); // SaveImage
+    expect(isOutputNode(byId('3'), defs)).toBe(false);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * What the app view shows, worked out from the graph: each chosen field with its label
  * ("node title › widget"), node and widget definition (or why it cannot be edited), the widgets a
- * node offers to the app view, and the latest output images of the workflow's output nodes.
+ * node offers to the app view, and the app view's outputs: the chosen output nodes (or every one
+ * when none is chosen), each with its title and latest images.
  */
 import type { UiOutput } from '../api/types';
 import { outputImages, type ImageRefLike } from '../workflow/gallery';
@@ -48,15 +49,43 @@ function rootId(runId: string): string {
   return runId.split(':')[0];
 }
 
+/** True when `node` is an output node (its definition's `output_node`: SaveImage, PreviewImage...). */
+export function isOutputNode(node: EditorNode, defs: NodeDefs): boolean {
+  return !node.raw && defs[node.type]?.outputNode === true;
+}
+
+/** One output of the app view: a node's title and latest images. */
+export interface AppOutput {
+  nodeId: string;
+  title: string;
+  images: ImageRefLike[];
+  /** Named in the workflow's outputs (so it can be taken out again). */
+  chosen: boolean;
+  /** Named, but the node is no longer in the workflow. */
+  missing: boolean;
+}
+
 /**
- * The latest images of the workflow's output nodes, in node order: those of `chosen` when the
- * workflow names its outputs, else of every node (only output nodes report images).
+ * The app view's outputs with the images of the latest run: the nodes of `chosen` in that order
+ * (listed even before they have images, or when their node is gone), else every node with
+ * images, in node order (only output nodes report images). A subgraph instance's images are those
+ * of its inner nodes ("10:9" inside instance 10).
  */
+export function appOutputs(outputs: Record<string, UiOutput>, nodes: EditorNode[], chosen: string[]): AppOutput[] {
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const imagesOf = (id: string) =>
+    Object.entries(outputs)
+      .filter(([runId]) => rootId(runId) === id)
+      .flatMap(([, output]) => outputImages(output));
+  const output = (id: string, isChosen: boolean): AppOutput => {
+    const node = byId.get(id);
+    return { nodeId: id, title: node ? nodeLabel(node) : `#${id}`, images: node ? imagesOf(id) : [], chosen: isChosen, missing: !node };
+  };
+  if (chosen.length) return [...new Set(chosen)].map((id) => output(id, true));
+  return nodes.map((n) => output(n.id, false)).filter((o) => o.images.length > 0);
+}
+
+/** Every image the app view shows, in its order. */
 export function appOutputImages(outputs: Record<string, UiOutput>, nodes: EditorNode[], chosen: string[]): ImageRefLike[] {
-  const wanted = chosen.length ? new Set(chosen) : new Set(nodes.map((n) => n.id));
-  const order = new Map(nodes.map((n, i) => [n.id, i]));
-  return Object.entries(outputs)
-    .filter(([id]) => wanted.has(rootId(id)) && order.has(rootId(id)))
-    .sort(([a], [b]) => order.get(rootId(a))! - order.get(rootId(b))!)
-    .flatMap(([, output]) => outputImages(output));
+  return appOutputs(outputs, nodes, chosen).flatMap((o) => o.images);
 }

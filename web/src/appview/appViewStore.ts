@@ -1,13 +1,16 @@
 /**
- * The app view: whether it is shown instead of the canvas, and the edits of its field list. The
- * list lives in the workflow (`extra.linearData`, see linearData.ts), so every edit here is one
- * undo step of the graph and is saved, autosaved and parked with its tab like any other edit.
+ * The app view: whether it is shown instead of the canvas, and the edits of its fields and
+ * outputs. Both lists live in the workflow (`extra.linearData`, see linearData.ts), so every edit
+ * here is one undo step of the graph and is saved, autosaved and parked with its tab like any
+ * other edit. Switching views records the view in the workflow too (`extra.linearMode`, see
+ * linearMode.ts; not an undo step), which is how each tab and each saved file keeps its view.
  */
 import { graphStore } from '../store/graphStore';
 import { Store } from '../store/store';
 import { subgraphNav } from '../store/subgraphNav';
 import { goUp } from '../editor/subgraphMenu';
-import { type AppField, withAppField, withMovedAppField, withoutAppField } from './linearData';
+import { type AppField, withAppField, withAppOutput, withMovedAppField, withoutAppField, withoutAppOutput } from './linearData';
+import { withViewMode } from './linearMode';
 
 export const appViewStore = new Store<{ open: boolean }>({ open: false });
 
@@ -35,8 +38,30 @@ export function moveInAppView(index: number, delta: number): void {
   editExtra((extra) => withMovedAppField(extra, index, delta));
 }
 
+/** Shows output node `nodeId`'s images in the app view, or takes it out when it is there. */
+export function toggleAppOutput(nodeId: string, shown: boolean): void {
+  if (atWorkflowRoot()) editExtra((extra) => (shown ? withoutAppOutput(extra, nodeId) : withAppOutput(extra, nodeId)));
+}
+
+export function removeAppOutput(nodeId: string): void {
+  editExtra((extra) => withoutAppOutput(extra, nodeId));
+}
+
+/**
+ * Writes the shown view into the root workflow's `extra.linearMode` without an undo step; with
+ * `asEdit` the workflow counts as changed (it is autosaved), else the write only keeps the stored
+ * mode in step with the view after an undo put an older one back.
+ */
+export function recordViewMode(open: boolean, asEdit: boolean): void {
+  const meta = graphStore.get().meta;
+  const extra = withViewMode(meta.extra, open);
+  if (extra === meta.extra) return;
+  graphStore.set((s) => ({ meta: { ...s.meta, extra }, revision: asEdit ? s.revision + 1 : s.revision }));
+}
+
 /** Shows the app view (of the whole workflow: out of any subgraph first) or the canvas again. */
 export function setAppViewOpen(open: boolean): void {
   if (open && !atWorkflowRoot()) goUp(0);
   appViewStore.set({ open });
+  if (atWorkflowRoot()) recordViewMode(open, true);
 }

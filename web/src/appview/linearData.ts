@@ -3,7 +3,8 @@
  * ComfyUI's frontend keeps its app mode: `{ inputs: [[nodeId, widgetName, config?], ...], outputs: [nodeId, ...] }`.
  * An input's id is a node id (number or string) or ComfyUI's newer widget id "graphId:nodeId:name";
  * both are read, and fields added here are written as `[nodeId, widgetName]`, which ComfyUI upgrades
- * on load. Entries and keys written by ComfyUI (per-field config, outputs) are kept as they are.
+ * on load. Outputs are node ids (`[9, 12]`), in the order they are shown. Entries and keys written
+ * by ComfyUI (per-field config, ids this editor cannot read) are kept as they are.
  * Pure functions on `extra`: the store commits their result as one undoable edit.
  */
 
@@ -118,4 +119,21 @@ export function withMovedAppField(extra: Record<string, unknown>, index: number,
     [next[from], next[to]] = [next[to], next[from]];
     return next;
   });
+}
+
+function withOutputs(extra: Record<string, unknown>, update: (outputs: unknown[]) => unknown[]): Record<string, unknown> {
+  const data = storedData(extra);
+  return { ...extra, [LINEAR_DATA_KEY]: { ...data, outputs: update(data.outputs) } };
+}
+
+/** `extra` with output node `nodeId` appended to the app view's outputs (unchanged when it is there). */
+export function withAppOutput(extra: Record<string, unknown>, nodeId: string): Record<string, unknown> {
+  if (appOutputNodeIds(extra).includes(nodeId)) return extra;
+  return withOutputs(extra, (outputs) => [...outputs, storedNodeId(nodeId)]);
+}
+
+/** `extra` without output node `nodeId` among the app view's outputs (unchanged when it is not there). */
+export function withoutAppOutput(extra: Record<string, unknown>, nodeId: string): Record<string, unknown> {
+  if (!appOutputNodeIds(extra).includes(nodeId)) return extra;
+  return withOutputs(extra, (outputs) => outputs.filter((id) => entryNodeId(id) !== nodeId));
 }
