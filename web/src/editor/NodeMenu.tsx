@@ -4,6 +4,7 @@ import { AppMenuEntries } from '../appview/AppMenuEntries';
 import { graphStore } from '../store/graphStore';
 import { isLgNode } from '../store/flowModel';
 import { MODE_BYPASS, MODE_NEVER } from '../workflow/types';
+import { shortcutLabel } from './keyboard';
 import { NodeHandlingMenu } from './NodeHandlingMenu';
 import { SubgraphMenuEntries } from './SubgraphMenuEntries';
 
@@ -64,10 +65,10 @@ export function NodeMenu({ request, onClose }: { request: MenuRequest; onClose: 
       >
         <NodeHandlingMenu node={node} selectedCount={selectedCount} act={onSelection} />
         <li role="menuitem" onClick={onSelection(() => graphStore.toggleMode(MODE_BYPASS))}>
-          {node.mode === MODE_BYPASS ? 'Remove bypass' : 'Bypass'} <kbd>Ctrl+B</kbd>
+          {node.mode === MODE_BYPASS ? 'Remove bypass' : 'Bypass'} <ShortcutKey command="Comfy.Canvas.ToggleSelectedNodes.Bypass" />
         </li>
         <li role="menuitem" onClick={onSelection(() => graphStore.toggleMode(MODE_NEVER))}>
-          {node.mode === MODE_NEVER ? 'Unmute' : 'Mute'} <kbd>Ctrl+M</kbd>
+          {node.mode === MODE_NEVER ? 'Unmute' : 'Mute'} <ShortcutKey command="Comfy.Canvas.ToggleSelectedNodes.Mute" />
         </li>
         {def?.inputs
           .filter((i) => i.isWidget)
@@ -81,10 +82,10 @@ export function NodeMenu({ request, onClose }: { request: MenuRequest; onClose: 
           })}
         <AppMenuEntries node={node} act={act} />
         <li role="menuitem" onClick={onSelection(() => graphStore.copySelected())}>
-          Copy <kbd>Ctrl+C</kbd>
+          Copy <ShortcutKey command="Comfy.Canvas.CopySelected" />
         </li>
         <li role="menuitem" onClick={onSelection(() => graphStore.groupSelected())}>
-          Group <kbd>Ctrl+G</kbd>
+          Group <ShortcutKey command="Comfy.Graph.GroupSelectedNodes" />
         </li>
         <SubgraphMenuEntries node={node} wrap={onSelection} />
         <li role="menuitem" className="danger" onClick={onSelection(() => graphStore.deleteSelected())}>
@@ -93,4 +94,10 @@ export function NodeMenu({ request, onClose }: { request: MenuRequest; onClose: 
       </ul>
     </div>
   );
+}
+
+/** The key a command has now (the user may have rebound or unbound it): nothing when it has none. */
+function ShortcutKey({ command }: { command: string }) {
+  const label = shortcutLabel(command);
+  return label ? <kbd>{label}</kbd> : null;
 }

@@ -1,7 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { NO_USER_KEYBINDINGS } from '../settings/keybindings';
 import { keybindingStore } from '../settings/keybindingStore';
-import { browserPasteIsBound, canvasOnly, comboLabel, currentBindings, findShortcut, type KeyPress, SHORTCUTS } from './keyboard';
+import {
+  browserPasteIsBound,
+  canvasOnly,
+  comboLabel,
+  shortcutLabel,
+  currentBindings,
+  findShortcut,
+  type KeyPress,
+  SHORTCUTS,
+} from './keyboard';
 
 const press = (key: string, mods: Partial<KeyPress> = {}): KeyPress => ({
   key,
@@ -67,6 +76,25 @@ describe('commands while the app view covers the canvas', () => {
     for (const global of ['Comfy.QueuePrompt', 'Comfy.Undo', 'Comfy.SaveWorkflow', 'Comfy.ShowSettingsDialog']) {
       expect(canvasOnly(global)).toBe(false);
     }
+  });
+});
+
+describe('menu labels', () => {
+  afterEach(() => keybindingStore.set(NO_USER_KEYBINDINGS));
+  it('show the key a command has now, and none once it is unbound', () => {
+    expect(shortcutLabel('Comfy.Canvas.ToggleSelectedNodes.Bypass')).toBe('Ctrl+B');
+    keybindingStore.set({
+      newBindings: [{ commandId: 'Comfy.Canvas.ToggleSelectedNodes.Bypass', combo: { key: 'k', alt: true } }],
+      unsetBindings: [
+        {
+          commandId: 'Comfy.Canvas.ToggleSelectedNodes.Bypass',
+          combo: { key: 'b', ctrl: true },
+          targetElementId: 'graph-canvas-container',
+        },
+      ],
+    });
+    expect(shortcutLabel('Comfy.Canvas.ToggleSelectedNodes.Bypass')).toBe('Alt+K');
+    expect(shortcutLabel('Comfy.NoSuchCommand')).toBeNull();
   });
 });
 

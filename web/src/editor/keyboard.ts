@@ -10,6 +10,7 @@ import { useEffect } from 'react';
 import {
   bindingFor,
   comboFromPress,
+  comboLabel,
   effectiveBindings,
   type KeyCombo,
   type Keybinding,
@@ -197,6 +198,13 @@ export function currentBindings(user: UserKeybindings = keybindingStore.get()): 
   // page) would run instead.
   const known = user.newBindings.filter((b) => BY_ID.has(b.commandId));
   return effectiveBindings(DEFAULT_KEYBINDINGS, { ...user, newBindings: known });
+}
+
+/** How the first combo bound to `commandId` reads now ("Ctrl+B"), or null when the command has none (menus
+ * show the user's bindings, not the defaults). */
+export function shortcutLabel(commandId: string, bindings: Keybinding[] = currentBindings()): string | null {
+  const binding = bindings.find((b) => b.commandId === commandId);
+  return binding ? comboLabel(binding.combo) : null;
 }
 
 /** The shortcut a key press runs with these bindings, if any (a binding of an unknown command runs nothing). */
