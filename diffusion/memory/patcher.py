@@ -74,6 +74,15 @@ class _SharedBase:
         self.streamer: Streamer | None = None
         self.source: str | None = None  # the file the model was loaded from (ModelPatcher.source)
 
+    def __getstate__(self):
+        """Copies and pickles carry the model only: a copy is a new base (its own lock, no clones yet, nothing
+        compiled or streaming), as a deep copy of a module that keeps its patcher (managed_patcher) needs."""
+        return {"model": self.model, "source": self.source}
+
+    def __setstate__(self, state) -> None:
+        self.__init__(state["model"])
+        self.source = state.get("source")
+
     def drop_patched_caches(self) -> None:
         """Forget every clone's patched tensors (they live on the old device after a move)."""
         for handle in list(self.handles):
@@ -249,6 +258,12 @@ class ModelPatcher:
         with self._shared.lock:
             self._shared.streamer = streamer
             self._shared.drop_patched_caches()
+
+    def computing(self):
+        """The context code that runs the base module directly (not through `__call__`) computes in: the
+        streamer's, moving each block to the device as it runs, when the model streams; else nothing."""
+        streamer = self._shared.streamer
+        return streamer.active() if streamer is not None else contextlib.nullcontext()
 
     @property
     def streaming(self) -> bool:

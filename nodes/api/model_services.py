@@ -15,6 +15,10 @@ same file, or a loader re-run after its cache entry was dropped, share one copy 
 weights, and a changed file is loaded afresh. Given the file's `source` (`file_source(path)`: its resolved
 path), every model patcher a load made is marked with it (`ModelPatcher.source`), which is how the model
 manager knows which resident models the next queued prompts need (`ModelServices.models_needed_soon`).
+
+Every model that computes goes through the manager, not only the UNet and text encoders: a VAE handle carries
+its own patcher (`VAEHandle.patchers()`), and ControlNets, upscale, CLIP vision, style and GLIGEN models get
+one from `managed_patcher` (one per module, kept on it), which their nodes load before computing.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from diffusion.memory.planner import GB, MemoryPolicy
 from diffusion.models.text.text_encode import CLIPHandle
 from diffusion.models.unet.compute import compile_problem
 from diffusion.models.unet.prepacked import enable_weight_packing
+from diffusion.models.vae.handle import VAEHandle
 
 
 def cpu_has_fast_bf16() -> bool:
@@ -88,13 +93,30 @@ def file_source(path: str | os.PathLike) -> str:
 
 def mark_source(values: Iterable[Any], source: str) -> None:
     """Mark every model patcher among a load's handles with `source`: a MODEL patcher itself, a CLIP handle's
-    encoder patchers (a VAE or other handle carries none the model manager moves)."""
+    encoder patchers, a VAE handle's patcher (other handles get theirs from `managed_patcher`)."""
     for value in values:
         if isinstance(value, ModelPatcher):
             value.source = source
-        elif isinstance(value, CLIPHandle):
+        elif isinstance(value, (CLIPHandle, VAEHandle)):
             for patcher in value.patchers():
                 patcher.source = source
+
+
+_PATCHER_ATTRIBUTE = "_managed_patcher"
+
+
+def managed_patcher(module: torch.nn.Module, choice: DeviceChoice, *, source: str | None = None) -> ModelPatcher:
+    """The one ModelPatcher the model manager tracks for `module` (a ControlNet's network, an upscale model, a
+    CLIP vision or GLIGEN model): made on first use, computing on `choice.device` and resting on its offload
+    device, and kept on the module itself, so every handle sharing the module (a ControlNet with another union
+    type, say) shares one base and counts once. `source`: the file it came from (`file_source`)."""
+    patcher = module.__dict__.get(_PATCHER_ATTRIBUTE)
+    if patcher is None:
+        patcher = ModelPatcher(module, load_device=choice.device, offload_device=choice.offload_device)
+        module.__dict__[_PATCHER_ATTRIBUTE] = patcher  # a plain attribute: not a submodule, not in the state dict
+    if source is not None and patcher.source is None:
+        patcher.source = source
+    return patcher
 
 
 class LoadedFiles:

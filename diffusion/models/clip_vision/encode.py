@@ -80,8 +80,13 @@ class ClipVision:
     def __init__(self, model: ClipVisionModel, *, device: torch.device | str = "cpu",
                  dtype: torch.dtype = torch.float32):
         self.model = model.to(device=device, dtype=dtype)
-        self.device = torch.device(device)
         self.dtype = dtype
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model computes: where its weights are (the model manager moves them; see the nodes)."""
+        weights = next(self.model.parameters(), None)
+        return weights.device if weights is not None else torch.device("cpu")
 
     @property
     def config(self):

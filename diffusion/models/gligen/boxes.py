@@ -50,8 +50,10 @@ def gligen_hooks(spec: Any, latent_shape) -> UNetHooks:
     model = model_of(spec_model)
     if kind != "position":
         positions = []
+    weights = next(model.position_net.parameters())  # where the model manager put it (sampling loads it)
+    inputs = [t.to(device=weights.device, dtype=weights.dtype) for t in box_inputs(model, latent_shape, list(positions))]
     with torch.no_grad():
-        objs = model.position_net(*box_inputs(model, latent_shape, list(positions)))
+        objs = model.position_net(*inputs)
 
     def patch(x: torch.Tensor, info: dict) -> torch.Tensor:
         fuser = model.fuser(info["block"], int(info.get("block_index", 0)))

@@ -73,7 +73,7 @@ class StyleAdapter(nn.Module):
         if vision_tokens.ndim != 3 or vision_tokens.shape[-1] != self.width:
             raise StyleModelError(f"this style model takes CLIP vision tokens {self.width} wide, got "
                                   f"{tuple(vision_tokens.shape)} (it is made for a different CLIP vision model)")
-        x = vision_tokens.to(self.proj.dtype)
+        x = vision_tokens.to(device=self.proj.device, dtype=self.proj.dtype)  # where the model manager put it
         style = self.style_embedding.expand(x.shape[0], -1, -1)
         x = self.transformer_layes(self.ln_pre(torch.cat([x, style], dim=1)))
         return self.ln_post(x[:, -self.tokens:, :]) @ self.proj

@@ -101,6 +101,14 @@ def estimate_bytes(tile: int, *, scale: int, element_size: int, image_shape: tup
     return parameter_bytes + work + batch * channels * height * width * element_size + output + output // 3
 
 
+def device_work_bytes(tile: int = START_TILE, *, scale: int, element_size: int, channels: int = 3) -> int:
+    """What one tile needs on the compute device beside the weights, for the model manager: the tile's
+    activations (ComfyUI's rough 384 bytes per output element, as in `estimate_bytes`) and the tile itself
+    (the whole output is assembled on the CPU, so it is not counted here)."""
+    return tile * tile * 3 * element_size * max(scale, 1) * WORK_BYTES_PER_OUTPUT_ELEMENT \
+        + tile * tile * channels * element_size
+
+
 def choose_tile(*, scale: int, element_size: int, image_shape: tuple[int, ...], parameter_bytes: int,
                 available: int) -> int:
     """The largest of 512, 256, 128 whose estimate fits `available` bytes (128 when none does)."""

@@ -11,17 +11,23 @@ the largest tiles that fit when the whole would not, and retries in smaller tile
 out-of-memory error (as ComfyUI falls back to tiled decoding). A half-precision decode that
 overflows into NaN or infinity (SDXL's VAE in fp16) is redone in float32, and the VAE stays in
 float32 from then on.
+
+The weights are managed like the UNet's: `patcher` (a ModelPatcher over the AutoencoderKL, `patchers()`
+for the model manager) is what the VAE nodes load before they compute, with `decode_work_bytes` /
+`encode_work_bytes` (the planner's estimates, the tile's when the whole would not fit) as the work beside
+it; the VAE computes wherever the manager put it (`device`), and block by block when the manager streams it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 
 from diffusion.memory.devices import empty_cache, free_memory
-from diffusion.memory.planner import choose_tile
+from diffusion.memory.patcher import ModelPatcher
+from diffusion.memory.planner import choose_tile, vae_decode_bytes, vae_encode_bytes
 from diffusion.models.latent_formats import SD15_FORMAT, LatentFormat
 from diffusion.models.vae.tiling import decode_tiled, encode_tiled
 from diffusion.models.vae.vae import AutoencoderKL
@@ -45,6 +51,62 @@ class VAEHandle:
         self.source = source
         self.free_bytes: Callable[[torch.device], int] = free_memory  # replaceable in tests
         self.last_decode_tile: int | None = None  # the tile size the last decode chose (None: whole)
+        weights = next(self.model.parameters(), None)
+        home = weights.device if weights is not None else torch.device("cpu")
+        self.patcher = ModelPatcher(self.model, load_device=home, offload_device=home)
+        self.patcher.source = source or None
+        # The model manager's load (`ModelServices.load`, set by the loaders): called before every encode and
+        # decode, so callers other than the VAE nodes (inspect nodes, packs calling vae.decode as in ComfyUI,
+        # whose VAE loads itself) compute on the device too. None: the VAE computes where its weights are.
+        self.load_with: Callable[..., None] | None = None
+
+    def patchers(self) -> list[ModelPatcher]:
+        """The model patchers the model manager loads before this VAE computes (one: the AutoencoderKL)."""
+        return [self.patcher]
+
+    def _dtype_bytes(self) -> int:
+        weights = next(self.model.parameters(), None)
+        return weights.element_size() if weights is not None else 4
+
+    def decode_work_bytes(self, latent_shape: Sequence[int], *, room: int | None = None,
+                          one_item: bool = False) -> int:
+        """Bytes a decode of a [B, C, h, w] latent needs beside the weights (`planner.vae_decode_bytes`; for
+        one batch item at a time with `one_item`, as `decode` works with an interrupt check). With `room`
+        (the bytes the budget leaves beside the weights) and a whole decode that would not fit in it, the
+        estimate of the tile `decode` then picks (`choose_tile`), so the manager does not evict for nothing."""
+        batch, _, height, width = (int(n) for n in latent_shape)
+        batch = 1 if one_item else batch
+        whole = vae_decode_bytes(batch, height, width, dtype_bytes=self._dtype_bytes())
+        tile = choose_tile(room, batch, height, width, dtype_bytes=self._dtype_bytes()) if room is not None else None
+        if tile is None:
+            return whole
+        side = (tile + 2 * 64) // 8  # choose_tile's tile with its overlap, in latent pixels
+        return min(whole, vae_decode_bytes(1, side, side, dtype_bytes=self._dtype_bytes()))
+
+    def encode_work_bytes(self, image_shape: Sequence[int], *, tile_size: int | None = None,
+                          one_item: bool = False) -> int:
+        """Bytes an encode of a [B, H, W, C] IMAGE needs beside the weights (`planner.vae_encode_bytes`; of one
+        `tile_size` tile when encoding tiled; one item at a time with `one_item`)."""
+        batch, height, width = int(image_shape[0]), int(image_shape[1]), int(image_shape[2])
+        if tile_size is not None:
+            batch, height, width = 1, min(height, tile_size), min(width, tile_size)
+        return vae_encode_bytes(1 if one_item else batch, height, width, dtype_bytes=self._dtype_bytes())
+
+    def tiled_decode_work_bytes(self, tile_size: int, overlap: int = 64) -> int:
+        """Bytes one tile of `decode_tiled(tile_size, overlap)` needs beside the weights."""
+        side = max(1, (tile_size + 2 * overlap) // max(self.downscale, 1))
+        return vae_decode_bytes(1, side, side, dtype_bytes=self._dtype_bytes())
+
+    def _load(self) -> None:
+        """Ask the model manager to load the VAE (a VAE node has already: then it is only marked recently used),
+        before the inputs move to its device. The work reserved is one 512-pixel tile's: a decode that would
+        not fit whole tiles itself."""
+        if self.load_with is not None:
+            self.load_with(self.patchers(), work_bytes=self.tiled_decode_work_bytes(512))
+
+    def _computing(self):
+        """The context the model computes in: the manager's streamer when it streams this VAE block by block."""
+        return self.patcher.computing()
 
     @property
     def downscale(self) -> int:
@@ -52,7 +114,8 @@ class VAEHandle:
 
     @property
     def device(self) -> torch.device:
-        return self.model.encoder.conv_in.weight.device
+        """Where the VAE computes: where the manager put its weights, or its streaming device."""
+        return self.patcher.current_device()
 
     def _pixels(self, image: torch.Tensor) -> torch.Tensor:
         if image.ndim != 4 or image.shape[-1] < 3:
@@ -78,11 +141,14 @@ class VAEHandle:
     @torch.inference_mode()
     def encode(self, image: torch.Tensor, check_interrupt: Callable[[], None] | None = None) -> torch.Tensor:
         """IMAGE [B,H,W,C] 0..1 -> latent [B,4,H/8,W/8] (unscaled)."""
-        return by_item(self.model.encode, self._pixels(image), check_interrupt).float().cpu()
+        self._load()
+        with self._computing():
+            return by_item(self.model.encode, self._pixels(image), check_interrupt).float().cpu()
 
     @torch.inference_mode()
     def decode(self, latent: torch.Tensor, check_interrupt: Callable[[], None] | None = None) -> torch.Tensor:
         """Latent [B,4,h,w] -> IMAGE [B,8h,8w,3] 0..1 (whole, or in tiles when memory is short)."""
+        self._load()
         latent = self._latent(latent)
         dtype_bytes = self.model.encoder.conv_in.weight.element_size()
         batch = 1 if check_interrupt is not None else latent.shape[0]
@@ -110,31 +176,36 @@ class VAEHandle:
 
     def _decode_pixels(self, latent: torch.Tensor, tile: int | None,
                        check_interrupt: Callable[[], None] | None) -> torch.Tensor:
-        if tile is None:
-            return by_item(self.model.decode, latent, check_interrupt)
-        factor = self.downscale
-        tile_latent = max(1, tile // factor)
-        return decode_tiled(self.model, latent, tile_latent, min(64 // factor, tile_latent - 1),
-                            check_interrupt=check_interrupt)
+        with self._computing():
+            if tile is None:
+                return by_item(self.model.decode, latent, check_interrupt)
+            factor = self.downscale
+            tile_latent = max(1, tile // factor)
+            return decode_tiled(self.model, latent, tile_latent, min(64 // factor, tile_latent - 1),
+                                check_interrupt=check_interrupt)
 
     @torch.inference_mode()
     def encode_tiled(self, image: torch.Tensor, tile_size: int = 512, overlap: int = 64,
                      check_interrupt: Callable[[], None] | None = None) -> torch.Tensor:
         """Like `encode`, over overlapping tiles of `tile_size` pixels (rounded down to the downscale)."""
+        self._load()
         factor = self.downscale
         tile = max(factor, tile_size // factor * factor)
         overlap = min(overlap // factor * factor, tile - factor)
-        return encode_tiled(self.model, self._pixels(image), tile, overlap, check_interrupt=check_interrupt).cpu()
+        with self._computing():
+            return encode_tiled(self.model, self._pixels(image), tile, overlap, check_interrupt=check_interrupt).cpu()
 
     @torch.inference_mode()
     def decode_tiled(self, latent: torch.Tensor, tile_size: int = 512, overlap: int = 64,
                      check_interrupt: Callable[[], None] | None = None) -> torch.Tensor:
         """Like `decode`, over overlapping tiles of `tile_size` pixels (ComfyUI's VAEDecodeTiled units)."""
+        self._load()
         factor = self.downscale
         tile = max(1, tile_size // factor)
         overlap = min(overlap // factor, tile - 1)
-        return self._image(decode_tiled(self.model, self._latent(latent), tile, overlap,
-                                        check_interrupt=check_interrupt))
+        with self._computing():
+            return self._image(decode_tiled(self.model, self._latent(latent), tile, overlap,
+                                            check_interrupt=check_interrupt))
 
 
 def by_item(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,

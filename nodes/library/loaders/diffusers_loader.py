@@ -87,7 +87,7 @@ class DiffusersLoader(Node):
                     clip_dtype=choice.text_encoder_dtype, vae_dtype=choice.vae_dtype, load_device=choice.device)
             except diffusers_folder.CheckpointError as exc:
                 raise diffusers_folder.CheckpointError(f"{cls.node_id}: {exc}") from None
-            return model_services.prepare_unet(loaded.model, choice), loaded.clip, _place_vae(loaded.vae, choice)
+            return model_services.prepare_unet(loaded.model, choice), loaded.clip, _place_vae(loaded.vae, services)
 
         key = ("diffusers", str(folder), repr(folder_fingerprint(folder)), str(choice.unet_dtype))
         return services.files.handles(key, load, source=model_services.file_source(folder))

@@ -102,10 +102,14 @@ class ModelFileLoader(Node):
                                                 source=model_services.file_source(path))
 
 
-def _place_vae(vae, choice) -> Any:
-    """A freshly loaded VAE moved to the compute device (VAEs are small: they stay there)."""
-    if vae is not None and choice.device.type != "cpu":
-        vae.model.to(choice.device)
+def _place_vae(vae, services) -> Any:
+    """A freshly loaded VAE told where it computes and rests, and how to be loaded there: it stays where it was
+    loaded (the offload device) until it computes — a VAE node loads it through the model manager first, and
+    any other caller of its encode/decode (inspect nodes, a pack) gets it loaded by the handle itself."""
+    if vae is not None:
+        vae.patcher.load_device = services.choice.device
+        vae.patcher.offload_device = services.choice.offload_device
+        vae.load_with = services.load
     return vae
 
 
@@ -132,7 +136,7 @@ class CheckpointLoaderSimple(ModelFileLoader):
             loaded = checkpoints.load_checkpoint(path, embeddings_dirs=embeddings_dirs(ctx), dtype=choice.unet_dtype,
                                                  clip_dtype=choice.text_encoder_dtype, vae_dtype=choice.vae_dtype,
                                                  load_device=choice.device)
-            return model_services.prepare_unet(loaded.model, choice), loaded.clip, _place_vae(loaded.vae, choice)
+            return model_services.prepare_unet(loaded.model, choice), loaded.clip, _place_vae(loaded.vae, services)
 
         key = ("checkpoint", *file_identity(path), str(choice.unet_dtype))
         return services.files.handles(key, load, source=model_services.file_source(path))
@@ -155,13 +159,13 @@ class VAELoader(ModelFileLoader):
     @classmethod
     def run(cls, ctx: Any, *, vae_name: str) -> tuple:
         if vae_name == PIXEL_SPACE:  # as ComfyUI: the name wins over a file of that name
-            return (_place_vae(pixel_space.PixelSpaceVAE(), ctx.runtime.models.choice),)
+            return (_place_vae(pixel_space.PixelSpaceVAE(), ctx.runtime.models),)
         path = cls.file_path(ctx, vae_name)
         services = ctx.runtime.models
         choice = services.choice
         key = ("vae", *file_identity(path), str(choice.vae_dtype))
         (vae,) = services.files.handles(
-            key, lambda: (_place_vae(checkpoints.load_vae(path, dtype=choice.vae_dtype), choice),),
+            key, lambda: (_place_vae(checkpoints.load_vae(path, dtype=choice.vae_dtype), services),),
             source=model_services.file_source(path))
         return (vae,)
 

@@ -22,7 +22,7 @@ from folders.file_identity import file_identity
 from nodes.api.declare import Combo, FileList, Out, Socket, String
 from nodes.api.lazy import lazy_import
 from nodes.api.runtime import runtime_of
-from nodes.library.loaders.model_loaders import ModelFileLoader, embeddings_dirs
+from nodes.library.loaders.model_loaders import ModelFileLoader, _place_vae, embeddings_dirs
 from nodes.library.output_files import SavesNamedFiles
 
 checkpoints = lazy_import("diffusion.checkpoints.loader")
@@ -46,9 +46,7 @@ def _load(ctx: Any, node: str, path, *, with_clip: bool) -> tuple:
             raise ValueError(f"{node}: {path.name} holds no CLIP vision model (it is a {loaded.info.family} "
                              "checkpoint); load it with CheckpointLoaderSimple and the CLIP vision file with "
                              "CLIPVisionLoader")
-        vae = loaded.vae
-        if vae is not None and choice.device.type != "cpu":
-            vae.model.to(choice.device)
+        vae = _place_vae(loaded.vae, services)  # loaded through the model manager when a VAE node runs
         return model_services.prepare_unet(loaded.model, choice), loaded.clip, vae, loaded.clip_vision
 
     key = ("checkpoint+clip_vision", *file_identity(path), str(choice.unet_dtype), with_clip)

@@ -177,7 +177,7 @@ class SamplerCustom(Node):
         positive = require_conditioning(positive, node, "positive")
         negative = require_conditioning(negative, node, "negative")
         callback = step_callback(ctx, model, max(len(sigmas) - 1, 0))
-        load_for_sampling(ctx, model, samples)
+        load_for_sampling(ctx, model, samples, conditionings=(positive, negative))
         if choice.options:
             out, denoised = guided.sample_guided(
                 guided.Guider(model, "cfg", (positive, negative), cfg=cfg), noise, sampler_function(choice, node),

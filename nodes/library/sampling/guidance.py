@@ -173,7 +173,7 @@ class SamplerCustomAdvanced(Node):
         samples = fitted_latent(model, latent, node)
         noise_mask = check_noise_mask(latent, node)
         initial = source.generate(latent, samples, node)
-        load_for_sampling(ctx, model, samples)
+        load_for_sampling(ctx, model, samples, conditionings=guider.conds)
         out, denoised = guided.sample_guided(
             guider, initial, run_sampler, sigmas, samples, noise_mask=noise_mask, seed=source.seed,
             random_inpaint_noise=choice.name == "ddim", callback=step_callback(ctx, model, max(len(sigmas) - 1, 0)),

@@ -26,6 +26,7 @@ planner = lazy_import("diffusion.memory.planner")
 sampling = lazy_import("diffusion.sampling.sample")
 sampling_noise = lazy_import("diffusion.sampling.noise")
 previews = lazy_import("diffusion.sampling.previews")
+conditioning_models = lazy_import("nodes.library.sampling.conditioning_models")
 
 MAX_SEED = 0xFFFFFFFFFFFFFFFF
 SEED_TOOLTIP = "The random seed used for creating the noise."
@@ -95,9 +96,11 @@ def _taesd_decoder(ctx: Any, latent_format: Any) -> Any:
                                         lambda: previews.load_taesd_decoder(path))
 
 
-def load_for_sampling(ctx: Any, model: Any, samples: Any, evaluations: int = 2) -> None:
+def load_for_sampling(ctx: Any, model: Any, samples: Any, evaluations: int = 2, conditionings: Any = ()) -> None:
     """Put the model on the device with room for one step's activations on `samples` (the planner streams
-    a model that cannot fit beside them); a model without a UNet config loads with no estimate."""
+    a model that cannot fit beside them); a model without a UNet config loads with no estimate. The
+    ControlNets and GLIGEN models the `conditionings` carry load in the same call (counted together, never
+    evicted for each other; nodes/library/sampling/conditioning_models.py)."""
     config = getattr(getattr(model, "model", None), "config", None)
     work = 0
     if config is not None and hasattr(config, "channel_mult"):
@@ -105,7 +108,8 @@ def load_for_sampling(ctx: Any, model: Any, samples: Any, evaluations: int = 2) 
         dtype_bytes = dtype.itemsize if dtype is not None else 4
         work = planner.unet_config_step_bytes(config, tuple(samples.shape), dtype_bytes=dtype_bytes,
                                               evaluations=evaluations)
-    ctx.runtime.models.load([model], work_bytes=work)
+    extra = conditioning_models.conditioning_patchers(ctx.runtime.models, model, conditionings)
+    ctx.runtime.models.load([model, *extra], work_bytes=work)
 
 
 def step_callback(ctx: Any, model: Any, total_steps: int) -> Callable[[int, torch.Tensor, torch.Tensor, int], None]:
@@ -145,7 +149,7 @@ def sample_latent(ctx: Any, node: str, *, model, seed, steps, cfg, sampler_name,
             report(step, x0, x, total)
     else:
         callback = report
-    load_for_sampling(ctx, model, samples)
+    load_for_sampling(ctx, model, samples, conditionings=(positive, negative))
     out = sampling.sample(model, noise, positive, negative, cfg=cfg, sampler_name=sampler_name, scheduler=scheduler,
                           steps=steps, latent=samples, denoise=denoise, start_step=start_step, last_step=last_step,
                           force_full_denoise=force_full_denoise, noise_mask=noise_mask, seed=seed,

@@ -24,6 +24,7 @@ from nodes.library.loaders.model_loaders import ModelFileLoader
 checkpoint_files = lazy_import("diffusion.checkpoints.checkpoint")
 clip_vision_model = lazy_import("diffusion.models.clip_vision.model")
 clip_vision_encode = lazy_import("diffusion.models.clip_vision.encode")
+model_services = lazy_import("nodes.api.model_services")
 
 
 def load_clip_vision(ctx: Any, path, node: str):
@@ -38,10 +39,20 @@ def load_clip_vision(ctx: Any, path, node: str):
             model = clip_vision_model.ClipVisionModel.from_state_dict(sd, source=str(path))
         except clip_vision_model.ClipVisionError as exc:
             raise ValueError(f"{node}: {exc}") from None
-        return (clip_vision_encode.ClipVision(model, device=choice.device, dtype=choice.text_encoder_dtype),)
+        vision = clip_vision_encode.ClipVision(model, device=choice.offload_device, dtype=choice.text_encoder_dtype)
+        model_services.managed_patcher(vision.model, choice, source=model_services.file_source(path))
+        return (vision,)
 
     (vision,) = services.files.handles(key, load)
     return vision
+
+
+def load_clip_vision_for_encode(ctx: Any, clip_vision: Any) -> None:
+    """Put a ClipVision's model on the compute device through the model manager (no activation estimate: one
+    image batch through a ViT is small beside its weights); a pack's own CLIP vision object is left as it is."""
+    if isinstance(clip_vision, clip_vision_encode.ClipVision) and getattr(ctx, "runtime", None) is not None:
+        services = ctx.runtime.models
+        services.load([model_services.managed_patcher(clip_vision.model, services.choice)])
 
 
 def require_clip_vision_output(value: Any, node: str, name: str = "clip_vision_output") -> Any:
@@ -87,6 +98,7 @@ class CLIPVisionEncode(Node):
         if crop not in ("center", "none"):
             raise ValueError(f"{cls.node_id}: input 'crop' must be center or none, got {crop!r}")
         image = require_image(image, cls.node_id, "image")
+        load_clip_vision_for_encode(ctx, clip_vision)
         return (clip_vision.encode_image(image, crop=crop == "center"),)
 
 

@@ -24,6 +24,7 @@ from nodes.library.vision.clip_vision_nodes import require_clip_vision_output
 torch = lazy_import("torch")
 checkpoint_files = lazy_import("diffusion.checkpoints.checkpoint")
 adapter = lazy_import("diffusion.models.style_model.adapter")
+model_services = lazy_import("nodes.api.model_services")
 
 STRENGTH_TYPES = ("multiply", "attn_bias")
 
@@ -88,9 +89,12 @@ class StyleModelApply(Node):
                             f"got {type(style_model).__name__}")
         if strength_type not in STRENGTH_TYPES:
             raise ValueError(f"{cls.node_id}: input 'strength_type' must be one of {', '.join(STRENGTH_TYPES)}")
+        services = ctx.runtime.models if getattr(ctx, "runtime", None) is not None else None
+        if services is not None:  # counted and evicted like every model; it runs on the compute device
+            services.load([model_services.managed_patcher(style_model, services.choice)])
         try:
             with torch.no_grad():
-                tokens = style_model(output["last_hidden_state"].cpu().float())
+                tokens = style_model(output["last_hidden_state"].cpu().float()).float().cpu()
         except adapter.StyleModelError as exc:
             raise ValueError(f"{cls.node_id}: {exc}") from None
         tokens = tokens.flatten(0, 1).unsqueeze(0)

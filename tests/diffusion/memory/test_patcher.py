@@ -178,3 +178,20 @@ def test_concurrent_clones_do_not_see_each_others_patches():
 def test_size_in_bytes():
     patcher = ModelPatcher(_model())
     assert patcher.model_size_bytes() == sum(p.numel() * 4 for p in patcher.model.parameters())
+
+
+def test_a_patcher_and_a_module_that_keeps_one_deep_copy_and_pickle():
+    import copy
+    import pickle
+
+    model = nn.Linear(2, 2)
+    patcher = ModelPatcher(model)
+    patcher.source = "/models/x.safetensors"
+    model.__dict__["_managed_patcher"] = patcher  # as nodes.api.model_services.managed_patcher keeps it
+    twin = copy.deepcopy(patcher)  # a new base: its own lock, the same weights, the same source
+    assert twin.model is not model and twin.base_key() != patcher.base_key() and twin.source == patcher.source
+    assert torch.equal(twin.model.weight, model.weight)
+    copied = copy.deepcopy(model)
+    assert copied._managed_patcher.model is copied
+    restored = pickle.loads(pickle.dumps(patcher))
+    assert restored.source == "/models/x.safetensors" and torch.equal(restored.model.weight, model.weight)

@@ -74,3 +74,21 @@ def test_a_float16_overflow_is_decoded_again_in_float32(handle, monkeypatch):
     image = handle.decode(_latent(4))
     assert calls == [torch.float16, torch.float32] and torch.isfinite(image).all()
     assert handle.model.encoder.conv_in.weight.dtype == torch.float32
+
+
+def test_every_encode_and_decode_asks_the_model_manager_first(handle):
+    """As ComfyUI's VAE loads itself, a caller other than the VAE nodes (inspect nodes, a pack calling
+    vae.decode) gets the VAE loaded: the manager's load runs before the inputs move to the VAE's device."""
+    handle.free_bytes = lambda device: 64 * GB
+    calls = []
+
+    def load(patchers, *, work_bytes):
+        calls.append((patchers, work_bytes, handle.device))
+
+    handle.load_with = load
+    image = handle.decode(_latent(8))
+    handle.encode(image)
+    handle.decode_tiled(_latent(8), tile_size=32, overlap=8)
+    handle.encode_tiled(image, tile_size=32, overlap=8)
+    assert len(calls) == 4 and all(patchers == [handle.patcher] for patchers, _, _ in calls)
+    assert all(work == handle.tiled_decode_work_bytes(512) > 0 for _, work, _ in calls)  # one tile's, not the whole
