@@ -138,3 +138,12 @@ def answer_prompts_here(page) -> list[dict]:
 
     page.route("**/prompt", answer)
     return bodies
+
+
+def open_count_workflow_and_queue_panel(page, tmp_path: Path):
+    """Opens a quick counting workflow (count_workflow(3, 0.01)) and the queue panel; returns the panel."""
+    path = tmp_path / "count.json"
+    path.write_text(json.dumps(count_workflow(3, 0.01)))
+    open_workflow_file(page, path)
+    page.get_by_role("button", name="Queue & history").click()
+    return page.get_by_role("complementary", name="Queue and history")

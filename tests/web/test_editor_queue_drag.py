@@ -9,7 +9,7 @@ import json
 from playwright.sync_api import expect
 
 from .conftest import ARTIFACTS
-from .editor_actions import count_workflow, open_workflow_file
+from .editor_actions import open_count_workflow_and_queue_panel
 
 
 def _server_order(page, server_url) -> list[str]:
@@ -30,11 +30,7 @@ def _point_at(page, row, fraction: float) -> None:
 
 
 def test_queue_panel_drag_reorders_pending_prompts(page, server_url, tmp_path):
-    path = tmp_path / "count.json"
-    path.write_text(json.dumps(count_workflow(3, 0.01)))
-    open_workflow_file(page, path)
-    page.get_by_role("button", name="Queue & history").click()
-    panel = page.get_by_role("complementary", name="Queue and history")
+    panel = open_count_workflow_and_queue_panel(page, tmp_path)
     rows = panel.locator(".lg-queue-item.pending")
     line = panel.get_by_test_id("queue-drop-line")
     try:

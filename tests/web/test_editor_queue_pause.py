@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
 from playwright.sync_api import expect
 
 from .conftest import ARTIFACTS
-from .editor_actions import count_workflow, open_workflow_file
+from .editor_actions import open_count_workflow_and_queue_panel
 
 
 def test_queue_panel_pause_reorder_resume(page, server_url, tmp_path):
-    path = tmp_path / "count.json"
-    path.write_text(json.dumps(count_workflow(3, 0.01)))
-    open_workflow_file(page, path)
-    page.get_by_role("button", name="Queue & history").click()
-    panel = page.get_by_role("complementary", name="Queue and history")
+    panel = open_count_workflow_and_queue_panel(page, tmp_path)
     try:
         panel.get_by_role("button", name="Pause").click()
         expect(panel.get_by_role("button", name="Resume")).to_be_visible()

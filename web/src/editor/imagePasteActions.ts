@@ -88,30 +88,41 @@ function clipboardFiles(data: DataTransfer): File[] {
     .filter((f): f is File => f !== null);
 }
 
-let fallback: ReturnType<typeof setTimeout> | null = null;
+/** An action that runs on the next tick unless the browser event it waits for comes first and takes it. */
+class EventFallback {
+  private timer: ReturnType<typeof setTimeout> | null = null;
+
+  /** Run `action` on the next tick (replacing one still waiting). */
+  arm(action: () => void): void {
+    this.take();
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      action();
+    }, 0);
+  }
+
+  /** The awaited event came: the waiting action will not run. */
+  take(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
+
+const pasteFallback = new EventFallback();
+const copyFallback = new EventFallback();
 
 /**
  * Ctrl+V was pressed: the browser's `paste` event that follows decides what is pasted. Should none
  * come (a browser that sends none outside text fields), `pasteNodes` runs on the next tick.
  */
 export function expectPasteEvent(pasteNodes: () => void): void {
-  if (fallback) clearTimeout(fallback);
-  fallback = setTimeout(() => {
-    fallback = null;
-    pasteNodes();
-  }, 0);
+  pasteFallback.arm(pasteNodes);
 }
-
-let copyFallback: ReturnType<typeof setTimeout> | null = null;
 
 /** Ctrl+C was pressed: the browser's `copy` event that follows copies the nodes (`onCopy`); should none
  * come, `copyNodes` runs on the next tick. */
 export function expectCopyEvent(copyNodes: () => void): void {
-  if (copyFallback) clearTimeout(copyFallback);
-  copyFallback = setTimeout(() => {
-    copyFallback = null;
-    copyNodes();
-  }, 0);
+  copyFallback.arm(copyNodes);
 }
 
 /**
@@ -121,10 +132,7 @@ export function expectCopyEvent(copyNodes: () => void): void {
  */
 export function onCopy(e: ClipboardEvent, copyNodes: () => boolean | void): void {
   if (typingInField(e.target) || hasTextSelection()) return;
-  if (copyFallback) {
-    clearTimeout(copyFallback);
-    copyFallback = null;
-  }
+  copyFallback.take();
   if (copyNodes() === false) return; // nothing selected: the browser does its own copy
   e.clipboardData?.setData('text/plain', ' ');
   e.preventDefault();
@@ -138,10 +146,7 @@ function hasTextSelection(): boolean {
 /** The document's `paste` handler (ComfyUI's rules, imagePaste.ts); pastes in text fields are left to them. */
 export function onPaste(e: ClipboardEvent, pasteNodes: () => void): void {
   if (typingInField(e.target)) return;
-  if (fallback) {
-    clearTimeout(fallback);
-    fallback = null;
-  }
+  pasteFallback.take();
   const data = e.clipboardData;
   const { nodes, defs } = graphStore.get();
   const plan = planPaste({ files: data ? clipboardFiles(data) : [], text: data?.getData('text/plain') ?? '' }, nodes, defs);
