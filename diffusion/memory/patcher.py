@@ -292,6 +292,17 @@ class ModelPatcher:
         return module_size_bytes(self.model) + packable_bytes(self.model)
 
 
+# Where a module keeps the one ModelPatcher the model manager tracks for it (nodes/api/model_services.py
+# `managed_patcher`: ControlNets, upscale, CLIP vision, GLIGEN): a plain attribute, not a submodule.
+MANAGED_PATCHER_ATTRIBUTE = "_managed_patcher"
+
+
+def managed_patcher_of(module: nn.Module) -> ModelPatcher | None:
+    """The ModelPatcher the model manager tracks for `module`, if it has one."""
+    patcher = module.__dict__.get(MANAGED_PATCHER_ATTRIBUTE)
+    return patcher if isinstance(patcher, ModelPatcher) else None
+
+
 def module_size_bytes(module: nn.Module) -> int:
     """Bytes held by a module's parameters and buffers."""
     total = sum(p.numel() * p.element_size() for p in module.parameters())

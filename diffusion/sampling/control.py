@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from diffusion.imaging.resample import resize
+from diffusion.memory.patcher import managed_patcher_of
 from diffusion.models.unet.hooks import UNetHooks
 from diffusion.sampling import model_hooks
 
@@ -167,7 +168,17 @@ class PreparedControl:
             return previous
         model = self.applied.model
         network = model.network_for(sampled)
-        _move(network, x.device)
+        managed = managed_patcher_of(network)
+        streaming = managed is not None and managed.streaming
+        if not streaming:
+            _move(network, x.device)  # usually there already: the sampler loaded it with the UNet
+        with managed.computing() if streaming else contextlib.nullcontext():  # streamed: block by block
+            return self._residuals_of(network, x, sigma, context, y, batched_number, sampling, previous)
+
+    def _residuals_of(self, network: nn.Module, x: torch.Tensor, sigma: torch.Tensor, context: torch.Tensor,
+                      y: torch.Tensor | None, batched_number: int, sampling: Any,
+                      previous: dict[str, list] | None) -> dict[str, list]:
+        model = self.applied.model
         hint = self.hint_for(x, batched_number)
         sigma_col = sigma.reshape(-1, 1, 1, 1).to(x)
         x_in = sampling.calculate_input(sigma_col, x)

@@ -37,7 +37,7 @@ import torch
 
 from diffusion.memory.devices import DeviceChoice, choose_devices, choose_dtype, total_memory
 from diffusion.memory.model_manager import ModelManager
-from diffusion.memory.patcher import ModelPatcher
+from diffusion.memory.patcher import MANAGED_PATCHER_ATTRIBUTE, ModelPatcher, managed_patcher_of
 from diffusion.memory.planner import GB, MemoryPolicy
 from diffusion.models.text.text_encode import CLIPHandle
 from diffusion.models.unet.compute import compile_problem
@@ -102,7 +102,6 @@ def mark_source(values: Iterable[Any], source: str) -> None:
                 patcher.source = source
 
 
-_PATCHER_ATTRIBUTE = "_managed_patcher"
 
 
 def managed_patcher(module: torch.nn.Module, choice: DeviceChoice, *, source: str | None = None) -> ModelPatcher:
@@ -110,10 +109,10 @@ def managed_patcher(module: torch.nn.Module, choice: DeviceChoice, *, source: st
     CLIP vision or GLIGEN model): made on first use, computing on `choice.device` and resting on its offload
     device, and kept on the module itself, so every handle sharing the module (a ControlNet with another union
     type, say) shares one base and counts once. `source`: the file it came from (`file_source`)."""
-    patcher = module.__dict__.get(_PATCHER_ATTRIBUTE)
+    patcher = managed_patcher_of(module)
     if patcher is None:
         patcher = ModelPatcher(module, load_device=choice.device, offload_device=choice.offload_device)
-        module.__dict__[_PATCHER_ATTRIBUTE] = patcher  # a plain attribute: not a submodule, not in the state dict
+        module.__dict__[MANAGED_PATCHER_ATTRIBUTE] = patcher  # a plain attribute: not a submodule, not in the state dict
     if source is not None and patcher.source is None:
         patcher.source = source
     return patcher
