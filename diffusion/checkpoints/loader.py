@@ -219,9 +219,11 @@ _TE_FAMILIES = {("clip_l",): "sd15", ("clip_h",): "sd21", ("clip_g",): "sdxl-ref
 def load_text_encoder(paths: Sequence[str | os.PathLike], *, embeddings_dirs: Iterable[str | os.PathLike] = (),
                       dtype: torch.dtype | None = None, device: Device = None) -> CLIPHandle:
     """Load standalone text encoder files: one CLIP-L (SD1), one CLIP-H (SD2), one CLIP-G
-    (SDXL refiner) or CLIP-L + CLIP-G (SDXL). HF or OpenCLIP layouts."""
+    (SDXL refiner) or CLIP-L + CLIP-G (SDXL). HF or OpenCLIP layouts. Each encoder's patcher has the
+    resolved path of its own file as `source`."""
     weights: dict[str, dict] = {}
     releases: dict[str, Callable[[str], None]] = {}
+    files: dict[str, str] = {}  # encoder name -> the file it came from (each encoder patcher's `source`)
     for path in paths:
         sd = load_state_dict(path)
         if detect_file_kind(sd) != "text_encoder":
@@ -235,14 +237,19 @@ def load_text_encoder(paths: Sequence[str | os.PathLike], *, embeddings_dirs: It
         if kind in weights:
             raise CheckpointError(f"{path}: a second {kind} text encoder was given")
         weights[kind] = tensors
+        files[kind.removeprefix("clip_")] = str(Path(path).resolve())
         if callable(getattr(sd, "release", None)):
             releases[kind.removeprefix("clip_")] = sd.release
     family = _TE_FAMILIES.get(tuple(sorted(weights)))
     if family is None:
         raise CheckpointError(f"unsupported text encoder combination {sorted(weights)} from {[str(p) for p in paths]}")
     try:
-        return clip_handle_from_state_dicts(family, {k.removeprefix("clip_"): v for k, v in weights.items()},
-                                            embeddings_dirs=embeddings_dirs, dtype=dtype, device=device,
-                                            release=releases)
+        handle = clip_handle_from_state_dicts(family, {k.removeprefix("clip_"): v for k, v in weights.items()},
+                                              embeddings_dirs=embeddings_dirs, dtype=dtype, device=device,
+                                              release=releases)
     except ValueError as exc:
         raise CheckpointError(f"{[str(p) for p in paths]}: text encoder weights do not fit: {exc}") from None
+    for name, patcher in handle.encoders.items():  # each encoder knows its own file (queue-aware eviction)
+        if name in files:
+            patcher.source = files[name]
+    return handle

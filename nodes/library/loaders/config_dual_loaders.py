@@ -20,7 +20,6 @@ from nodes.library.loaders.model_loaders import (
     embeddings_dirs,
     file_fingerprint,
     model_file,
-    model_services,
 )
 
 DUAL_CLIP_TYPES = ("sdxl", "sd3", "flux", "hunyuan_video", "hidream", "hunyuan_image", "hunyuan_video_15",
@@ -93,8 +92,8 @@ class DualCLIPLoader(ModelFileLoader):
                     patcher.load_device = services.choice.device
             return (clip,)
 
-        # both encoders carry the first file's path: a queued prompt naming it needs this CLIP
-        return services.files.handles(key, load, source=model_services.file_source(paths[0]))
+        # each encoder carries its own file's path (load_text_encoder): a queued prompt naming either needs it
+        return services.files.handles(key, load)
 
 
 NODES = [CheckpointLoader, DualCLIPLoader]

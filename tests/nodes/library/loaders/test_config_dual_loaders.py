@@ -80,6 +80,10 @@ def test_dual_clip_loader_gives_sdxl_text_encoders(sd_runtime, text_encoder_file
     assert clip.family == reference.family == "sdxl"
     ours, theirs = clip_weights(clip), clip_weights(reference)
     assert ours.keys() == theirs.keys() and all(torch.equal(ours[k], theirs[k]) for k in ours)
+    # each encoder knows its own file, whatever the input order (the model manager's queue-aware eviction)
+    folder = sd_runtime.folders.models_dir / "text_encoders"
+    assert {name: patcher.source for name, patcher in clip.encoders.items()} == {
+        "l": str((folder / text_encoder_files[0]).resolve()), "g": str((folder / text_encoder_files[1]).resolve())}
 
 
 def test_dual_clip_loader_refuses_other_types_and_pairs(sd_runtime, text_encoder_files):
