@@ -1,5 +1,6 @@
 """Pasting and dropping images in the editor (ComfyUI's rules): Ctrl+V with an image in the clipboard
-puts it on the selected LoadImage node or on a new LoadImage node under the mouse, a pasted workflow
+puts it on the selected LoadImage node or on a new LoadImage node under the mouse (the view centre when the
+mouse is off the canvas), uploaded into input/pasted/ as ComfyUI does, a pasted workflow
 text opens, a failed upload shows the server's message and changes nothing, and an image dropped on a
 LoadImage node becomes its image. The clipboard is a synthetic `paste` event carrying a DataTransfer."""
 
@@ -56,7 +57,10 @@ def test_pasted_image_makes_a_load_image_node_then_replaces_the_selected_ones_im
     expect(first).to_have_attribute("data-id", "1")
     expect(node(page, "1")).to_contain_text("Load Image")
     first_name = _image_widget(page, "1").input_value()
+    # As in ComfyUI, a pasted image goes into input/pasted/ and the widget reads "pasted/<name>", a choice of its list.
+    assert first_name.startswith("pasted/"), first_name
     assert (server.base / "input" / first_name).is_file()
+    expect(_image_widget(page, "1").locator("option", has_text="not available")).to_have_count(0)
     box = first.bounding_box()
     assert box and abs(box["x"] - 700) < 4 and abs(box["y"] - 400) < 4, box
 
@@ -70,6 +74,21 @@ def test_pasted_image_makes_a_load_image_node_then_replaces_the_selected_ones_im
     page.keyboard.press("Control+z")
     expect(_image_widget(page, "1")).to_have_value(first_name)
     expect(page.locator(".react-flow__node")).to_have_count(1)
+
+
+def test_pasted_image_goes_to_the_view_centre_when_the_mouse_is_off_the_canvas(page):
+    clear_canvas(page)
+    page.mouse.move(600, 300)  # over the canvas first, then over the side toolbar
+    strip = page.locator(".lg-side-strip").bounding_box()
+    assert strip
+    page.mouse.move(strip["x"] + strip["width"] / 2, strip["y"] + strip["height"] - 10)
+    _paste(page, [(_png((9, 9, 9)), "image.png", "image/png")])
+    expect(page.locator(".react-flow__node")).to_have_count(1)
+    canvas = page.locator(".lg-canvas").bounding_box()
+    box = page.locator(".react-flow__node").first.bounding_box()
+    assert canvas and box
+    centre = (canvas["x"] + canvas["width"] / 2, canvas["y"] + canvas["height"] / 2)
+    assert abs(box["x"] - centre[0]) < 4 and abs(box["y"] - centre[1]) < 4, (box, centre)
 
 
 def test_failed_upload_and_non_image_clipboard_change_nothing(page):

@@ -88,13 +88,29 @@ class _InputImageNode(Node):
         return image_name_problem(image, ctx.runtime, cls.node_id) or True
 
 
+PASTED_SUBFOLDER = "pasted"
+
+
+class InputImagesAndPasted(FileList):
+    """The files at the top of input/ (as ComfyUI lists them) and then those of input/pasted/, where
+    the editor uploads pasted images as ComfyUI's does ("pasted/image.png"), so a pasted image is a
+    choice of the list rather than a value not in it."""
+
+    def resolve(self, runtime: Any) -> list[str]:
+        top = super().resolve(runtime)
+        folders = getattr(runtime, "folders", None)
+        everything = [] if folders is None else folders.list_files(self.key, self.extensions, recursive=True)
+        pasted = [name for name in everything if name.startswith(PASTED_SUBFOLDER + "/") and name.count("/") == 1]
+        return [*top, *(name for name in pasted if name not in top)]
+
+
 class LoadImage(_InputImageNode):
     node_id = "LoadImage"
     display_name = "Load Image"
     category = "image"
     description = ("Loads an image from the input folder (also `sub/x.png` or `x.png [output]`); MASK = 1 - alpha, "
                    "64x64 zeros without alpha. Frames of one size become a batch.")
-    inputs = [Combo("image", FileList("input", IMAGE_EXTENSIONS, recursive=False), image_upload=True)]
+    inputs = [Combo("image", InputImagesAndPasted("input", IMAGE_EXTENSIONS, recursive=False), image_upload=True)]
     outputs = [Out("IMAGE"), Out("MASK")]
 
     @classmethod
@@ -108,7 +124,7 @@ class LoadImageMask(_InputImageNode):
     display_name = "Load Image (as Mask)"
     category = "mask"
     description = "One channel of an image in the input folder as a MASK; the alpha channel is inverted."
-    inputs = [Combo("image", FileList("input", None, recursive=False), image_upload=True),
+    inputs = [Combo("image", InputImagesAndPasted("input", None, recursive=False), image_upload=True),
               Combo("channel", MASK_CHANNELS)]
     outputs = [Out("MASK")]
 

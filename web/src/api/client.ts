@@ -112,10 +112,11 @@ export async function clearHistory(): Promise<void> {
 }
 
 /** POST /upload/image; returns the value a LoadImage widget should hold. */
-export async function uploadImage(file: File): Promise<string> {
+export async function uploadImage(file: File, subfolder?: string): Promise<string> {
   const form = new FormData();
   form.append('image', file, file.name);
   form.append('type', 'input');
+  if (subfolder) form.append('subfolder', subfolder);
   const res = await request('/upload/image', { method: 'POST', body: form });
   const data = (await res.json()) as { name: string; subfolder?: string };
   return data.subfolder ? `${data.subfolder}/${data.name}` : data.name;

@@ -1,19 +1,20 @@
 /**
  * The app view: the workflow's chosen widgets as one vertical form (the canvas's own widget
  * components, writing into the graph), a Queue button with the run's progress, and the latest
- * images of the chosen output nodes (every output node when none is chosen), each under its node's
- * title. Fields are moved up and down and removed here, chosen outputs removed.
+ * images of the chosen output nodes (every output node when none is chosen) from runs queued from
+ * this tab, each under its node's title. Fields are moved up and down and removed here, chosen outputs removed.
  */
 import { viewUrl } from '../api/client';
 import { imageHandlers } from '../editor/ImageViewer';
 import { queueGraph } from '../editor/runner';
+import { tabStore } from '../editor/tabs';
 import { UploadWidget } from '../editor/UploadWidget';
 import { ControlWidget, Widget } from '../editor/widgets';
 import { graphStore } from '../store/graphStore';
 import { isLgNode } from '../store/flowModel';
 import { runStore } from '../store/runStore';
 import { useStore } from '../store/store';
-import { type AppOutput, appOutputs, type FormField, formFields, nodeLabel } from './appForm';
+import { type AppOutput, appOutputs, type FormField, formFields, nodeLabel, outputsQueuedFrom } from './appForm';
 import { moveInAppView, removeAppOutput, removeFromAppView } from './appViewStore';
 import { appFields, appOutputNodeIds } from './linearData';
 
@@ -133,9 +134,12 @@ function OutputBlock({ output, gallery, first }: { output: AppOutput; gallery: A
 
 function Outputs() {
   const outputs = useStore(runStore, (s) => s.outputs);
+  const queuedFrom = useStore(runStore, (s) => s.queuedFrom);
+  const tabId = useStore(tabStore, (s) => s.activeId);
   const extra = useStore(graphStore, (s) => s.meta.extra);
   const nodes = useGraphNodes();
-  const shown = appOutputs(outputs, nodes, appOutputNodeIds(extra));
+  const ours = outputsQueuedFrom(outputs, tabId, runStore.promptOfOutput, queuedFrom);
+  const shown = appOutputs(ours, nodes, appOutputNodeIds(extra));
   const gallery = shown.flatMap((o) => o.images);
   const firsts = shown.map((_, i) => shown.slice(0, i).reduce((n, o) => n + o.images.length, 0));
   return (

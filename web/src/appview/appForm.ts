@@ -2,7 +2,7 @@
  * What the app view shows, worked out from the graph: each chosen field with its label
  * ("node title › widget"), node and widget definition (or why it cannot be edited), the widgets a
  * node offers to the app view, and the app view's outputs: the chosen output nodes (or every one
- * when none is chosen), each with its title and latest images.
+ * when none is chosen), each with its title and latest images from runs queued from this tab.
  */
 import type { UiOutput } from '../api/types';
 import { outputImages, type ImageRefLike } from '../workflow/gallery';
@@ -83,6 +83,24 @@ export function appOutputs(outputs: Record<string, UiOutput>, nodes: EditorNode[
   };
   if (chosen.length) return [...new Set(chosen)].map((id) => output(id, true));
   return nodes.map((n) => output(n.id, false)).filter((o) => o.images.length > 0);
+}
+
+/**
+ * The outputs of runs queued from tab `tabId` only: an output whose run was queued from another tab
+ * (its nodes may have the same ids), or that no known run of this page reported, is left out.
+ */
+export function outputsQueuedFrom(
+  outputs: Record<string, UiOutput>,
+  tabId: number,
+  promptOf: (output: UiOutput) => string | undefined,
+  queuedFrom: Record<string, number>,
+): Record<string, UiOutput> {
+  return Object.fromEntries(
+    Object.entries(outputs).filter(([, output]) => {
+      const prompt = promptOf(output);
+      return prompt !== undefined && queuedFrom[prompt] === tabId;
+    }),
+  );
 }
 
 /** Every image the app view shows, in its order. */

@@ -34,7 +34,7 @@ const apiPrompt = { '3': { class_type: 'KSampler', inputs: { seed: 1 } } };
 describe('which node a pasted image goes into', () => {
   it('is the selected LoadImage node', () => {
     const nodes = [flow('1', 'KSampler'), flow('2', 'LoadImage', true)];
-    expect(planPaste({ files: [png], text: '' }, nodes, defs)).toEqual({ kind: 'image', file: png, targetId: '2' });
+    expect(planPaste({ files: [png], text: '' }, nodes, defs)).toEqual({ kind: 'image', file: png, targetId: '2', subfolder: 'pasted' });
   });
 
   it('is any selected node with an image upload widget (LoadImageMask)', () => {
@@ -43,7 +43,7 @@ describe('which node a pasted image goes into', () => {
 
   it('is a new LoadImage node when no image node is selected', () => {
     const nodes = [flow('1', 'LoadImage'), flow('2', 'KSampler', true)];
-    expect(planPaste({ files: [png], text: '' }, nodes, defs)).toEqual({ kind: 'image', file: png, targetId: null });
+    expect(planPaste({ files: [png], text: '' }, nodes, defs)).toEqual({ kind: 'image', file: png, targetId: null, subfolder: 'pasted' });
     expect(planPaste({ files: [png], text: '' }, [], defs)).toMatchObject({ targetId: null });
   });
 

@@ -13,9 +13,15 @@ import type { EditorNode } from '../workflow/types';
 /** The node type a pasted image creates when no image node is selected. */
 export const NEW_IMAGE_NODE = 'LoadImage';
 
+/**
+ * The subfolder of input/ pasted images are uploaded to, as ComfyUI's editor does (its upload sends
+ * `subfolder=pasted`); the widget's value then reads "pasted/image.png". Dropped files go to input/.
+ */
+export const PASTED_SUBFOLDER = 'pasted';
+
 export type PastePlan =
-  /** Upload `file`; set it on node `targetId`, or on a new LoadImage node when `targetId` is null. */
-  | { kind: 'image'; file: File; targetId: string | null }
+  /** Upload `file` into input/`subfolder`; set it on node `targetId`, or on a new LoadImage node when `targetId` is null. */
+  | { kind: 'image'; file: File; targetId: string | null; subfolder: string }
   /** Open `data` (a UI workflow or an API-format prompt) as a workflow. */
   | { kind: 'workflow'; data: unknown }
   /** Paste the nodes copied with Ctrl+C (the editor's own clipboard). */
@@ -92,7 +98,7 @@ export function workflowFromText(text: string): unknown | null {
 /** What a paste of these clipboard `files` and `text` does to the graph `nodes`. */
 export function planPaste(clipboard: { files: readonly File[]; text: string }, nodes: readonly FlowNode[], defs: NodeDefs): PastePlan {
   const file = firstImageFile(clipboard.files);
-  if (file) return { kind: 'image', file, targetId: imageTargetId(nodes, defs) };
+  if (file) return { kind: 'image', file, targetId: imageTargetId(nodes, defs), subfolder: PASTED_SUBFOLDER };
   const data = workflowFromText(clipboard.text);
   if (data !== null) return { kind: 'workflow', data };
   return { kind: 'nodes' };

@@ -1,9 +1,10 @@
 /**
  * Carries out what imagePaste.ts decides: the document's `paste` handler (an image goes into the
  * selected LoadImage-like node or a new LoadImage node, a workflow in the text opens, otherwise the
- * copied nodes are pasted) and an image file dropped on such a node. The image is uploaded to
- * input/ first (as the upload widget does); the node changes only once the upload succeeded, in one
- * undo step, and a failed upload shows the server's answer in the message bar and changes nothing.
+ * copied nodes are pasted) and an image file dropped on such a node. The image is uploaded first,
+ * a pasted one to input/pasted/ (as ComfyUI's editor does), a dropped one to input/; the node
+ * changes only once the upload succeeded, in one undo step, and a failed upload shows the server's
+ * answer in the message bar and changes nothing.
  */
 import { uploadImage } from '../api/client';
 import { graphStore } from '../store/graphStore';
@@ -12,23 +13,28 @@ import { runStore } from '../store/runStore';
 import { refreshDefs } from './defsLoader';
 import { loadJson } from './files';
 import { dropTargetId, imageWidgetOf, NEW_IMAGE_NODE, planPaste } from './imagePaste';
-import { pointer } from './pointer';
+import { pointerOverCanvas } from './pointer';
 import { viewport } from './viewport';
 
 type Point = { x: number; y: number };
 
-/** Where a new node goes: under the mouse, or at the centre of the canvas when the mouse was never over it. */
+/**
+ * Where a new node goes: under the mouse when it is over the canvas now, else at the centre of the
+ * view (the mouse over a side panel, the queue panel or a dialog, or never moved).
+ */
 function pastePosition(): Point | undefined {
   const api = viewport.api;
-  if (!api) return undefined;
-  if (pointer.screen) return api.toFlow(pointer.screen);
-  const box = document.querySelector('.lg-canvas')?.getBoundingClientRect();
-  return box ? api.toFlow({ x: box.left + box.width / 2, y: box.top + box.height / 2 }) : undefined;
+  const canvas = api ? document.querySelector('.lg-canvas') : null;
+  if (!api || !canvas) return undefined;
+  const over = pointerOverCanvas(canvas);
+  if (over) return api.toFlow(over);
+  const box = canvas.getBoundingClientRect();
+  return api.toFlow({ x: box.left + box.width / 2, y: box.top + box.height / 2 });
 }
 
-async function upload(file: File): Promise<string | null> {
+async function upload(file: File, subfolder?: string): Promise<string | null> {
   try {
-    const name = await uploadImage(file);
+    const name = await uploadImage(file, subfolder);
     await refreshDefs(); // the new file joins the image lists
     return name;
   } catch (e) {
@@ -48,9 +54,12 @@ function setImage(nodeId: string, name: string): boolean {
   return true;
 }
 
-/** Uploads `file` and puts it on node `targetId`, or on a new LoadImage node at `at` when `targetId` is null. */
-export async function putImage(file: File, targetId: string | null, at?: Point): Promise<boolean> {
-  const name = await upload(file);
+/**
+ * Uploads `file` (into input/`subfolder` when given) and puts it on node `targetId`, or on a new
+ * LoadImage node at `at` when `targetId` is null.
+ */
+export async function putImage(file: File, targetId: string | null, at?: Point, subfolder?: string): Promise<boolean> {
+  const name = await upload(file, subfolder);
   if (name === null) return false;
   if (targetId !== null) {
     if (setImage(targetId, name)) return true;
@@ -151,7 +160,7 @@ export function onPaste(e: ClipboardEvent, pasteNodes: () => void): void {
   const { nodes, defs } = graphStore.get();
   const plan = planPaste({ files: data ? clipboardFiles(data) : [], text: data?.getData('text/plain') ?? '' }, nodes, defs);
   e.preventDefault();
-  if (plan.kind === 'image') void putImage(plan.file, plan.targetId, pastePosition());
+  if (plan.kind === 'image') void putImage(plan.file, plan.targetId, pastePosition(), plan.subfolder);
   else if (plan.kind === 'workflow') loadJson(plan.data, 'pasted workflow');
   else pasteNodes();
 }

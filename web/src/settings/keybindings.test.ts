@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   bind,
+  bindingFor,
+  comboLabel,
+  comboMatches,
   effectiveBindings,
   findConflict,
   isModified,
@@ -123,7 +126,8 @@ describe('reading stored bindings', () => {
       ],
       'Comfy.LinkRenderMode': 1,
     });
-    expect(user.newBindings[0].combo).toEqual({ key: 'q', ctrl: true, alt: false, shift: false });
+    expect(user.newBindings[0].combo).toEqual({ key: 'q', ctrl: false, alt: false, shift: false, meta: true });
+    expect(comboMatches(user.newBindings[0].combo, press('q', { ctrl: true }))).toBe(true);
     expect(user.newBindings[1].commandId).toBe('Some.Extension.Command');
     expect(user.unsetBindings[0].targetElementId).toBe('graph-canvas-container');
     expect(summary(user)).not.toContain('Comfy.Canvas.FitView=.');
@@ -162,5 +166,36 @@ describe('recording a combo', () => {
     expect(recordPress(press('Escape', { shift: true }))).toEqual({ key: 'Escape', ctrl: false, alt: false, shift: true });
     expect(recordPress(press('K', { meta: true, shift: true }))).toEqual({ key: 'k', ctrl: true, alt: false, shift: true });
     expect(recordPress(press('F2'))).toEqual({ key: 'F2', ctrl: false, alt: false, shift: false });
+  });
+});
+
+describe('a stored meta (Cmd) combo', () => {
+  const stored = {
+    'Comfy.Keybinding.NewBindings': [
+      { commandId: 'Comfy.QueuePrompt', combo: { key: 'q', ctrl: false, alt: false, shift: false, meta: true } },
+      { commandId: 'Comfy.Undo', combo: { key: 'u', ctrl: true, alt: false, shift: false, meta: false } },
+      { commandId: 'Comfy.Redo', combo: { key: 'r', ctrl: true, alt: false, shift: true } },
+    ],
+    'Comfy.Keybinding.UnsetBindings': [{ commandId: 'Comfy.QueuePrompt', combo: { key: 'Enter', ctrl: true, alt: false, shift: false } }],
+  };
+
+  it('is written back as read when the bindings were not touched', () => {
+    expect(keybindingsToServer(keybindingsFromServer(stored))).toEqual(stored);
+  });
+
+  it('keeps its meta when another binding changes', () => {
+    const user = bind(DEFAULTS, keybindingsFromServer(stored), { commandId: 'Comfy.Canvas.FitView', combo: { key: 'f' } });
+    const written = keybindingsToServer(user)['Comfy.Keybinding.NewBindings'];
+    expect(written.find((b) => b.commandId === 'Comfy.QueuePrompt')?.combo).toEqual(stored['Comfy.Keybinding.NewBindings'][0].combo);
+  });
+
+  it('is pressed with Cmd or Ctrl, shown as Ctrl, and is the same combo as a Ctrl one', () => {
+    const user = keybindingsFromServer(stored);
+    const combo = user.newBindings[0].combo;
+    expect(comboMatches(combo, press('q', { meta: true }))).toBe(true);
+    expect(comboMatches(combo, press('q', { ctrl: true }))).toBe(true);
+    expect(comboMatches(combo, press('q'))).toBe(false);
+    expect(comboLabel(combo)).toBe('Ctrl+Q');
+    expect(bindingFor({ key: 'q', ctrl: true }, effectiveBindings(DEFAULTS, user))?.commandId).toBe('Comfy.QueuePrompt');
   });
 });

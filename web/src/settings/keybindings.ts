@@ -11,12 +11,17 @@ export const KEYBINDING_SETTING_IDS = {
   unsetBindings: 'Comfy.Keybinding.UnsetBindings',
 } as const;
 
-/** A key with its modifiers (ComfyUI's KeyCombo); a modifier left out is not held. Ctrl also means Cmd. */
+/**
+ * A key with its modifiers (ComfyUI's KeyCombo); a modifier left out is not held. Ctrl also means
+ * Cmd, and `meta` (Cmd, as ComfyUI may store it) counts as Ctrl when keys are matched; it is kept
+ * as read only so that a stored binding is written back as it was.
+ */
 export interface KeyCombo {
   key: string;
   ctrl?: boolean;
   alt?: boolean;
   shift?: boolean;
+  meta?: boolean;
 }
 
 /** One combo running one command (ComfyUI's Keybinding). targetElementId is kept, not used. */
@@ -38,7 +43,7 @@ const MODIFIER_KEYS = new Set(['Control', 'Shift', 'Alt', 'Meta', 'AltGraph', 'C
 
 /** One string per combo, case-blind on the key, as ComfyUI serializes it ("Z:true:false:true"). */
 export function comboId(c: KeyCombo): string {
-  return `${c.key.toUpperCase()}:${Boolean(c.ctrl)}:${Boolean(c.alt)}:${Boolean(c.shift)}`;
+  return `${c.key.toUpperCase()}:${Boolean(c.ctrl || c.meta)}:${Boolean(c.alt)}:${Boolean(c.shift)}`;
 }
 
 export function sameCombo(a: KeyCombo, b: KeyCombo): boolean {
@@ -50,16 +55,20 @@ export function sameBinding(a: Keybinding, b: Keybinding): boolean {
   return a.commandId === b.commandId && sameCombo(a.combo, b.combo);
 }
 
-/** The combo in the stored form: every modifier written out, as ComfyUI writes them. */
-export function normalCombo(c: KeyCombo): Required<KeyCombo> {
+/**
+ * The combo in the stored form: every modifier written out, as ComfyUI writes them; `meta` only
+ * when the combo has one (read from a stored value), so a value read and written back is unchanged.
+ */
+export function normalCombo(c: KeyCombo): Required<Omit<KeyCombo, 'meta'>> & Pick<KeyCombo, 'meta'> {
   const key = c.key.length === 1 ? c.key.toLowerCase() : c.key;
-  return { key, ctrl: Boolean(c.ctrl), alt: Boolean(c.alt), shift: Boolean(c.shift) };
+  const out = { key, ctrl: Boolean(c.ctrl), alt: Boolean(c.alt), shift: Boolean(c.shift) };
+  return c.meta === undefined ? out : { ...out, meta: c.meta };
 }
 
 /** "Ctrl+Shift+Enter", as the shortcut list shows a combo. */
 export function comboLabel(combo: KeyCombo): string {
   const key = combo.key === ' ' ? 'Space' : combo.key.length === 1 ? combo.key.toUpperCase() : combo.key;
-  return [combo.ctrl && 'Ctrl', combo.alt && 'Alt', combo.shift && 'Shift', key].filter(Boolean).join('+');
+  return [(combo.ctrl || combo.meta) && 'Ctrl', combo.alt && 'Alt', combo.shift && 'Shift', key].filter(Boolean).join('+');
 }
 
 /** The part of a keyboard event a combo is read from. */
@@ -97,8 +106,9 @@ function readBinding(v: unknown): Keybinding | undefined {
   if (targetElementId !== undefined && typeof targetElementId !== 'string') return undefined;
   const binding: Keybinding = {
     commandId,
-    combo: { key: c.key, ctrl: Boolean(c.ctrl || c.meta), alt: Boolean(c.alt), shift: Boolean(c.shift) },
+    combo: { key: c.key, ctrl: Boolean(c.ctrl), alt: Boolean(c.alt), shift: Boolean(c.shift) },
   };
+  if (c.meta !== undefined) binding.combo.meta = c.meta as boolean; // matched as Ctrl, written back as read
   // ComfyUI's old canvas id, renamed as ComfyUI itself does.
   if (targetElementId) binding.targetElementId = targetElementId === 'graph-canvas' ? 'graph-canvas-container' : targetElementId;
   return binding;

@@ -32,6 +32,8 @@ export interface RunState {
   message: { text: string; kind: 'info' | 'error' } | null;
   /** Increases on each queue change: the queue panel reloads then. */
   queueVersion: number;
+  /** The editor tab each prompt this page queued came from (prompt id -> tab id). */
+  queuedFrom: Record<string, number>;
 }
 
 /** How long a message line stays before it dismisses itself. */
@@ -59,7 +61,19 @@ export class RunStore extends Store<RunState> {
       plan: null,
       message: null,
       queueVersion: 0,
+      queuedFrom: {},
     });
+  }
+
+  /** The prompt each `executed` output came from (kept beside the outputs, which tabs park and restore). */
+  private outputPrompts = new WeakMap<UiOutput, string>();
+
+  /** The prompt id of the run that reported `output`, when its `executed` event named one. */
+  promptOfOutput = (output: UiOutput): string | undefined => this.outputPrompts.get(output);
+
+  /** Prompt `promptId` was queued from tab `tabId`. */
+  recordQueued(promptId: string, tabId: number): void {
+    this.set({ queuedFrom: { ...this.get().queuedFrom, [promptId]: tabId } });
   }
 
   private messageTimer: ReturnType<typeof setTimeout> | undefined;
@@ -122,6 +136,9 @@ export class RunStore extends Store<RunState> {
         break;
       case 'executed':
         if (node !== null && node !== undefined && data.output) {
+          if (data.prompt_id !== undefined && typeof data.output === 'object') {
+            this.outputPrompts.set(data.output as UiOutput, String(data.prompt_id));
+          }
           this.set({
             outputs: { ...s.outputs, [String(node)]: data.output as UiOutput },
             nodeStates: { ...s.nodeStates, [String(node)]: 'done' },
