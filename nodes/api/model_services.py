@@ -207,6 +207,14 @@ class ModelServices:
         `work_bytes` for the computation (the planner streams a model that cannot fit whole)."""
         self.manager.load_models(list(patchers), work_bytes=work_bytes)
 
+    def load_for_work(self, patchers, work: Callable[[int], int]) -> None:
+        """`load` with the computation's bytes as `work(room)`, room being what the budget leaves beside these
+        models: a computation that tiles itself when short (a VAE decode) can then ask for a tile's bytes
+        instead of evicting other models for the whole (VAEHandle.load_with)."""
+        patchers = list(patchers)
+        room = max(self.manager.budget_bytes - sum(p.model_size_bytes() for p in patchers), 0)
+        self.load(patchers, work_bytes=work(room))
+
     def models_needed_soon(self, sources: Iterable[str]) -> None:
         """The files (`file_source` strings) the next queued prompts load: the manager evicts the models loaded
         from them last."""

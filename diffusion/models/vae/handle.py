@@ -13,9 +13,9 @@ overflows into NaN or infinity (SDXL's VAE in fp16) is redone in float32, and th
 float32 from then on.
 
 The weights are managed like the UNet's: `patcher` (a ModelPatcher over the AutoencoderKL, `patchers()`
-for the model manager) is what the VAE nodes load before they compute, with `decode_work_bytes` /
-`encode_work_bytes` (the planner's estimates, the tile's when the whole would not fit) as the work beside
-it; the VAE computes wherever the manager put it (`device`), and block by block when the manager streams it.
+for the model manager) is loaded by every encode and decode through `load_with` (set by the loaders), with
+`decode_work_bytes` / `encode_work_bytes` (the planner's estimates, the tile's when the whole would not
+fit) as the work beside it; the VAE computes wherever the manager put it (`device`), and block by block when the manager streams it.
 """
 
 from __future__ import annotations
@@ -55,10 +55,11 @@ class VAEHandle:
         home = weights.device if weights is not None else torch.device("cpu")
         self.patcher = ModelPatcher(self.model, load_device=home, offload_device=home)
         self.patcher.source = source or None
-        # The model manager's load (`ModelServices.load`, set by the loaders): called before every encode and
-        # decode, so callers other than the VAE nodes (inspect nodes, packs calling vae.decode as in ComfyUI,
-        # whose VAE loads itself) compute on the device too. None: the VAE computes where its weights are.
-        self.load_with: Callable[..., None] | None = None
+        # The model manager's load (`ModelServices.load_for_work(patchers, work)`, set by the loaders), called
+        # before every encode and decode with the bytes it needs as `work(room)`: whoever calls it (a VAE node,
+        # an inspect node, a pack calling vae.decode as in ComfyUI, whose VAE loads itself), the VAE computes on
+        # the device, counted in the budget. None: the VAE computes where its weights are.
+        self.load_with: Callable[[list[ModelPatcher], Callable[[int], int]], None] | None = None
 
     def patchers(self) -> list[ModelPatcher]:
         """The model patchers the model manager loads before this VAE computes (one: the AutoencoderKL)."""
@@ -97,12 +98,11 @@ class VAEHandle:
         side = max(1, (tile_size + 2 * overlap) // max(self.downscale, 1))
         return vae_decode_bytes(1, side, side, dtype_bytes=self._dtype_bytes())
 
-    def _load(self) -> None:
-        """Ask the model manager to load the VAE (a VAE node has already: then it is only marked recently used),
-        before the inputs move to its device. The work reserved is one 512-pixel tile's: a decode that would
-        not fit whole tiles itself."""
+    def _load(self, work: Callable[[int], int]) -> None:
+        """Ask the model manager to load the VAE, `work(room)` bytes beside it, before the inputs move to its
+        device (called once the inputs' shapes were checked, so the estimate can read them)."""
         if self.load_with is not None:
-            self.load_with(self.patchers(), work_bytes=self.tiled_decode_work_bytes(512))
+            self.load_with(self.patchers(), work)
 
     def _computing(self):
         """The context the model computes in: the manager's streamer when it streams this VAE block by block."""
@@ -117,9 +117,13 @@ class VAEHandle:
         """Where the VAE computes: where the manager put its weights, or its streaming device."""
         return self.patcher.current_device()
 
-    def _pixels(self, image: torch.Tensor) -> torch.Tensor:
+    @staticmethod
+    def _check_image(image: torch.Tensor) -> None:
         if image.ndim != 4 or image.shape[-1] < 3:
             raise ValueError(f"IMAGE must be [batch, height, width, 3+], got shape {tuple(image.shape)}")
+
+    def _pixels(self, image: torch.Tensor) -> torch.Tensor:
+        self._check_image(image)
         factor = self.downscale
         height, width = image.shape[1] // factor * factor, image.shape[2] // factor * factor
         if height == 0 or width == 0:
@@ -131,24 +135,31 @@ class VAEHandle:
     def _image(self, pixels: torch.Tensor) -> torch.Tensor:
         return ((pixels.float() + 1.0) / 2.0).clamp(0.0, 1.0).movedim(1, -1).cpu()
 
-    def _latent(self, latent: torch.Tensor) -> torch.Tensor:
+    def _check_latent(self, latent: torch.Tensor) -> None:
         if latent.ndim != 4 or latent.shape[1] != self.model.config.embed_dim:
             raise ValueError(
                 f"latent must be [batch, {self.model.config.embed_dim}, h, w], got shape {tuple(latent.shape)}"
             )
+
+    def _latent(self, latent: torch.Tensor) -> torch.Tensor:
+        self._check_latent(latent)
         return latent.to(self.device)
 
     @torch.inference_mode()
     def encode(self, image: torch.Tensor, check_interrupt: Callable[[], None] | None = None) -> torch.Tensor:
         """IMAGE [B,H,W,C] 0..1 -> latent [B,4,H/8,W/8] (unscaled)."""
-        self._load()
+        self._check_image(image)
+        shape, one_item = tuple(image.shape), check_interrupt is not None
+        self._load(lambda room: self.encode_work_bytes(shape, one_item=one_item))
         with self._computing():
             return by_item(self.model.encode, self._pixels(image), check_interrupt).float().cpu()
 
     @torch.inference_mode()
     def decode(self, latent: torch.Tensor, check_interrupt: Callable[[], None] | None = None) -> torch.Tensor:
         """Latent [B,4,h,w] -> IMAGE [B,8h,8w,3] 0..1 (whole, or in tiles when memory is short)."""
-        self._load()
+        self._check_latent(latent)
+        shape, one_item = tuple(latent.shape), check_interrupt is not None
+        self._load(lambda room: self.decode_work_bytes(shape, room=room, one_item=one_item))
         latent = self._latent(latent)
         dtype_bytes = self.model.encoder.conv_in.weight.element_size()
         batch = 1 if check_interrupt is not None else latent.shape[0]
@@ -188,7 +199,9 @@ class VAEHandle:
     def encode_tiled(self, image: torch.Tensor, tile_size: int = 512, overlap: int = 64,
                      check_interrupt: Callable[[], None] | None = None) -> torch.Tensor:
         """Like `encode`, over overlapping tiles of `tile_size` pixels (rounded down to the downscale)."""
-        self._load()
+        self._check_image(image)
+        work = self.encode_work_bytes(image.shape, tile_size=tile_size + 2 * overlap)
+        self._load(lambda room: work)
         factor = self.downscale
         tile = max(factor, tile_size // factor * factor)
         overlap = min(overlap // factor * factor, tile - factor)
@@ -199,7 +212,9 @@ class VAEHandle:
     def decode_tiled(self, latent: torch.Tensor, tile_size: int = 512, overlap: int = 64,
                      check_interrupt: Callable[[], None] | None = None) -> torch.Tensor:
         """Like `decode`, over overlapping tiles of `tile_size` pixels (ComfyUI's VAEDecodeTiled units)."""
-        self._load()
+        self._check_latent(latent)
+        work = self.tiled_decode_work_bytes(tile_size, overlap)
+        self._load(lambda room: work)
         factor = self.downscale
         tile = max(1, tile_size // factor)
         overlap = min(overlap // factor, tile - 1)

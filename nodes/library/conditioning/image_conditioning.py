@@ -16,7 +16,7 @@ from typing import Any
 from nodes.api.declare import Boolean, Node, Out, Socket
 from nodes.api.lazy import lazy_import
 from nodes.library.conditioning.edit import require_conditioning, with_values
-from nodes.library.latent.vae_codec import load_vae, require_image, require_vae
+from nodes.library.latent.vae_codec import managed_vae, require_image, require_vae
 
 torch = lazy_import("torch")
 F = lazy_import("torch.nn.functional")
@@ -48,9 +48,7 @@ def grey_out(pixels: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (pixels - 0.5) * keep + 0.5
 
 
-def _encode(ctx: Any, vae: Any, pixels: torch.Tensor, node: str) -> torch.Tensor:
-    """The VAE's latent of `pixels`, the VAE loaded through the model manager first; errors name the input."""
-    load_vae(ctx, vae, lambda room: vae.encode_work_bytes(pixels.shape))
+def _encode(vae: Any, pixels: torch.Tensor, node: str) -> torch.Tensor:
     try:
         return vae.encode(pixels)
     except ValueError as exc:
@@ -80,15 +78,15 @@ class InpaintModelConditioning(Node):
             noise_mask: bool = True) -> tuple:
         positive = require_conditioning(positive, cls.node_id, "positive")
         negative = require_conditioning(negative, cls.node_id, "negative")
-        vae = require_vae(vae, cls.node_id)
+        vae = managed_vae(ctx, require_vae(vae, cls.node_id))
         pixels = require_image(pixels, cls.node_id)[..., :3].float()
         batch, height, width = pixels.shape[0], pixels.shape[1], pixels.shape[2]
         mask = require_mask(mask, cls.node_id, batch)
         mask = F.interpolate(mask, size=(height, width), mode="bilinear")
         rows, cols = centre_crop(height, width, int(getattr(vae, "downscale", 8)), cls.node_id)
         mask = mask[:, :, rows, cols]
-        concat_latent = _encode(ctx, vae, grey_out(pixels[:, rows, cols], mask), cls.node_id)
-        latent: dict[str, Any] = {"samples": _encode(ctx, vae, pixels, cls.node_id)}
+        concat_latent = _encode(vae, grey_out(pixels[:, rows, cols], mask), cls.node_id)
+        latent: dict[str, Any] = {"samples": _encode(vae, pixels, cls.node_id)}
         if noise_mask:
             latent["noise_mask"] = mask
         values = {"concat_latent_image": concat_latent, "concat_mask": mask}
@@ -113,10 +111,10 @@ class InstructPixToPixConditioning(Node):
     def run(cls, ctx: Any, *, positive: list, negative: list, vae: Any, pixels: Any) -> tuple:
         positive = require_conditioning(positive, cls.node_id, "positive")
         negative = require_conditioning(negative, cls.node_id, "negative")
-        vae = require_vae(vae, cls.node_id)
+        vae = managed_vae(ctx, require_vae(vae, cls.node_id))
         pixels = require_image(pixels, cls.node_id)[..., :3].float()
         rows, cols = centre_crop(pixels.shape[1], pixels.shape[2], int(getattr(vae, "downscale", 8)), cls.node_id)
-        concat_latent = _encode(ctx, vae, pixels[:, rows, cols], cls.node_id)
+        concat_latent = _encode(vae, pixels[:, rows, cols], cls.node_id)
         values = {"concat_latent_image": concat_latent}
         return (with_values(positive, values), with_values(negative, values),
                 {"samples": torch.zeros_like(concat_latent)})

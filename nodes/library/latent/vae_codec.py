@@ -6,15 +6,14 @@ Images whose sides are not multiples of 8 are centre-cropped to the nearest mult
 mask before encoding and returns the grown mask as the latent's `noise_mask`; a mask of
 another size is resized to the image, as ComfyUI does.
 
-Before a VAEHandle computes, the node loads it through the model manager (`load_vae`), with the planner's
-estimate of the decode or encode (of one tile when tiled) as the work beside it: the VAE is counted in the
-budget, evicted and offloaded like the UNet, and may evict the UNet when both do not fit.
+A VAEHandle loads itself through the model manager before it computes (VAEHandle.load_with), with the
+planner's estimate of the decode or encode (of one tile when tiled) as the work beside it: the VAE is
+counted in the budget, evicted and offloaded like the UNet, and may evict the UNet when both do not fit.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 from nodes.api.declare import Int, Node, Out, Socket
@@ -52,14 +51,13 @@ def interrupt_option(ctx: Any, vae: Any) -> dict:
     return {"check_interrupt": ctx.check_interrupted} if isinstance(vae, vae_handle.VAEHandle) else {}
 
 
-def load_vae(ctx: Any, vae: Any, work: Callable[[int], int]) -> None:
-    """Put our VAEHandle on the compute device through the model manager, `work(room)` bytes beside it (room:
-    what the budget leaves beside the weights); another pack's VAE object is left as it is."""
-    if not isinstance(vae, vae_handle.VAEHandle) or getattr(ctx, "runtime", None) is None:
-        return
-    services = ctx.runtime.models
-    room = max(services.manager.budget_bytes - vae.patcher.model_size_bytes(), 0)
-    services.load(vae.patchers(), work_bytes=work(room))
+def managed_vae(ctx: Any, vae: Any) -> Any:
+    """`vae`, loading itself through the model manager of the run using it (the loaders gave it theirs; a
+    VAEHandle made another way, or shared between runtimes as in tests, gets this one's); another pack's VAE
+    object is left as it is."""
+    if isinstance(vae, vae_handle.VAEHandle) and getattr(ctx, "runtime", None) is not None:
+        vae.load_with = ctx.runtime.models.load_for_work
+    return vae
 
 
 def _run(node: str, input_name: str, fn):
@@ -81,10 +79,8 @@ class VAEDecode(Node):
 
     @classmethod
     def run(cls, ctx: Any, *, samples: Any, vae: Any) -> tuple:
-        vae = require_vae(vae, cls.node_id)
+        vae = managed_vae(ctx, require_vae(vae, cls.node_id))
         latent = latent_samples(samples, cls.node_id)
-        if latent.ndim == 4:  # a wrong shape is reported by the decode, naming the input
-            load_vae(ctx, vae, lambda room: vae.decode_work_bytes(latent.shape, room=room, one_item=True))
         return (_run(cls.node_id, "samples", lambda: vae.decode(latent, **interrupt_option(ctx, vae))),)
 
 
@@ -97,9 +93,8 @@ class VAEEncode(Node):
 
     @classmethod
     def run(cls, ctx: Any, *, pixels: Any, vae: Any) -> tuple:
-        vae = require_vae(vae, cls.node_id)
+        vae = managed_vae(ctx, require_vae(vae, cls.node_id))
         pixels = require_image(pixels, cls.node_id)
-        load_vae(ctx, vae, lambda room: vae.encode_work_bytes(pixels.shape, one_item=True))
         return ({"samples": _run(cls.node_id, "pixels", lambda: vae.encode(pixels[..., :3], **interrupt_option(ctx, vae)))},)
 
 
@@ -126,11 +121,10 @@ class VAEDecodeTiled(Node):
     @classmethod
     def run(cls, ctx: Any, *, samples: Any, vae: Any, tile_size: int, overlap: int = 64, temporal_size: int = 64,
             temporal_overlap: int = 8) -> tuple:
-        vae = require_vae(vae, cls.node_id)
+        vae = managed_vae(ctx, require_vae(vae, cls.node_id))
         latent = latent_samples(samples, cls.node_id)
         if tile_size < overlap * 4:
             overlap = tile_size // 4
-        load_vae(ctx, vae, lambda room: vae.tiled_decode_work_bytes(tile_size, overlap))
         option = interrupt_option(ctx, vae)
         return (_run(cls.node_id, "samples", lambda: vae.decode_tiled(latent, tile_size, overlap, **option)),)
 
@@ -150,11 +144,10 @@ class VAEEncodeTiled(Node):
     @classmethod
     def run(cls, ctx: Any, *, pixels: Any, vae: Any, tile_size: int, overlap: int = 64, temporal_size: int = 64,
             temporal_overlap: int = 8) -> tuple:
-        vae = require_vae(vae, cls.node_id)
+        vae = managed_vae(ctx, require_vae(vae, cls.node_id))
         pixels = require_image(pixels, cls.node_id)
         if tile_size < overlap * 4:
             overlap = tile_size // 4
-        load_vae(ctx, vae, lambda room: vae.encode_work_bytes(pixels.shape, tile_size=tile_size + 2 * overlap))
         option = interrupt_option(ctx, vae)
         return ({"samples": _run(cls.node_id, "pixels",
                                  lambda: vae.encode_tiled(pixels[..., :3], tile_size, overlap, **option))},)
@@ -200,13 +193,12 @@ class VAEEncodeForInpaint(Node):
 
     @classmethod
     def run(cls, ctx: Any, *, pixels: Any, vae: Any, mask: Any, grow_mask_by: int = 6) -> tuple:
-        vae = require_vae(vae, cls.node_id)
+        vae = managed_vae(ctx, require_vae(vae, cls.node_id))
         pixels = require_image(pixels, cls.node_id)
         if not 0 <= int(grow_mask_by) <= 64:
             raise ValueError(f"{cls.node_id}: input 'grow_mask_by' must be in 0..64, got {grow_mask_by}")
         factor = int(getattr(vae, "downscale", 8))
         greyed, noise_mask = inpaint_inputs(pixels, mask, factor, int(grow_mask_by), cls.node_id)
-        load_vae(ctx, vae, lambda room: vae.encode_work_bytes(greyed.shape, one_item=True))
         samples = _run(cls.node_id, "pixels", lambda: vae.encode(greyed, **interrupt_option(ctx, vae)))
         return ({"samples": samples, "noise_mask": noise_mask},)
 

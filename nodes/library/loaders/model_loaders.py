@@ -104,12 +104,12 @@ class ModelFileLoader(Node):
 
 def _place_vae(vae, services) -> Any:
     """A freshly loaded VAE told where it computes and rests, and how to be loaded there: it stays where it was
-    loaded (the offload device) until it computes — a VAE node loads it through the model manager first, and
-    any other caller of its encode/decode (inspect nodes, a pack) gets it loaded by the handle itself."""
+    loaded (the offload device) until it computes; every encode and decode, whoever calls it (a VAE node, an
+    inspect node, a pack), first loads it through the model manager with its own work estimate."""
     if vae is not None:
         vae.patcher.load_device = services.choice.device
         vae.patcher.offload_device = services.choice.offload_device
-        vae.load_with = services.load
+        vae.load_with = services.load_for_work
     return vae
 
 

@@ -77,18 +77,32 @@ def test_a_float16_overflow_is_decoded_again_in_float32(handle, monkeypatch):
 
 
 def test_every_encode_and_decode_asks_the_model_manager_first(handle):
-    """As ComfyUI's VAE loads itself, a caller other than the VAE nodes (inspect nodes, a pack calling
-    vae.decode) gets the VAE loaded: the manager's load runs before the inputs move to the VAE's device."""
+    """As ComfyUI's VAE loads itself, whoever calls encode/decode (a VAE node, an inspect node, a pack) gets the
+    VAE loaded, with that call's own estimate, before the inputs move to the VAE's device."""
     handle.free_bytes = lambda device: 64 * GB
     calls = []
-
-    def load(patchers, *, work_bytes):
-        calls.append((patchers, work_bytes, handle.device))
-
-    handle.load_with = load
-    image = handle.decode(_latent(8))
+    handle.load_with = lambda patchers, work: calls.append((patchers, work))
+    latent = _latent(16)
+    image = handle.decode(latent)
     handle.encode(image)
-    handle.decode_tiled(_latent(8), tile_size=32, overlap=8)
-    handle.encode_tiled(image, tile_size=32, overlap=8)
-    assert len(calls) == 4 and all(patchers == [handle.patcher] for patchers, _, _ in calls)
-    assert all(work == handle.tiled_decode_work_bytes(512) > 0 for _, work, _ in calls)  # one tile's, not the whole
+    handle.decode_tiled(latent, tile_size=64, overlap=16)
+    handle.encode_tiled(image, tile_size=64, overlap=16)
+    assert len(calls) == 4 and all(patchers == [handle.patcher] for patchers, _ in calls)
+    (_, decode), (_, encode), (_, tiled_decode), (_, tiled_encode) = calls
+    whole = vae_decode_bytes(1, 16, 16, dtype_bytes=4)
+    assert decode(64 * GB) == whole  # room for the whole decode: its estimate
+    for room in (whole // 4, whole // 64):  # the room is passed on: short of it, a tile's estimate
+        assert decode(room) == handle.decode_work_bytes(latent.shape, room=room)
+    assert encode(64 * GB) == handle.encode_work_bytes(image.shape)
+    assert tiled_decode(0) == handle.tiled_decode_work_bytes(64, 16)
+    assert tiled_encode(0) == handle.encode_work_bytes(image.shape, tile_size=96)
+
+
+def test_a_bad_input_is_refused_before_anything_is_loaded(handle):
+    calls = []
+    handle.load_with = lambda patchers, work: calls.append(work)
+    with pytest.raises(ValueError, match="latent must be"):
+        handle.decode(torch.zeros(1, 3, 8, 8))
+    with pytest.raises(ValueError, match="IMAGE must be"):
+        handle.encode(torch.zeros(8, 8, 3))
+    assert calls == []
