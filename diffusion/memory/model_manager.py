@@ -69,6 +69,11 @@ def _move(patcher: ModelPatcher, device: torch.device) -> None:
     patcher.move_to(device)
 
 
+def _block_bytes(patcher: ModelPatcher) -> int:
+    """The largest block the planner may stream the model by; 0 (load it whole) when it is not streamable."""
+    return largest_unit_bytes(patcher.model) if patcher.streamable else 0
+
+
 @dataclass
 class _Entry:
     patcher: ModelPatcher
@@ -185,7 +190,7 @@ class ModelManager:
                 if self.moves_models:
                     self._mover(patcher, self.device)
                     forget_unused_files(patcher.model)  # copied to the device: its files are not needed
-                self._loaded[key] = _Entry(patcher, patcher.model_size_bytes(), largest_unit_bytes(patcher.model))
+                self._loaded[key] = _Entry(patcher, patcher.model_size_bytes(), _block_bytes(patcher))
             for key in wanted:
                 self._evicted.pop(key, None)
                 if key in self._loaded:
@@ -203,7 +208,7 @@ class ModelManager:
         entry = self._loaded.get(patcher.base_key())
         if entry is not None:
             return Footprint(str(patcher.base_key()), entry.size, entry.block)
-        return Footprint(str(patcher.base_key()), patcher.model_size_bytes(), largest_unit_bytes(patcher.model))
+        return Footprint(str(patcher.base_key()), patcher.model_size_bytes(), _block_bytes(patcher))
 
     def _start_streaming(self, patcher: ModelPatcher) -> None:
         key = patcher.base_key()

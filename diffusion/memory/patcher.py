@@ -73,15 +73,19 @@ class _SharedBase:
         # Set by the model manager when the weights stay offloaded and stream block by block.
         self.streamer: Streamer | None = None
         self.source: str | None = None  # the file the model was loaded from (ModelPatcher.source)
+        # Whether the model manager may stream it block by block: only models whose forward runs inside the
+        # streamer (ModelPatcher.__call__ / computing()); others are loaded whole (ModelPatcher.streamable)
+        self.streamable = True
 
     def __getstate__(self):
         """Copies and pickles carry the model only: a copy is a new base (its own lock, no clones yet, nothing
         compiled or streaming), as a deep copy of a module that keeps its patcher (managed_patcher) needs."""
-        return {"model": self.model, "source": self.source}
+        return {"model": self.model, "source": self.source, "streamable": self.streamable}
 
     def __setstate__(self, state) -> None:
         self.__init__(state["model"])
         self.source = state.get("source")
+        self.streamable = state.get("streamable", True)
 
     def drop_patched_caches(self) -> None:
         """Forget every clone's patched tensors (they live on the old device after a move)."""
@@ -146,6 +150,16 @@ class ModelPatcher:
     @source.setter
     def source(self, value: str | None) -> None:
         self._shared.source = value
+
+    @property
+    def streamable(self) -> bool:
+        """Whether the model manager may stream this model block by block instead of loading it whole (False
+        for models whose code reads their device from the weights and runs outside the streamer)."""
+        return self._shared.streamable
+
+    @streamable.setter
+    def streamable(self, value: bool) -> None:
+        self._shared.streamable = bool(value)
 
     def clone(self) -> ModelPatcher:
         """A new handle on the same base weights with a copy of the patch lists."""

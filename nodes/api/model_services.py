@@ -104,14 +104,18 @@ def mark_source(values: Iterable[Any], source: str) -> None:
 
 
 
-def managed_patcher(module: torch.nn.Module, choice: DeviceChoice, *, source: str | None = None) -> ModelPatcher:
+def managed_patcher(module: torch.nn.Module, choice: DeviceChoice, *, source: str | None = None,
+                    streamable: bool = False) -> ModelPatcher:
     """The one ModelPatcher the model manager tracks for `module` (a ControlNet's network, an upscale model, a
     CLIP vision or GLIGEN model): made on first use, computing on `choice.device` and resting on its offload
     device, and kept on the module itself, so every handle sharing the module (a ControlNet with another union
-    type, say) shares one base and counts once. `source`: the file it came from (`file_source`)."""
+    type, say) shares one base and counts once. `source`: the file it came from (`file_source`).
+    `streamable`: whether the manager may stream it block by block (only for code that runs it inside
+    `patcher.computing()`, as ControlNets do); other models are loaded whole, as before they were managed."""
     patcher = managed_patcher_of(module)
     if patcher is None:
         patcher = ModelPatcher(module, load_device=choice.device, offload_device=choice.offload_device)
+        patcher.streamable = streamable
         module.__dict__[MANAGED_PATCHER_ATTRIBUTE] = patcher  # a plain attribute: not a submodule, not in the state dict
     if source is not None and patcher.source is None:
         patcher.source = source

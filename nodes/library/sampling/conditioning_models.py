@@ -59,7 +59,8 @@ def conditioning_patchers(services: Any, model: Any, conditionings: Iterable[Any
             for network, source in _control_modules(options.get("control"), model):
                 if id(network) not in found:
                     path = model_services.file_source(source) if source else None
-                    found[id(network)] = model_services.managed_patcher(network, services.choice, source=path)
+                    found[id(network)] = model_services.managed_patcher(network, services.choice, source=path,
+                                                                          streamable=True)
             gligen = _gligen_module(options.get("gligen"))
             if gligen is not None and id(gligen) not in found:
                 found[id(gligen)] = model_services.managed_patcher(gligen, services.choice)

@@ -107,3 +107,18 @@ def test_budget_must_be_positive():
     with pytest.raises(ValueError, match="budget must be positive"):
         ModelManager("cpu", budget_bytes=0)
     assert ModelManager("cpu").budget_bytes > 0
+
+
+def test_a_model_that_cannot_run_inside_the_streamer_is_loaded_whole_even_under_novram():
+    from diffusion.memory.planner import MemoryPolicy
+
+    mover = RecordingMover()
+    manager = ModelManager("cuda", budget_bytes=64 * KB, policy=MemoryPolicy("none"), mover=mover,
+                           block_mover=lambda block, device: None)
+    blocks = nn.Sequential(nn.Linear(16 * 256, 1, bias=False), nn.Linear(16 * 256, 1, bias=False))  # 2 x 16 KiB
+    upscaler, controlnet = ModelPatcher(blocks), ModelPatcher(nn.Sequential(*(nn.Linear(4096, 1) for _ in range(2))))
+    upscaler.streamable = False  # its code reads the device from its weights (an upscale model, CLIP vision)
+    assert upscaler.clone().streamable is False  # a property of the base, as every clone shares it
+    manager.load_models([upscaler, controlnet])
+    assert manager.is_loaded(upscaler) and (upscaler.base_key(), "cuda") in mover.moves
+    assert manager.streamed() == [controlnet]  # --novram streams what can be streamed
