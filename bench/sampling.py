@@ -87,7 +87,7 @@ def runtime_for(checkpoint: Path, base: Path, mode: str):
 
 def run_job(runtime, checkpoint_name: str, *, steps: int, size: int, seed: int, cfg: float, repeats: int = 1) -> dict:
     """Load, encode, sample (warm-up then timed) and decode through the nodes; returns timings and the image."""
-    from diffusion.models.unet.prepacked import file_backed_bytes
+    from diffusion.memory.file_backed import file_backed_module_bytes
     from graph.context import NodeContext
     from nodes.api.declare import DeclaredNodeType
     from nodes.library.conditioning.clip_text import CLIPTextEncode
@@ -124,7 +124,7 @@ def run_job(runtime, checkpoint_name: str, *, steps: int, size: int, seed: int, 
         "s_per_it": best / steps,
         "decode_s": time.perf_counter() - sampled,
         "unet_dtype": str(next(model.model.parameters()).dtype).removeprefix("torch."),
-        "file_backed_gb": file_backed_bytes(model.model) / 1e9,
+        "file_backed_gb": file_backed_module_bytes(model.model) / 1e9,
         "image": image,
     }
 

@@ -28,7 +28,9 @@ log = logging.getLogger("latentgraph.server.worker")
 # How many pending prompts are looked at: the next ones run first; further ones can be reloaded later.
 MAX_PROMPTS = 8
 # Input values that may name a model file (the model folders' extensions; configs and images are not models).
-MODEL_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".sft", ".gguf", ".pkl", ".onnx")
+# folders.model_folders.MODEL_EXTENSIONS plus formats custom packs load from their own folders (GGUF, ONNX):
+# a name is only a hint until the folders resolve it, so a wider net costs nothing.
+MODEL_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pt2", ".pth", ".bin", ".sft", ".gguf", ".pkl", ".onnx")
 MAX_NAME_CHARS = 512
 NOT_MODEL_FOLDERS = frozenset({"custom_nodes", "configs"})
 

@@ -202,12 +202,6 @@ def _will_pack(layer: _PackedWeight) -> bool:
     return layer.packing and weight.device.type == "cpu" and weight.dtype in dtypes and not weight.is_inference()
 
 
-def file_backed_bytes(module: nn.Module) -> int:
-    """Bytes of `module`'s plain weights that live in files (enable_weight_packing with `file_dir`)."""
-    return sum(layer.weight.numel() * layer.weight.element_size() for layer in module.modules()
-               if isinstance(layer, _PackedWeight) and layer._in_file())
-
-
 def packable_bytes(module: nn.Module) -> int:
     """Bytes the packed copies of `module`'s enabled layers add once it has run (the memory planner counts
     them with the model): the weights whose device, dtype and kind run packed, except those whose plain
@@ -240,5 +234,5 @@ def release_packed_weights(module: nn.Module) -> int:
     return dropped
 
 
-__all__ = ["PackedConv2d", "PackedLinear", "enable_weight_packing", "file_backed_bytes", "packable_bytes",
+__all__ = ["PackedConv2d", "PackedLinear", "enable_weight_packing", "packable_bytes",
            "packed_bytes", "packing_available", "release_packed_weights"]

@@ -14,6 +14,7 @@ import { refreshDefs } from './defsLoader';
 import { loadJson } from './files';
 import { dropTargetId, imageWidgetOf, NEW_IMAGE_NODE, planPaste } from './imagePaste';
 import { pointerOverCanvas } from './pointer';
+import { typingInField } from './textFields';
 import { viewport } from './viewport';
 
 type Point = { x: number; y: number };
@@ -81,11 +82,6 @@ export function dropImageOnNode(file: File, nodeId: string | null): boolean {
   if (target === null) return false;
   void putImage(file, target);
   return true;
-}
-
-function typingInField(target: EventTarget | null): boolean {
-  const el = target as HTMLElement | null;
-  return Boolean(el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable));
 }
 
 function clipboardFiles(data: DataTransfer): File[] {

@@ -25,6 +25,7 @@ import { MODE_BYPASS, MODE_NEVER } from '../workflow/types';
 import { refreshDefs } from './defsLoader';
 import { saveWorkflow } from './files';
 import { expectCopyEvent, expectPasteEvent, onCopy, onPaste } from './imagePasteActions';
+import { typingInField } from './textFields';
 import { pointer } from './pointer';
 import { cancelRun, queueGraph } from './runner';
 import { viewport } from './viewport';
@@ -225,11 +226,6 @@ export function browserPasteIsBound(bindings: Keybinding[] = currentBindings()):
     findShortcut({ key: 'v', ctrlKey: true, metaKey: false, shiftKey: false, altKey: false }, bindings)?.id ===
     'Comfy.Canvas.PasteFromClipboard'
   );
-}
-
-function typingInField(target: EventTarget | null): boolean {
-  const el = target as HTMLElement | null;
-  return Boolean(el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable));
 }
 
 /** Whether a command acts on the canvas's selection or view: not while the app view covers the canvas

@@ -12,12 +12,12 @@ import torch.nn.functional as F
 from torch import nn
 
 import diffusion.models.unet.prepacked as prepacked
+from diffusion.memory.file_backed import file_backed_module_bytes
 from diffusion.memory.patcher import ModelPatcher, module_size_bytes
 from diffusion.models.unet.prepacked import (
     PackedConv2d,
     PackedLinear,
     enable_weight_packing,
-    file_backed_bytes,
     packable_bytes,
     packed_bytes,
 )
@@ -52,7 +52,7 @@ def test_plain_weights_move_to_files_and_results_keep_their_bits(disk, dtype):
     enable_weight_packing(in_files, file_dir=disk)
     conv = in_files[0].weight.numel() * in_files[0].weight.element_size()
     linear = in_files[2].weight.numel() * in_files[2].weight.element_size() if dtype == torch.bfloat16 else 0
-    assert file_backed_bytes(in_files) == conv + linear  # the small conv and an fp32 linear (runs plain) stay
+    assert file_backed_module_bytes(in_files) == conv + linear  # the small conv and an fp32 linear (runs plain) stay
     small = in_files[1].weight.numel() * in_files[1].weight.element_size()
     # the planner counts a packed copy only where the plain weight is still in memory beside it
     assert packable_bytes(in_files) == small and packable_bytes(in_memory) == conv + linear + small
@@ -74,11 +74,11 @@ def test_edits_saving_and_copies_read_and_write_the_file_backed_weight(disk):
     with torch.no_grad():
         expected = F.conv2d(x, net[0].weight, net[0].bias, 1, 1)
         assert torch.allclose(net[0](x), expected, atol=1e-4, rtol=1e-4)
-    assert file_backed_bytes(net) > 0  # the edit went into the file
+    assert file_backed_module_bytes(net) > 0  # the edit went into the file
     saved = {name: tensor.clone() for name, tensor in net.state_dict().items()}
     assert torch.equal(saved["0.weight"], net[0].weight)
     twin = copy.deepcopy(net)  # a copy is ordinary memory, the same values
-    assert file_backed_bytes(twin) == 0 and torch.equal(twin[0].weight, net[0].weight)
+    assert file_backed_module_bytes(twin) == 0 and torch.equal(twin[0].weight, net[0].weight)
     with torch.no_grad():
         assert torch.allclose(twin[0](x), expected, atol=1e-4, rtol=1e-4)
 
@@ -86,11 +86,11 @@ def test_edits_saving_and_copies_read_and_write_the_file_backed_weight(disk):
 def test_casting_or_disabling_leaves_the_files(disk):
     net = _net()
     enable_weight_packing(net, file_dir=disk)
-    assert file_backed_bytes(net) > 0
+    assert file_backed_module_bytes(net) > 0
     net.to(torch.bfloat16)  # new tensors: in memory again
-    assert file_backed_bytes(net) == 0
+    assert file_backed_module_bytes(net) == 0
     enable_weight_packing(net, file_dir=disk)  # enabling again moves the new ones
-    assert file_backed_bytes(net) > 0
+    assert file_backed_module_bytes(net) > 0
     enable_weight_packing(net, False)  # off: still readable where they are, nothing packs
     assert packable_bytes(net) == 0
     _run(net, torch.bfloat16)
@@ -103,9 +103,9 @@ def test_a_directory_in_memory_or_missing_keeps_the_weights_in_memory(tmp_path, 
     net = _net()
     monkeypatch.setattr(file_backed, "filesystem_type", lambda path: "tmpfs")
     enable_weight_packing(net, file_dir=tmp_path / "in-memory")
-    assert file_backed_bytes(net) == 0
+    assert file_backed_module_bytes(net) == 0
     blocker = tmp_path / "file"
     blocker.write_text("x")
     enable_weight_packing(net, file_dir=blocker / "weights")
-    assert file_backed_bytes(net) == 0
+    assert file_backed_module_bytes(net) == 0
     assert packable_bytes(net) == sum(layer.weight.numel() * 4 for layer in net if isinstance(layer, nn.Conv2d))
