@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { runStore } from '../store/runStore';
 import { NO_USER_KEYBINDINGS, type UserKeybindings } from './keybindings';
 import { changeKeybindings, keybindingStore, loadKeybindings } from './keybindingStore';
 
@@ -40,5 +41,32 @@ describe('saving keyboard shortcuts', () => {
     answer(new Response(JSON.stringify({ 'Comfy.Keybinding.NewBindings': [], 'Comfy.Keybinding.UnsetBindings': [] })));
     await loading;
     expect(keybindingStore.get().newBindings[0].combo.key).toBe('c');
+  });
+
+  it('a refused or failed save says so and keeps the bindings in force', async () => {
+    const notify = vi.spyOn(runStore, 'notify');
+    vi.stubGlobal('fetch', async () => new Response('{}', { status: 500 }));
+    await changeKeybindings(undoOn('d'));
+    vi.stubGlobal('fetch', async () => {
+      throw new TypeError('network down');
+    });
+    await changeKeybindings(undoOn('e'));
+    expect(notify.mock.calls.map((c) => c[0])).toEqual([
+      'Saving the keyboard shortcuts failed: HTTP 500',
+      'Saving the keyboard shortcuts failed: network down',
+    ]);
+    expect(keybindingStore.get().newBindings[0].combo.key).toBe('e');
+    notify.mockRestore();
+  });
+
+  it('an unreadable or refused read leaves the defaults', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    vi.stubGlobal('fetch', async () => new Response('nope', { status: 503 }));
+    await loadKeybindings();
+    vi.stubGlobal('fetch', async () => new Response('not json', { status: 200 }));
+    await loadKeybindings();
+    expect(keybindingStore.get()).toEqual(NO_USER_KEYBINDINGS);
+    expect(warn).toHaveBeenCalledTimes(1); // the body that was not JSON
+    warn.mockRestore();
   });
 });
