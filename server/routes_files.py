@@ -20,7 +20,6 @@ import logging
 import mimetypes
 import os
 import sqlite3
-import tempfile
 from pathlib import Path
 
 from aiohttp import web
@@ -28,6 +27,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from PIL import PngImagePlugin
 
 from .assets_store import HASH_RE, store_for
+from .atomic_write import StagedFile
 from .images import IMAGE_EXTENSIONS, ImageRefusedError, open_image, plain_reason, preview_bytes
 from .paths import PathRefusedError, base_folder, check_filename, check_subfolder, resolve_inside, split_annotation
 from .ports import FolderLayout
@@ -172,31 +172,29 @@ def _same_content(path: Path, data: bytes) -> bool:
 
 
 def save_upload(folder: Path, name: str, data: bytes, overwrite: bool) -> str:
-    """Write `data` as folder/name (or 'name (n).ext'); returns the final name."""
+    """Write `data` as folder/name (or 'name (n).ext'); returns the final name.
+
+    Without overwrite an existing file is never replaced: the same bytes reuse its name, other bytes take
+    the next free 'name (n).ext' (claimed by a hard link, so two concurrent uploads never share one name).
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".upload-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        stem, ext = os.path.splitext(name)
+    stem, ext = os.path.splitext(name)
+    with StagedFile(folder, label="upload") as staged:
+        staged.write(data)
         candidate, n = name, 0
         while True:
             target = folder / candidate
             if overwrite:
-                os.replace(tmp, target)
+                staged.publish(target)
                 return candidate
             if target.exists() and _same_content(target, data):
                 return candidate
             try:
-                os.link(tmp, target)
+                staged.publish(target, overwrite=False)
                 return candidate
             except FileExistsError:
                 n += 1
                 candidate = f"{stem} ({n}){ext}"
-    finally:
-        Path(tmp).unlink(missing_ok=True)
 
 
 def _upload_target(state, form: UploadForm) -> tuple[Path, str, str, str]:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from aiohttp import web
 
+from .atomic_write import write_atomically
 from .jsonbody import BodyError, read_json
 from .routes_queue import _bad
 from .state import state_of
@@ -31,16 +30,9 @@ def load_settings(path: Path) -> dict:
 
 
 def save_settings(path: Path, settings: dict) -> None:
-    """Atomic write: a crash never leaves a half-written settings file."""
+    """Atomic write: a crash never leaves a half-written settings file (the old one stays whole)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".settings-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(settings, handle, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, json.dumps(settings, indent=1).encode("utf-8"))
 
 
 async def get_users(request: web.Request) -> web.Response:

@@ -10,14 +10,15 @@ with `X-Content-Type-Options: nosniff`.
 
 from __future__ import annotations
 
+import asyncio
 import mimetypes
-import os
 import shutil
-import tempfile
+from functools import partial
 from pathlib import Path
 
 from aiohttp import web
 
+from .atomic_write import write_atomically
 from .paths import PathRefusedError, check_folders_on_the_way, check_subfolder
 from .routes_files import ACTIVE_TYPES
 from .state import state_of
@@ -120,15 +121,10 @@ async def get_userdata_file(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(path, headers=headers)
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def _write_atomically(path: Path, data: bytes, *, overwrite: bool = True) -> None:
+    """Write the file whole or not at all; overwrite=False raises FileExistsError for an existing file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".userdata-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    write_atomically(path, data, overwrite=overwrite)
 
 
 async def post_userdata_file(request: web.Request) -> web.Response:
@@ -140,9 +136,17 @@ async def post_userdata_file(request: web.Request) -> web.Response:
         return _error(exc.status, str(exc))
     if path == root or path.is_dir():
         return _error(400, "The path names a folder, not a file.")
-    if request.query.get("overwrite") == "false" and path.exists():
+    overwrite = request.query.get("overwrite") != "false"
+    if not overwrite and path.exists():
         return _error(409, "The file exists and overwrite=false.")
-    _write_atomically(path, await request.read())
+    data = await request.read()
+    try:  # in a thread: the fsyncs must not stall the event loop
+        await asyncio.get_running_loop().run_in_executor(None, partial(_write_atomically, path, data,
+                                                                       overwrite=overwrite))
+    except FileExistsError:
+        if overwrite:
+            raise
+        return _error(409, "The file exists and overwrite=false.")  # created meanwhile, still not overwritten
     if request.query.get("full_info") == "true":
         return web.json_response(_info(root, path))
     return web.json_response(path.relative_to(root).as_posix())

@@ -13,12 +13,11 @@ writes it last. A crash between the two writes therefore errs towards staying pa
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
+
+from .atomic_write import write_atomically
 
 log = logging.getLogger("latentgraph.server.store")
 
@@ -52,32 +51,10 @@ def read_pause_file(path: Path) -> bool | None:
 
 def write_pause_file(path: Path, paused: bool) -> bool:
     """Replace the file atomically with the flag; False (and a warning) when it could not be written."""
-    tmp: str | None = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(json.dumps({KEY: paused}) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-        tmp = None
-        _sync_folder(path.parent)
+        write_atomically(path, (json.dumps({KEY: paused}) + "\n").encode("utf-8"))
         return True
     except OSError as exc:
         log.warning("could not write the queue's pause file %s (%s); the queue database still holds the flag",
                     path, exc)
         return False
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make the rename itself durable where the platform allows opening a folder (POSIX)."""
-    with contextlib.suppress(OSError, AttributeError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

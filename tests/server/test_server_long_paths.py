@@ -85,7 +85,7 @@ def test_upload_and_view_under_an_existing_file_are_400(live):
 def test_a_path_error_the_checks_missed_is_still_a_400(live, monkeypatch, code):
     from server import routes_userdata
 
-    def refuse(path, data):
+    def refuse(path, data, **_options):
         raise OSError(code, os.strerror(code), str(path))
 
     monkeypatch.setattr(routes_userdata, "_write_atomically", refuse)
