@@ -16,11 +16,12 @@ offload device models rest on when evicted. Rules:
 from __future__ import annotations
 
 import ctypes
-import sys
 from dataclasses import dataclass
 
 import psutil
 import torch
+
+from diffusion.memory.libc import libc_function
 
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 _DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -128,18 +129,7 @@ def empty_cache(device: torch.device) -> None:
         _trim_c_heap()
 
 
-_MALLOC_TRIM: list = []  # glibc's malloc_trim, or None where there is none; looked up once
-
-
 def _trim_c_heap() -> None:
-    if not _MALLOC_TRIM:
-        function = None
-        if sys.platform.startswith("linux"):
-            try:
-                function = ctypes.CDLL(None).malloc_trim  # glibc only (musl has none)
-                function.argtypes, function.restype = [ctypes.c_size_t], ctypes.c_int
-            except (OSError, AttributeError):
-                function = None
-        _MALLOC_TRIM.append(function)
-    if _MALLOC_TRIM[0] is not None:
-        _MALLOC_TRIM[0](0)
+    malloc_trim = libc_function("malloc_trim", (ctypes.c_size_t,))  # glibc only (musl has none)
+    if malloc_trim is not None:
+        malloc_trim(0)

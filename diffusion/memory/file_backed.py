@@ -24,12 +24,15 @@ import logging
 import os
 import sys
 import tempfile
+import threading
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
+
+from diffusion.memory.libc import libc_function
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +44,13 @@ RESERVE_FRACTION = 0.05
 MEMORY_FILESYSTEMS = frozenset({"tmpfs", "ramfs", "hugetlbfs", "devtmpfs", "ramdisk"})
 _MADV_DONTNEED = 4  # Linux
 
-_madvise: list = []  # libc.madvise, looked up once
 # Every live mapping made here by its address (an entry lives while a holder keeps its FileMapping: a layer,
 # or _HOLDERS for whole modules), so that `mapping_of` knows a tensor's storage is a file made here.
 _MAPPINGS: weakref.WeakValueDictionary[int, FileMapping] = weakref.WeakValueDictionary()
 _HOLDERS: weakref.WeakKeyDictionary[nn.Module, list[FileMapping]] = weakref.WeakKeyDictionary()
+# disk_directory's answers by absolute folder (None: refused)
+_DIRECTORIES: dict[Path, Path | None] = {}
+_DIRECTORIES_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -69,12 +74,24 @@ class FileMapping:
         return madvise(self.storage.data_ptr(), self.nbytes, _MADV_DONTNEED) == 0
 
 
-def disk_directory(path: str | os.PathLike | None) -> Path | None:
+def disk_directory(path: str | os.PathLike | None, *, recheck: bool = False) -> Path | None:
     """`path` (made if missing) when file-backed tensors can live there: Linux, writable, not a memory file
-    system; else None (the reason logged at debug level)."""
+    system; else None (the reason logged at debug level). Checked once per folder (the manager and every
+    UNet load ask): the answer is remembered, and checked again when a folder found usable has gone since
+    (deleted: it is made again) or with `recheck=True` (a refused folder that may have been fixed)."""
     if path is None or not sys.platform.startswith("linux"):
         return None
-    directory = Path(path)
+    key = Path(path).absolute()
+    with _DIRECTORIES_LOCK:
+        if not recheck and key in _DIRECTORIES:
+            known = _DIRECTORIES[key]
+            if known is None or known.is_dir():
+                return known
+        _DIRECTORIES[key] = _usable_directory(Path(path))
+        return _DIRECTORIES[key]
+
+
+def _usable_directory(directory: Path) -> Path | None:
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -109,11 +126,16 @@ def filesystem_type(path: Path, mounts_file: str = "/proc/self/mounts") -> str |
 
 
 def to_file_backed(tensor: torch.Tensor, directory: Path) -> tuple[torch.Tensor, FileMapping] | None:
-    """A copy of `tensor` (same shape, strides and dtype) living in a new unnamed file in `directory`, and its
-    mapping with the pages already dropped; None (nothing changed) when it cannot or should not be."""
+    """A copy of CPU `tensor` (same shape, strides and dtype) living in a new unnamed file in `directory`, and
+    its mapping with the pages already dropped; None (nothing changed) when it cannot or should not be."""
+    return _file_copy(tensor, directory) if tensor.device.type == "cpu" else None
+
+
+def _file_copy(tensor: torch.Tensor, directory: Path) -> tuple[torch.Tensor, FileMapping] | None:
+    """`to_file_backed` from any device: a device tensor is copied straight into the file's mapping."""
     nbytes = tensor.numel() * tensor.element_size()
     dense = tensor.is_contiguous() or (tensor.dim() == 4 and tensor.is_contiguous(memory_format=torch.channels_last))
-    if (tensor.device.type != "cpu" or tensor.layout != torch.strided or not dense or nbytes < MIN_BYTES
+    if (tensor.layout != torch.strided or not dense or nbytes < MIN_BYTES
             or tensor.is_inference() or _libc_madvise() is None):
         return None
     if not _leaves_room(directory, nbytes):
@@ -186,6 +208,44 @@ def move_module_to_files(module: nn.Module, directory: Path) -> int:
     return total
 
 
+def offload_module_to_files(module: nn.Module, directory: Path, fallback: torch.device | str = "cpu") -> int:
+    """Move every parameter and buffer of `module`, wherever it is (a GPU), into files in `directory`, one
+    tensor at a time: each is copied straight into its file's mapping and its pages dropped, so host memory
+    never holds more than about one tensor of it (a whole-model `.to("cpu")` holds all of it). A tensor that
+    cannot be file-backed (small, or the disk's reserve refused) goes to `fallback` (the CPU) on its own.
+    Returns the bytes now in files. All or nothing: if a copy raises (the CPU has no memory for a small
+    tensor), every tensor is put back as it was (their device memory is only let go of at the end) and the
+    error propagates."""
+    fallback = torch.device(fallback)
+    held = _still_used(_HOLDERS.get(module, []), module)
+    swapped: list[tuple[torch.Tensor, torch.Tensor]] = []  # (tensor, its previous data)
+    total = 0
+    try:
+        for tensor in _module_tensors(module):
+            mapping = mapping_of(tensor)
+            if mapping is not None:  # already in a file (on the CPU)
+                mapping.drop_resident_pages()
+                total += mapping.nbytes
+                continue
+            moved = _file_copy(tensor.detach(), directory)
+            previous = tensor.data
+            if moved is not None:
+                tensor.data, mapping = moved
+                held.append(mapping)
+                total += mapping.nbytes
+            elif tensor.device != fallback:
+                tensor.data = tensor.data.to(fallback)
+            else:
+                continue
+            swapped.append((tensor, previous))
+    except BaseException:
+        for tensor, previous in reversed(swapped):
+            tensor.data = previous
+        raise
+    _HOLDERS[module] = held
+    return total
+
+
 def forget_unused_files(module: nn.Module) -> None:
     """Let go of `module`'s files that none of its tensors uses any more (it moved to another device or
     dtype), so their disk space and cache are freed."""
@@ -236,18 +296,9 @@ def _unnamed_file(directory: Path) -> int | None:
 
 
 def _libc_madvise():
-    if not _madvise:
-        function = None
-        if sys.platform.startswith("linux"):
-            try:
-                function = ctypes.CDLL(None, use_errno=True).madvise
-                function.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-                function.restype = ctypes.c_int
-            except (OSError, AttributeError):
-                function = None
-        _madvise.append(function)
-    return _madvise[0]
+    return libc_function("madvise", (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int))
 
 
 __all__ = ["FileMapping", "MIN_BYTES", "disk_directory", "file_backed_module_bytes", "filesystem_type",
-           "forget_unused_files", "host_memory_bytes", "mapping_of", "move_module_to_files", "to_file_backed"]
+           "forget_unused_files", "host_memory_bytes", "mapping_of", "move_module_to_files", "offload_module_to_files",
+           "to_file_backed"]

@@ -91,7 +91,8 @@ def test_directories_in_memory_or_unwritable_are_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(file_backed, "filesystem_type", lambda path: "tmpfs")
     assert disk_directory(tmp_path / "a") is None
     monkeypatch.setattr(file_backed, "filesystem_type", lambda path: "ext4")
-    assert disk_directory(tmp_path / "a") == tmp_path / "a"
+    assert disk_directory(tmp_path / "a") is None  # the refusal is remembered
+    assert disk_directory(tmp_path / "a", recheck=True) == tmp_path / "a"
     blocker = tmp_path / "file"
     blocker.write_text("x")
     assert disk_directory(blocker / "sub") is None  # cannot be made
@@ -119,3 +120,17 @@ def test_a_tied_weight_moves_and_counts_once(disk):
     assert file_backed.move_module_to_files(module, disk) == 2 * 2**20
     assert file_backed.file_backed_module_bytes(module) == 2 * 2**20 and file_backed.host_memory_bytes(module) == 0
     assert first.weight is second.weight and file_backed.mapping_of(second.weight) is not None
+
+
+def test_a_folder_is_checked_once_until_it_is_gone_or_rechecked(tmp_path, monkeypatch):
+    if not sys.platform.startswith("linux"):
+        pytest.skip("file-backed weights are Linux only")
+    checked = []
+    monkeypatch.setattr(file_backed, "filesystem_type", lambda path: checked.append(path) or "ext4")
+    folder = tmp_path / "weights"
+    assert disk_directory(folder) == folder
+    assert disk_directory(str(folder)) == folder and len(checked) == 1  # the manager and each UNet load ask
+    folder.rmdir()  # deleted meanwhile: checked (and made) again
+    assert disk_directory(folder) == folder and folder.is_dir() and len(checked) == 2
+    assert disk_directory(folder, recheck=True) == folder and len(checked) == 3
+    assert disk_directory(tmp_path / "other") == tmp_path / "other" and len(checked) == 4  # per folder
