@@ -26,7 +26,9 @@ oldest move to files on disk (`planner.plan_host`,
 `file_backed.move_module_to_files`): they still run when asked for again, their weights read back from
 the page cache or the disk, but take no memory meanwhile. `unload_all()` on a CPU run sends every model
 there (/free frees the RAM, the models stay usable). Only weak references are kept of evicted models: a
-model the caches let go of is dropped, files and all.
+model the caches let go of is dropped, files and all. On a GPU run the decision comes first: a model leaving the
+device that host memory would not hold goes from the device straight into files, tensor by tensor
+(`ModelPatcher.move_to_files`), so RAM never holds the whole of it; should the files fail, it goes to the CPU whole.
 
 Queue-aware: `set_needed_soon(sources)` names the files the next queued prompts load (the server's worker
 calls it before each prompt, through `NodeRuntime.models_needed_soon`). A model whose `ModelPatcher.source` is
@@ -55,7 +57,7 @@ from diffusion.memory.file_backed import (
     host_memory_bytes,
     move_module_to_files,
 )
-from diffusion.memory.patcher import ModelPatcher
+from diffusion.memory.patcher import ModelPatcher, module_size_bytes
 from diffusion.memory.planner import Footprint, LoadPlan, MemoryPolicy, plan_host, plan_load, soonest_needed_last
 from diffusion.memory.streaming import Streamer, largest_unit_bytes
 from diffusion.models.unet.prepacked import release_packed_weights
@@ -179,6 +181,8 @@ class ModelManager:
                 footprints = [Footprint(f.name, f.weight_bytes) for f in footprints]  # nothing to stream from
             plan = plan_load(self.policy, self.budget_bytes, resident, footprints, work_bytes,
                              needed_soon=self._needed_soon_keys())
+            for key in wanted:  # about to compute: not held in host memory, never sent to disk now
+                self._evicted.pop(key, None)
             for name in plan.evict:
                 self._evict(int(name))
             for name in plan.stream:
@@ -192,7 +196,6 @@ class ModelManager:
                     forget_unused_files(patcher.model)  # copied to the device: its files are not needed
                 self._loaded[key] = _Entry(patcher, patcher.model_size_bytes(), _block_bytes(patcher))
             for key in wanted:
-                self._evicted.pop(key, None)
                 if key in self._loaded:
                     self._loaded.move_to_end(key)
             self._trim_host(work_bytes)
@@ -256,8 +259,13 @@ class ModelManager:
     def _trim_host(self, work_bytes: int = 0) -> None:
         """Move the least recently evicted models to files while host memory would not hold them all (on a
         CPU run beside `work_bytes` of the step's activations too)."""
-        if self.file_dir is None:
-            return
+        if self.file_dir is not None:
+            self._make_host_room(None, work_bytes=work_bytes)
+
+    def _make_host_room(self, incoming: _Evicted | None, incoming_bytes: int = 0, *, work_bytes: int = 0) -> bool:
+        """Move held models to files (`plan_host`, then the live RAM reserve) so that host memory holds what
+        stays, with `incoming` (a model about to leave the device, `incoming_bytes` of it bound for the CPU,
+        the newest) counted too; True when `incoming` itself would not fit: it should go straight to disk."""
         for patcher in self._streamed.values():
             forget_unused_files(patcher.model)  # streamed blocks come back as new tensors: their files are not used
         for key, evicted in list(self._evicted.items()):
@@ -275,16 +283,27 @@ class ModelManager:
                 held.append(Footprint(str(key), host_memory_bytes(model)))
                 if self._is_needed_soon(evicted.source):
                     needed.add(str(key))
+        arriving = None
+        if incoming is not None:
+            arriving = Footprint("incoming", incoming_bytes)
+            held.append(arriving)
+            if self._is_needed_soon(incoming.source):
+                needed.add(arriving.name)
         moved = set(plan_host(self.host_budget_bytes, held, in_use, needed_soon=needed))
-        for name in moved:
-            self._to_disk(int(name))
-        # Then by what the system has left: while available RAM is under the reserve, the next in line
-        # (not needed soon first, least recently used first) goes too.
+        for name in moved - {"incoming"}:
+            self._to_disk(int(name))  # held ones first: host memory has room before the incoming model arrives
+        if arriving is not None and arriving.name in moved:
+            return True
+        # Then by what the system has left: while available RAM (less what is arriving) is under the reserve,
+        # the next in line (not needed soon first, least recently used first) goes too.
         for footprint in soonest_needed_last([f for f in held if f.name not in moved and f.weight_bytes], needed):
-            if self.host_free_bytes() >= self.host_reserve_bytes:
+            if self.host_free_bytes() - incoming_bytes >= self.host_reserve_bytes:
                 break
+            if footprint is arriving:
+                return True
             self._to_disk(int(footprint.name))
             empty_cache(torch.device("cpu"))  # the moved weights' heap pages back to the system
+        return False
 
     def _to_disk(self, key: int) -> None:
         evicted = self._evicted.get(key)
@@ -317,16 +336,40 @@ class ModelManager:
             )
 
     def _evict(self, key: int) -> None:
+        """Send a loaded model to its offload device (or, host memory short, to files)."""
         entry = self._loaded.pop(key)
         release_packed_weights(entry.patcher.model)  # CPU copies packed for oneDNN; remade on the next run
         entry.patcher.drop_patched_weights()  # LoRA-patched copies (a move drops them too; a CPU run moves nothing)
+        evicted = _Evicted(weakref.ref(entry.patcher.model), type(entry.patcher.model).__name__, entry.patcher.source)
         if self.moves_models:
-            self._mover(entry.patcher, entry.patcher.offload_device or self.offload_device)
+            offload = entry.patcher.offload_device or self.offload_device
+            if not self._straight_to_disk(entry.patcher, offload, evicted):
+                self._mover(entry.patcher, offload)
         empty_cache(self.device)  # on a CPU too: the dropped packed copies' heap pages go back to the system
         if self.file_dir is not None:
             self._evicted.pop(key, None)
-            self._evicted[key] = _Evicted(weakref.ref(entry.patcher.model), type(entry.patcher.model).__name__,
-                                          entry.patcher.source)
+            self._evicted[key] = evicted
+
+    def _straight_to_disk(self, patcher: ModelPatcher, offload: torch.device, evicted: _Evicted) -> bool:
+        """When host memory would not hold the model leaving the device, move it from the device straight into
+        files, tensor by tensor (never all of it in RAM at once); True when it is off the device. False: the
+        caller moves it whole, as without a disk tier: no file_dir, an offload device that is not the CPU,
+        room in RAM, or the files failed (`move_to_files` then put every tensor back where it was)."""
+        if self.file_dir is None or offload.type != "cpu":
+            return False
+        arriving = module_size_bytes(patcher.model) - file_backed_module_bytes(patcher.model)
+        if not self._make_host_room(evicted, arriving):
+            return False
+        try:
+            moved = patcher.move_to_files(self.file_dir, offload)
+        except (OSError, RuntimeError, MemoryError) as error:
+            log.warning("could not move %s from the device to files under %s (%s); moving it to the CPU",
+                        evicted.name, self.file_dir, error)
+            return False
+        if moved:
+            log.info("host memory is short: %s (%.0f MB) went from the device straight to files under %s",
+                     evicted.name, moved / 2**20, self.file_dir)
+        return True  # off the device either way: what no file took went to the CPU tensor by tensor
 
     def unload(self, patcher: ModelPatcher) -> None:
         """Send one model (all its clones) back to its offload device."""

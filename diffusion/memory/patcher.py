@@ -39,11 +39,13 @@ import threading
 import weakref
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from diffusion.memory.file_backed import offload_module_to_files
 from diffusion.memory.streaming import Streamer
 from diffusion.models.unet.prepacked import packable_bytes
 
@@ -288,6 +290,15 @@ class ModelPatcher:
         with self._shared.lock:
             self.model.to(device)
             self._shared.drop_patched_caches()
+
+    def move_to_files(self, directory: Path, fallback: torch.device | str = "cpu") -> int:
+        """Move the shared base module off its device straight into files in `directory`, tensor by tensor
+        (`file_backed.offload_module_to_files`: what cannot be file-backed goes to `fallback`); the bytes now
+        in files. Under the lock, like `move_to`; on an error nothing has moved."""
+        with self._shared.lock:
+            moved = offload_module_to_files(self.model, directory, fallback)
+            self._shared.drop_patched_caches()
+            return moved
 
     def current_device(self) -> torch.device:
         """Where the model computes: its streaming device, else where the base weights are (CPU when none)."""
