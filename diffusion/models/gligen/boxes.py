@@ -4,6 +4,10 @@ GLIGENTextBoxApply stores ComfyUI's `gligen` entry on a conditioning: ("position
 [(embedding [1, dim], height, width, y, x), ...]) with sizes in latent pixels (÷8). For one model
 call the boxes become fractions (x1, y1, x2, y2) = (x/w, y/h, (x+width)/w, (y+height)/h) of the
 latent; up to 30 boxes fill the position net's slots in order, the rest are padding (mask 0).
+
+The GLIGEN module is used where the model manager loaded it (with the UNet, `conditioning_patchers`): the
+position net and fusers run on their own device and dtype, the UNet's activations cast to them and back,
+so using GLIGEN never moves or casts the shared module.
 """
 
 from __future__ import annotations
@@ -59,8 +63,10 @@ def gligen_hooks(spec: Any, latent_shape) -> UNetHooks:
         fuser = model.fuser(info["block"], int(info.get("block_index", 0)))
         if fuser is None:
             return x
-        tokens = objs[:1].to(device=x.device, dtype=x.dtype).expand(x.shape[0], -1, -1)
-        fuser.to(device=x.device, dtype=x.dtype)
-        return fuser(x, tokens)
+        # computed where and in the precision the model manager put the fuser (never moved or cast here:
+        # the module is shared, by the manager and by every node output holding it); only activations cast
+        own = next(fuser.parameters())
+        tokens = objs[:1].to(device=own.device, dtype=own.dtype).expand(x.shape[0], -1, -1)
+        return fuser(x.to(device=own.device, dtype=own.dtype), tokens).to(device=x.device, dtype=x.dtype)
 
     return UNetHooks(middle_patch=(patch,))

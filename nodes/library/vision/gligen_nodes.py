@@ -33,8 +33,12 @@ class GLIGENLoader(ModelFileLoader):
 
     @classmethod
     def run(cls, ctx: Any, *, gligen_name: str) -> tuple:
-        return cls.load_shared(ctx, gligen_name, "gligen", lambda path: gligen.Gligen.from_state_dict(
-            checkpoint_files.load_state_dict(path), str(path)), refuse=(gligen.GligenError,))
+        dtype = ctx.runtime.models.choice.unet_dtype  # computes beside the UNet, in its precision (as ComfyUI)
+
+        def build(path: Any) -> Any:
+            return gligen.Gligen.from_state_dict(checkpoint_files.load_state_dict(path), str(path)).to(dtype=dtype)
+
+        return cls.load_shared(ctx, gligen_name, "gligen", build, refuse=(gligen.GligenError,))
 
 
 def _size(name: str, default: int, minimum: int) -> Int:

@@ -53,3 +53,8 @@ def test_a_clip_of_another_width_is_a_clear_error(ctx, model):
     with pytest.raises(TypeError, match="must be a GLIGEN"):
         values(GLIGENTextBoxApply, ctx, conditioning_to=[[torch.zeros(1, 77, 64), {}]], clip=FakeClip(),
                gligen_textbox_model="nope", text="x", width=64, height=64, x=0, y=0)
+
+
+def test_the_model_is_loaded_in_the_unets_precision(runtime, model):
+    """Cast once at load (fp16 on a GPU, bf16 on a CPU with native bf16), never again at sampling time."""
+    assert {p.dtype for p in model.parameters()} == {runtime.models.choice.unet_dtype}
