@@ -6,6 +6,7 @@ JPEG itself, uploaded to input/) → VAEEncode → KSampler with its denoise."""
 from __future__ import annotations
 
 import io
+import json
 
 from playwright.sync_api import expect
 
@@ -79,18 +80,22 @@ def _a1111_jpeg() -> bytes:
     return buf.getvalue()
 
 
+def _drop_on_canvas(page, data: bytes, name: str) -> None:
+    page.evaluate(
+        """([bytes, name]) => {
+            const file = new File([new Uint8Array(bytes)], name, { type: 'image/jpeg' });
+            const dt = new DataTransfer();
+            dt.items.add(file);
+            const target = document.querySelector('.lg-canvas');
+            target.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+        }""",
+        [list(data), name],
+    )
+
+
 def test_drop_a1111_img2img_jpeg_uploads_it_and_queues(browser, demo_server, request):
     with editor_page(browser, demo_server.url, request) as page:
-        page.evaluate(
-            """(bytes) => {
-                const file = new File([new Uint8Array(bytes)], 'lighthouse.jpg', { type: 'image/jpeg' });
-                const dt = new DataTransfer();
-                dt.items.add(file);
-                const target = document.querySelector('.lg-canvas');
-                target.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
-            }""",
-            list(_a1111_jpeg()),
-        )
+        _drop_on_canvas(page, _a1111_jpeg(), 'lighthouse.jpg')
         expect(page.get_by_text("Loaded lighthouse.jpg (imported from A1111 img2img parameters")).to_be_visible()
         expect(page.get_by_text("not mapped: Face restoration")).to_be_visible()
         # checkpoint, 2 prompts, LoadImage, VAEEncode, sampler, decode, save
@@ -107,3 +112,28 @@ def test_drop_a1111_img2img_jpeg_uploads_it_and_queues(browser, demo_server, req
             queue(page)
         assert answer.value.status == 200, answer.value.text()
         assert answer.value.json().get("node_errors") in (None, {}), answer.value.text()
+
+
+def test_refused_upload_of_the_img2img_image_opens_the_graph_without_it_and_says_why(browser, demo_server, request):
+    """The server refuses the dropped JPEG (a 500 with ComfyUI's error JSON): the graph still opens, LoadImage
+    holds no image (queueing would be refused until one is chosen), nothing lands in input/, and the message
+    bar says what happened and what to do."""
+    inputs = demo_server.base / "input"
+    before = sorted(p.name for p in inputs.iterdir()) if inputs.is_dir() else []
+    refusal = {"error": {"type": "disk_full", "message": "No space left on device.", "details": "", "extra_info": {}}}
+    with editor_page(browser, demo_server.url, request) as page:
+        page.route("**/upload/image", lambda route: route.fulfill(status=500, content_type="application/json",
+                                                                  body=json.dumps(refusal)))
+        _drop_on_canvas(page, _a1111_jpeg(), "refused.jpg")
+        alert = page.get_by_role("alert")
+        expect(alert).to_contain_text("Loaded refused.jpg (imported from A1111 img2img parameters)")
+        expect(alert).to_contain_text("the image could not be uploaded (the server refused refused.jpg "
+                                      "(HTTP 500 disk_full: No space left on device.)): "
+                                      "choose LoadImage's image before queueing")
+        # checkpoint, 2 prompts, LoadImage, VAEEncode, sampler, decode, save: the rest of the graph is there
+        expect(page.locator(".react-flow__node")).to_have_count(8)
+        by_type = {n["class_type"]: n["inputs"] for n in exported_prompt(page).values()}
+        assert by_type["LoadImage"]["image"] == "", by_type["LoadImage"]
+        assert by_type["KSampler"]["denoise"] == 0.5, by_type["KSampler"]
+    after = sorted(p.name for p in inputs.iterdir()) if inputs.is_dir() else []
+    assert after == before

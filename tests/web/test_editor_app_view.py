@@ -124,3 +124,30 @@ def test_app_view_shows_the_chosen_output_and_opens_a_file_saved_in_app_mode(bro
         gone.get_by_role("button", name="remove output #9").click()
         expect(gone).to_have_count(0)
         expect(app).to_contain_text("The images of the latest run show here.")
+
+
+def test_chosen_outputs_move_up_and_down_and_the_order_is_saved(browser, demo_server, request, tmp_path):
+    with editor_page(browser, demo_server.url, request) as page:
+        # The default workflow with a second Save Image, both chosen as outputs (9 first).
+        workflow = saved_workflow(page)
+        save = next(n for n in workflow["nodes"] if n["id"] == 9)
+        second = {**json.loads(json.dumps(save)), "id": 10, "title": "Second save"}
+        second["pos"] = [save["pos"][0], save["pos"][1] + 400]
+        second["inputs"] = [{**i, "link": None} for i in second.get("inputs", [])]
+        workflow["nodes"].append(second)
+        workflow["last_node_id"] = max(workflow.get("last_node_id", 0), 10)
+        workflow["extra"]["linearData"] = {"inputs": [], "outputs": [9, 10]}
+        path = tmp_path / "two-outputs.json"
+        path.write_text(json.dumps(workflow))
+        open_workflow_file(page, path)
+        page.get_by_role("button", name="App", exact=True).click()
+        app = page.get_by_role("region", name="App view")
+        titles = app.locator(".lg-app-output-title")
+        first = app.get_by_role("group", name="Save Image", exact=True)
+        expect(titles).to_have_text(["Save Image", "Second save"])
+        expect(first.get_by_role("button", name="move output Save Image up")).to_be_disabled()
+
+        first.get_by_role("button", name="move output Save Image down").click()
+        expect(titles).to_have_text(["Second save", "Save Image"])
+        expect(app.get_by_role("button", name="move output Second save up")).to_be_disabled()
+        assert saved_workflow(page)["extra"]["linearData"]["outputs"] == [10, 9]

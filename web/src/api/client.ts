@@ -111,17 +111,6 @@ export async function clearHistory(): Promise<void> {
   await postJson('/history', { clear: true });
 }
 
-/** POST /upload/image; returns the value a LoadImage widget should hold. */
-export async function uploadImage(file: File, subfolder?: string): Promise<string> {
-  const form = new FormData();
-  form.append('image', file, file.name);
-  form.append('type', 'input');
-  if (subfolder) form.append('subfolder', subfolder);
-  const res = await request('/upload/image', { method: 'POST', body: form });
-  const data = (await res.json()) as { name: string; subfolder?: string };
-  return data.subfolder ? `${data.subfolder}/${data.name}` : data.name;
-}
-
 /** POST /api/plan; null when the server has no such route (the overlay is then not shown). */
 export async function planPrompt(prompt: ApiPrompt): Promise<PlanResult | null> {
   try {

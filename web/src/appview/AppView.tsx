@@ -2,7 +2,7 @@
  * The app view: the workflow's chosen widgets as one vertical form (the canvas's own widget
  * components, writing into the graph), a Queue button with the run's progress, and the latest
  * images of the chosen output nodes (every output node when none is chosen) from runs queued from
- * this tab, each under its node's title. Fields are moved up and down and removed here, chosen outputs removed.
+ * this tab, each under its node's title. Fields and chosen outputs are moved up and down and removed here.
  */
 import { viewUrl } from '../api/client';
 import { imageHandlers } from '../editor/ImageViewer';
@@ -15,7 +15,7 @@ import { isLgNode } from '../store/flowModel';
 import { runStore } from '../store/runStore';
 import { useStore } from '../store/store';
 import { type AppOutput, appOutputs, type FormField, formFields, nodeLabel, outputsQueuedFrom } from './appForm';
-import { moveInAppView, removeAppOutput, removeFromAppView } from './appViewStore';
+import { moveAppOutput, moveInAppView, removeAppOutput, removeFromAppView } from './appViewStore';
 import { appFields, appOutputNodeIds } from './linearData';
 
 function useGraphNodes() {
@@ -99,20 +99,44 @@ function RunBar({ batchCount }: { batchCount: number }) {
   );
 }
 
+/** Where an output stands among those shown (for its move buttons). */
+interface Place {
+  index: number;
+  count: number;
+}
+
 /** One output under its title; `first` is the place of its first image among all shown (the viewer's list). */
-function OutputBlock({ output, gallery, first }: { output: AppOutput; gallery: AppOutput['images']; first: number }) {
+function OutputBlock({ output, gallery, first, place }: { output: AppOutput; gallery: AppOutput['images']; first: number; place: Place }) {
   return (
     <figure className="lg-app-output" role="group" aria-label={output.title} data-output={output.nodeId}>
       <figcaption className="lg-app-output-head">
         <span className="lg-app-output-title">{output.title}</span>
         {output.chosen && (
-          <button
-            aria-label={`remove output ${output.title}`}
-            title="Remove from the app view"
-            onClick={() => removeAppOutput(output.nodeId)}
-          >
-            ×
-          </button>
+          <span className="lg-app-field-tools">
+            <button
+              aria-label={`move output ${output.title} up`}
+              title="Move up"
+              disabled={place.index === 0}
+              onClick={() => moveAppOutput(output.nodeId, -1)}
+            >
+              ↑
+            </button>
+            <button
+              aria-label={`move output ${output.title} down`}
+              title="Move down"
+              disabled={place.index === place.count - 1}
+              onClick={() => moveAppOutput(output.nodeId, 1)}
+            >
+              ↓
+            </button>
+            <button
+              aria-label={`remove output ${output.title}`}
+              title="Remove from the app view"
+              onClick={() => removeAppOutput(output.nodeId)}
+            >
+              ×
+            </button>
+          </span>
         )}
       </figcaption>
       {output.missing && <p className="lg-app-field-problem">This node is not in the workflow any more.</p>}
@@ -146,7 +170,7 @@ function Outputs() {
     <section className="lg-app-outputs" aria-label="App outputs">
       {shown.length === 0 && <p className="lg-empty">The images of the latest run show here.</p>}
       {shown.map((o, i) => (
-        <OutputBlock key={o.nodeId} output={o} gallery={gallery} first={firsts[i]} />
+        <OutputBlock key={o.nodeId} output={o} gallery={gallery} first={firsts[i]} place={{ index: i, count: shown.length }} />
       ))}
     </section>
   );

@@ -4,8 +4,8 @@ import { defaultWorkflow } from '../workflow/defaultGraph';
 import { uiToEditor } from '../workflow/fromUi';
 import { defs } from '../workflow/testUtil';
 import { editorToUi } from '../workflow/toUi';
-import { addToAppView, moveInAppView, removeFromAppView } from './appViewStore';
-import { appFields } from './linearData';
+import { addToAppView, moveAppOutput, moveInAppView, removeFromAppView, toggleAppOutput } from './appViewStore';
+import { appFields, appOutputNodeIds } from './linearData';
 
 describe('app view edits', () => {
   it('are undoable graph edits that are saved with the workflow', () => {
@@ -36,5 +36,21 @@ describe('app view edits', () => {
     expect(fields()).toEqual(['6:text']);
     graphStore.redo();
     expect(fields()).toEqual(['6:text', '3:seed']);
+  });
+
+  it('moves chosen outputs as undoable edits kept in extra.linearData.outputs', () => {
+    graphStore.setDefs(defs);
+    graphStore.load(uiToEditor(defaultWorkflow('tiny.safetensors'), defs).graph);
+    const outputs = () => appOutputNodeIds(graphStore.get().meta.extra);
+    toggleAppOutput('9', false);
+    toggleAppOutput('8', false);
+    const revision = graphStore.get().revision;
+    moveAppOutput('8', -1);
+    moveAppOutput('8', -1); // at the top already: no edit
+    expect(outputs()).toEqual(['8', '9']);
+    expect(graphStore.get().revision).toBe(revision + 1);
+    expect((editorToUi(graphStore.graph(), defs).extra?.linearData as { outputs: unknown }).outputs).toEqual([8, 9]);
+    graphStore.undo();
+    expect(outputs()).toEqual(['9', '8']);
   });
 });

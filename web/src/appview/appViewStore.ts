@@ -9,7 +9,15 @@ import { graphStore } from '../store/graphStore';
 import { Store } from '../store/store';
 import { subgraphNav } from '../store/subgraphNav';
 import { goUp } from '../editor/subgraphMenu';
-import { type AppField, withAppField, withAppOutput, withMovedAppField, withoutAppField, withoutAppOutput } from './linearData';
+import {
+  type AppField,
+  withAppField,
+  withAppOutput,
+  withMovedAppField,
+  withMovedAppOutput,
+  withoutAppField,
+  withoutAppOutput,
+} from './linearData';
 import { withViewMode } from './linearMode';
 
 export const appViewStore = new Store<{ open: boolean }>({ open: false });
@@ -41,6 +49,11 @@ export function moveInAppView(index: number, delta: number): void {
 /** Shows output node `nodeId`'s images in the app view, or takes it out when it is there. */
 export function toggleAppOutput(nodeId: string, shown: boolean): void {
   if (atWorkflowRoot()) editExtra((extra) => (shown ? withoutAppOutput(extra, nodeId) : withAppOutput(extra, nodeId)));
+}
+
+/** Moves chosen output `nodeId` up (-1) or down (+1) in the app view's outputs, one undo step. */
+export function moveAppOutput(nodeId: string, delta: number): void {
+  editExtra((extra) => withMovedAppOutput(extra, nodeId, delta));
 }
 
 export function removeAppOutput(nodeId: string): void {

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { appFields, appOutputNodeIds, hasAppField, withAppField, withMovedAppField, withoutAppField } from './linearData';
+import {
+  appFields,
+  appOutputNodeIds,
+  hasAppField,
+  withAppField,
+  withMovedAppField,
+  withMovedAppOutput,
+  withoutAppField,
+} from './linearData';
 
 const seed = { nodeId: '3', widget: 'seed' };
 const prompt = { nodeId: '6', widget: 'text' };
@@ -62,5 +70,21 @@ describe('app view fields in extra.linearData', () => {
     expect(moved.linearData.inputs).toEqual([[3, 'seed'], ['junk'], [6, 'text']]);
     const removed = withoutAppField(extra, 1) as { linearData: { inputs: unknown[] } };
     expect(removed.linearData.inputs).toEqual([[6, 'text'], ['junk']]);
+  });
+
+  it('moves a chosen output up and down in extra.linearData.outputs, not past the ends', () => {
+    const extra = { ds: { scale: 1 }, linearData: { inputs: [[6, 'text']], outputs: [9, '10', 12] } };
+    const up = withMovedAppOutput(extra, '12', -1);
+    expect(up).toEqual({ ds: { scale: 1 }, linearData: { inputs: [[6, 'text']], outputs: [9, 12, '10'] } });
+    expect(appOutputNodeIds(withMovedAppOutput(extra, '9', 1))).toEqual(['10', '9', '12']);
+    expect(withMovedAppOutput(extra, '9', -1)).toBe(extra);
+    expect(withMovedAppOutput(extra, '12', 1)).toBe(extra);
+    expect(withMovedAppOutput(extra, '77', 1)).toBe(extra); // not chosen
+  });
+
+  it('moves outputs past unreadable entries and repeats, which stay where they were', () => {
+    const extra = { linearData: { inputs: [], outputs: [9, null, 9, {}, 12] } };
+    const moved = withMovedAppOutput(extra, '12', -1) as { linearData: { outputs: unknown[] } };
+    expect(moved.linearData.outputs).toEqual([12, null, 9, {}, 9]);
   });
 });

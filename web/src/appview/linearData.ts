@@ -137,3 +137,30 @@ export function withoutAppOutput(extra: Record<string, unknown>, nodeId: string)
   if (!appOutputNodeIds(extra).includes(nodeId)) return extra;
   return withOutputs(extra, (outputs) => outputs.filter((id) => entryNodeId(id) !== nodeId));
 }
+
+/**
+ * `extra` with chosen output `nodeId` moved by `delta` places (-1 up, +1 down) in the order the app
+ * view shows them; unchanged at the ends or when it is not chosen. Unreadable entries and repeats
+ * of an id stay where they are.
+ */
+export function withMovedAppOutput(extra: Record<string, unknown>, nodeId: string, delta: number): Record<string, unknown> {
+  const seen = new Set<string>();
+  const positions: number[] = [];
+  const ids: string[] = [];
+  storedData(extra).outputs.forEach((entry, i) => {
+    const id = entryNodeId(entry);
+    if (id === null || seen.has(id)) return;
+    seen.add(id);
+    positions.push(i);
+    ids.push(id);
+  });
+  const index = ids.indexOf(nodeId);
+  const from = positions[index];
+  const to = positions[index + delta];
+  if (index < 0 || from === undefined || to === undefined) return extra;
+  return withOutputs(extra, (outputs) => {
+    const next = [...outputs];
+    [next[from], next[to]] = [next[to], next[from]];
+    return next;
+  });
+}

@@ -5,9 +5,10 @@
  * each of them keeps its value, and `tools` (e.g. the mask editor button) show while the file loads.
  */
 import { type ReactNode, useEffect, useRef, useState } from 'react';
-import { inputImageUrl, uploadImage } from '../api/client';
+import { inputImageUrl } from '../api/client';
 import { runStore } from '../store/runStore';
 import { refreshDefs } from './defsLoader';
+import { uploadImageFile } from './imageUpload';
 
 export function ImageUploadField({ value, onUploaded, tools }: { value: unknown; onUploaded: (name: string) => void; tools?: ReactNode }) {
   const fileInput = useRef<HTMLInputElement>(null);
@@ -19,11 +20,13 @@ export function ImageUploadField({ value, onUploaded, tools }: { value: unknown;
     if (!file) return;
     setBusy(true);
     try {
-      const name = await uploadImage(file);
+      const uploaded = await uploadImageFile(file);
+      if (!uploaded.ok) {
+        runStore.notify(`Upload failed: ${uploaded.message}`, 'error');
+        return;
+      }
       await refreshDefs();
-      onUploaded(name);
-    } catch (e) {
-      runStore.notify(`Upload failed: ${(e as Error).message}`, 'error');
+      onUploaded(uploaded.value);
     } finally {
       setBusy(false);
     }

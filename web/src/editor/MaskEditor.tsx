@@ -2,10 +2,9 @@
 import { type PointerEvent as ReactPointerEvent, useEffect, useRef, useState } from 'react';
 import { createPortal } from 'react-dom';
 import { inputImageUrl } from '../api/client';
-import { graphStore } from '../store/graphStore';
 import { runStore } from '../store/runStore';
 import { annotatedName, invertMask, MASK_RGB, maskFromImage, maskUploadPixels, originalRef } from '../workflow/maskPixels';
-import { refreshDefs } from './defsLoader';
+import { uploadToImageNode } from './imageUpload';
 
 interface Props {
   nodeId: string;
@@ -87,16 +86,12 @@ export function MaskEditor({ nodeId, input, value, onClose }: Props) {
     setSaving(true);
     try {
       const blob = await new Promise<Blob>((ok, fail) => out.toBlob((b) => (b ? ok(b) : fail(new Error('no PNG'))), 'image/png'));
-      const form = new FormData();
-      form.append('image', blob, `clipspace-mask-${Date.now()}.png`);
-      form.append('original_ref', JSON.stringify(originalRef(value)));
-      form.append('type', 'input');
-      form.append('subfolder', 'clipspace');
-      const res = await fetch('/upload/mask', { method: 'POST', body: form });
-      if (!res.ok) throw new Error(`HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
-      const ref = (await res.json()) as { name: string; subfolder: string; type: string };
-      await refreshDefs();
-      graphStore.setWidget(nodeId, input, annotatedName(ref.name, ref.subfolder, ref.type));
+      const result = await uploadToImageNode(
+        blob,
+        { nodeId, widget: input, valueFor: (ref) => annotatedName(ref.name, ref.subfolder, ref.type) },
+        { filename: `clipspace-mask-${Date.now()}.png`, subfolder: 'clipspace', maskOf: originalRef(value) },
+      );
+      if (!result.ok) throw new Error(result.message);
       onClose();
     } catch (e) {
       runStore.notify(`Saving the mask failed: ${(e as Error).message}`, 'error');

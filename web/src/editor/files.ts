@@ -8,7 +8,6 @@ import { runStore } from '../store/runStore';
 import { resetSubgraphNav, rootGraph } from '../store/subgraphNav';
 import { markSaved } from '../store/workflowStore';
 import { parseA1111Parameters } from '../workflow/a1111';
-import { uploadImage } from '../api/client';
 import { a1111Mode, a1111ToPrompt } from '../workflow/a1111Graph';
 import { apiToEditor } from '../workflow/fromApi';
 import { defaultCheckpoint, defaultWorkflow } from '../workflow/defaultGraph';
@@ -20,6 +19,7 @@ import { editorToPrompt } from '../workflow/toPrompt';
 import { editorToUi } from '../workflow/toUi';
 import { findMissing } from '../workflow/missing';
 import { refreshDefs } from './defsLoader';
+import { uploadImageFile } from './imageUpload';
 import { showMissing } from './MissingDialog';
 import type { EditorGraph } from '../workflow/types';
 import { currentDs, restoreViewport, viewport } from './viewport';
@@ -79,14 +79,13 @@ async function uploadInputImage(image: File | undefined, notes: string[]): Promi
     notes.push("no image to start from: choose LoadImage's image before queueing");
     return '';
   }
-  try {
-    const name = await uploadImage(image);
-    await refreshDefs();
-    return name;
-  } catch (e) {
-    notes.push(`${image.name} could not be uploaded (${(e as Error).message}): choose LoadImage's image before queueing`);
+  const result = await uploadImageFile(image);
+  if (!result.ok) {
+    notes.push(`the image could not be uploaded (${result.message}): choose LoadImage's image before queueing`);
     return '';
   }
+  await refreshDefs();
+  return result.value;
 }
 
 /**

@@ -1,9 +1,8 @@
 /** What the image context menu does: open, download, copy, and send an output to a LoadImage node. */
-import { uploadImage, viewUrl } from '../api/client';
-import { graphStore } from '../store/graphStore';
+import { viewUrl } from '../api/client';
 import { runStore } from '../store/runStore';
 import type { ImageRefLike } from '../workflow/gallery';
-import { refreshDefs } from './defsLoader';
+import { uploadToImageNode } from './imageUpload';
 import { viewport } from './viewport';
 
 export function openInNewTab(image: ImageRefLike): void {
@@ -56,21 +55,20 @@ async function toPng(blob: Blob): Promise<Blob> {
  * LoadImage is added in the middle of the view. Returns the node id, or null on failure.
  */
 export async function sendToLoadImage(image: ImageRefLike, nodeId: string | null): Promise<string | null> {
+  let blob: Blob;
   try {
-    const blob = await fetchImage(image);
-    const name = await uploadImage(new File([blob], image.filename, { type: blob.type || 'image/png' }));
-    await refreshDefs();
-    let id = nodeId;
-    if (!id) {
-      const center = viewport.api?.toFlow({ x: window.innerWidth / 2, y: window.innerHeight / 2 }) ?? { x: 100, y: 100 };
-      id = graphStore.addNode('LoadImage', center);
-      if (!id) throw new Error('this server has no LoadImage node');
-    }
-    graphStore.setWidget(id, 'image', name);
-    runStore.notify(`Sent ${image.filename} to LoadImage #${id} as ${name}`);
-    return id;
+    blob = await fetchImage(image);
   } catch (e) {
     runStore.notify(`Could not send the image: ${(e as Error).message}`, 'error');
     return null;
   }
+  const at = nodeId ? undefined : (viewport.api?.toFlow({ x: window.innerWidth / 2, y: window.innerHeight / 2 }) ?? { x: 100, y: 100 });
+  const file = new File([blob], image.filename, { type: blob.type || 'image/png' });
+  const result = await uploadToImageNode(file, { nodeId, at, widget: 'image' });
+  if (!result.ok) {
+    runStore.notify(`Could not send the image: ${result.message}`, 'error');
+    return null;
+  }
+  runStore.notify(`Sent ${image.filename} to LoadImage #${result.nodeId} as ${result.value}`);
+  return result.nodeId;
 }

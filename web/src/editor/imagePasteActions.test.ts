@@ -1,12 +1,17 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 
 const uploads: { name: string; subfolder?: string }[] = [];
-vi.mock('../api/client', () => ({
-  uploadImage: vi.fn(async (file: File, subfolder?: string) => {
+// The server's /upload/image: records what was sent and answers the stored name.
+vi.stubGlobal(
+  'fetch',
+  vi.fn(async (_path: string, init: RequestInit) => {
+    const form = init.body as FormData;
+    const file = form.get('image') as File;
+    const subfolder = (form.get('subfolder') as string | null) ?? undefined;
     uploads.push({ name: file.name, subfolder });
-    return subfolder ? `${subfolder}/${file.name}` : file.name;
+    return new Response(JSON.stringify({ name: file.name, subfolder: subfolder ?? '', type: 'input' }));
   }),
-}));
+);
 vi.mock('./defsLoader', () => ({ refreshDefs: vi.fn(async () => {}) }));
 vi.mock('./files', () => ({ loadJson: vi.fn() }));
 

@@ -6,13 +6,11 @@
  * changes only once the upload succeeded, in one undo step, and a failed upload shows the server's
  * answer in the message bar and changes nothing.
  */
-import { uploadImage } from '../api/client';
 import { graphStore } from '../store/graphStore';
-import { withUpdatedNode } from '../store/graphEditsNodes';
 import { runStore } from '../store/runStore';
-import { refreshDefs } from './defsLoader';
 import { loadJson } from './files';
-import { dropTargetId, imageWidgetOf, NEW_IMAGE_NODE, planPaste } from './imagePaste';
+import { dropTargetId, planPaste } from './imagePaste';
+import { uploadToImageNode } from './imageUpload';
 import { pointerOverCanvas } from './pointer';
 import { typingInField } from './textFields';
 import { viewport } from './viewport';
@@ -33,46 +31,14 @@ function pastePosition(): Point | undefined {
   return api.toFlow({ x: box.left + box.width / 2, y: box.top + box.height / 2 });
 }
 
-async function upload(file: File, subfolder?: string): Promise<string | null> {
-  try {
-    const name = await uploadImage(file, subfolder);
-    await refreshDefs(); // the new file joins the image lists
-    return name;
-  } catch (e) {
-    runStore.notify(`Upload failed: ${(e as Error).message}`, 'error');
-    return null;
-  }
-}
-
-/** Sets the uploaded image on node `nodeId` (one undo step, never merged with an earlier edit). */
-function setImage(nodeId: string, name: string): boolean {
-  const node = graphStore.node(nodeId);
-  const widget = node && imageWidgetOf(node, graphStore.get().defs);
-  if (!widget) return false;
-  graphStore.commit({
-    nodes: withUpdatedNode(graphStore.get().nodes, nodeId, (n) => ({ ...n, widgets: { ...n.widgets, [widget]: name } })),
-  });
-  return true;
-}
-
 /**
  * Uploads `file` (into input/`subfolder` when given) and puts it on node `targetId`, or on a new
  * LoadImage node at `at` when `targetId` is null.
  */
 export async function putImage(file: File, targetId: string | null, at?: Point, subfolder?: string): Promise<boolean> {
-  const name = await upload(file, subfolder);
-  if (name === null) return false;
-  if (targetId !== null) {
-    if (setImage(targetId, name)) return true;
-    runStore.notify(`Uploaded input/${name}, but the node it was pasted on is gone`, 'error');
-    return false;
-  }
-  const widget = graphStore.get().defs[NEW_IMAGE_NODE]?.inputs.find((i) => i.upload)?.name ?? 'image';
-  if (graphStore.addNode(NEW_IMAGE_NODE, at ?? { x: 0, y: 0 }, undefined, { [widget]: name }) === null) {
-    runStore.notify(`Uploaded input/${name}, but this server has no ${NEW_IMAGE_NODE} node to show it`, 'error');
-    return false;
-  }
-  return true;
+  const result = await uploadToImageNode(file, { nodeId: targetId, at }, { subfolder });
+  if (!result.ok) runStore.notify(`Upload failed: ${result.message}`, 'error');
+  return result.ok;
 }
 
 /** Drops `file` on node `nodeId` (null: not on a node); true when it went into that node's image widget. */

@@ -1,11 +1,12 @@
 /**
  * The user's keyboard shortcut changes as the editor holds them: read from GET /settings at
- * start, replaced as a whole on each change and stored at once with one POST /settings (both
+ * start (the read shared with settingsStore, storedSettings.ts), replaced as a whole on each change and stored at once with one POST /settings (both
  * ComfyUI setting ids). The key handler reads this store on every key press, so a change is in
  * force immediately.
  */
 import { runStore } from '../store/runStore';
 import { Store } from '../store/store';
+import { readStoredSettings } from './storedSettings';
 import { keybindingsFromServer, keybindingsToServer, NO_USER_KEYBINDINGS, type UserKeybindings } from './keybindings';
 
 export const keybindingStore = new Store<UserKeybindings>({ ...NO_USER_KEYBINDINGS });
@@ -17,10 +18,14 @@ let saving: Promise<unknown> = Promise.resolve(); // saves go out one after anot
  * made while the read was on its way wins over what it brings. */
 export async function loadKeybindings(): Promise<void> {
   const before = changes;
+  const read = await readStoredSettings();
+  if (!read.ok) {
+    if (read.reason === 'unreadable')
+      console.warn('Keyboard shortcuts: the stored bindings could not be read; the defaults apply', read.error);
+    return;
+  }
   try {
-    const res = await fetch('/settings');
-    if (!res.ok) return;
-    const stored = keybindingsFromServer(await res.json());
+    const stored = keybindingsFromServer(read.values);
     if (changes === before) keybindingStore.set(stored);
   } catch (e) {
     console.warn('Keyboard shortcuts: the stored bindings could not be read; the defaults apply', e);

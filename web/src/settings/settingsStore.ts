@@ -1,8 +1,10 @@
 /**
- * The settings as the editor holds them: loaded once from GET /settings before the canvas is
+ * The settings as the editor holds them: loaded once from GET /settings (the read shared with the
+ * keyboard shortcuts, storedSettings.ts) before the canvas is
  * drawn, saved one at a time with POST /settings/{id}, applied at once (the theme on <html>).
  */
 import { Store } from '../store/store';
+import { readStoredSettings } from './storedSettings';
 import { DEFAULT_SETTINGS, type EditorSettings, readSetting, SETTING_IDS, type SettingKey, settingsFromServer } from './settingsSchema';
 
 export const settingsStore = new Store<EditorSettings>({ ...DEFAULT_SETTINGS });
@@ -18,11 +20,13 @@ settingsStore.subscribe(() => applyToDocument(settingsStore.get()));
 
 /** Reads the stored settings; a server without them (or unreachable) leaves the defaults. */
 export async function loadSettings(): Promise<EditorSettings> {
-  try {
-    const res = await fetch('/settings');
-    if (res.ok) settingsStore.set(settingsFromServer(await res.json()));
-  } catch {
-    /* defaults stay */
+  const read = await readStoredSettings();
+  if (read.ok) {
+    try {
+      settingsStore.set(settingsFromServer(read.values));
+    } catch {
+      /* defaults stay */
+    }
   }
   applyToDocument(settingsStore.get());
   return settingsStore.get();
