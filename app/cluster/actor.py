@@ -10,7 +10,9 @@ as long as the actor, which is what routing by model affinity relies on.
 them, then one ("result", status, outputs); with `ship_files` the bytes of the files its ui outputs
 name come too, for a coordinator that does not share the worker's output folder (outputs.py), and, before
 the result, every other file the prompt wrote into the output folder, in chunks (folder_sync.py): the folder
-is scanned once per prompt, after it, and compared with the scan that ended the previous prompt. Ray
+is scanned once per prompt, after it, and compared with the scan that ended the previous prompt.
+`needed_models` (the file names of the queued prompts routing expects here next) goes to the engine's model
+manager before the prompt runs, resolved against this worker's own folders, so it evicts those models last. Ray
 streams each item to the coordinator as it is yielded (`num_returns="streaming"`), so progress and
 previews arrive while the prompt runs. The run's thread, not the stream, frees the worker: a stream
 abandoned by a coordinator that died leaves it free once its prompt stops (`settle`).
@@ -19,6 +21,7 @@ abandoned by a coordinator that died leaves it free once its prompt stops (`sett
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import queue
 import threading
@@ -30,6 +33,7 @@ from app.cluster.outputs import read_files
 from graph.events import EXECUTED
 
 _DONE = object()
+log = logging.getLogger("latentgraph.cluster")
 
 
 def parse_engine_args(argv: list[str]) -> argparse.Namespace:
@@ -73,7 +77,8 @@ class PromptWorker:
         runtime = self.engine.runtime
         device = runtime.models.choice.describe() if runtime.models_loaded else "not decided yet"
         resident = runtime.models.manager.resident() if runtime.models_loaded else []
-        return {"worker_id": self.worker_id, "pid": os.getpid(), "device": device, "resident": resident}
+        return {"worker_id": self.worker_id, "pid": os.getpid(), "device": device, "resident": resident,
+                "needed_soon": list(runtime.needed_soon)}
 
     def interrupt(self) -> None:
         self.token.set()
@@ -101,8 +106,19 @@ class PromptWorker:
         self._busy.release()
         return True
 
+    def tell_needed_soon(self, names: list[str]) -> None:
+        """Tell the model manager which model files (names as prompts give them) the next prompts here load; the
+        names this worker's folders do not hold are left out. Never raises: it is only a hint."""
+        from server.needed_models import resolve_model_files
+
+        try:
+            runtime = self.engine.runtime
+            runtime.models_needed_soon(resolve_model_files(runtime.folders, names))
+        except Exception:
+            log.exception("worker %s could not resolve the models the queued prompts need", self.worker_id)
+
     def execute(self, prompt: dict, prompt_id: str, outputs: list[str], extra_data: dict | None = None,
-                ship_files: bool = False) -> Iterator[tuple]:
+                ship_files: bool = False, needed_models: list[str] | None = None) -> Iterator[tuple]:
         """Run one prompt, yielding its events, then the result. With `ship_files`, each file a ui output
         names is sent first as ("file", (type, subfolder, filename), bytes): before the `executed` event
         that names it, and any the result names beyond those before the result (outputs.py); then each
@@ -112,6 +128,8 @@ class PromptWorker:
         if not self._busy.acquire(timeout=30):
             raise RuntimeError(f"worker {self.worker_id} is already running a prompt")
         self.token.clear()
+        if needed_models is not None:
+            self.tell_needed_soon(needed_models)
         output_dir = self.engine.folders.directory("output")
         self._runs += 1
         run_number, seen, self._seen = self._runs, self._seen, None

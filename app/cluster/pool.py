@@ -3,7 +3,9 @@
 `RayRunnerPool` is a `PromptRunnerPool` (server/ports.py): the server's worker runs one loop per
 runner, and each loop, when its worker is free, asks `take` which queued prompt to run; `take` routes
 with `routing.choose_prompt` (model affinity, then the client's cached prefix, then first in, first
-out) and marks the worker busy under the store's lock. A worker whose process died is replaced by a
+out) and marks the worker busy under the store's lock; it also gives the runner the model files of the queued
+prompts that worker will probably run next (`routing.likely_next`), which go with the prompt to the worker's
+model manager (queue-aware eviction). A worker whose process died is replaced by a
 fresh actor (`replace`). `describe` is what /system_stats lists.
 
 Each worker has a slot (0..N-1) and its actor a name in the pool's Ray namespace, `<prefix><slot>-<generation>`
@@ -25,8 +27,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.cluster.actor import engine_signature, remote_worker_class
-from app.cluster.routing import Candidate, WorkerState, choose_prompt, choose_worker
+from app.cluster.routing import Candidate, WorkerState, choose_prompt, choose_worker, likely_next
 from app.cluster.runner import RayPromptRunner
+from server.needed_models import MAX_PROMPTS, model_file_names
 
 log = logging.getLogger("latentgraph.cluster")
 _SLOT_NAME = re.compile(r"(\d+)-(\d+)")  # what follows the prefix in an actor's name: <slot>-<generation>
@@ -44,6 +47,15 @@ class ActorSpec:
     detached: bool = False           # outlive the coordinator (joined clusters), so a restart reattaches
     deliver_to: Mapping[str, str] | None = None  # the coordinator's output/temp folders; None: shared with workers
     settle_seconds: float = 30.0     # how long a reattached worker may take to stop its orphaned prompt
+
+
+def _model_names(candidates: Sequence[Candidate]) -> list[str]:
+    """The model file names the candidates' prompts name (server/needed_models.py's test), each once, in order."""
+    names: list[str] = []
+    for candidate in candidates:
+        prompt = dict(candidate.prompt) if isinstance(candidate.prompt, Mapping) else {}
+        names += [name for name in model_file_names(prompt) if name not in names]
+    return names
 
 
 class RayRunnerPool:
@@ -208,6 +220,8 @@ class RayRunnerPool:
                 return None
             state.started(chosen.prompt, chosen.client_id)
             self._running[runner.worker_id] = chosen.prompt_id
+            runner.needed_soon = _model_names(likely_next(
+                state, [c for c in candidates if c is not chosen], list(self._states.values()), MAX_PROMPTS))
             return by_id[chosen.prompt_id]
 
     def finished(self, runner: RayPromptRunner) -> None:

@@ -6,6 +6,10 @@ free workers) the one that last ran a prompt of the same client with the same up
 node-output cache holds that prefix) wins, then the one holding the most of the files, then the
 least loaded, then the lowest id. Pure Python, no Ray: the coordinator keeps one `WorkerState` per
 worker and updates it as prompts start and finish.
+
+The same rules say which queued prompts a worker will probably run next (`likely_next`): the coordinator
+sends their model files with each prompt, so the worker's model manager evicts those last (queue-aware
+eviction, as the in-process server does through server/needed_models.py).
 """
 
 from __future__ import annotations
@@ -115,3 +119,19 @@ def choose_prompt(worker: WorkerState, queued: Iterable[Candidate], others: Iter
         if not any(needed and needed <= w.resident for w in holders):
             return candidate
     return window[0]
+
+
+def likely_next(worker: WorkerState, queued: Iterable[Candidate], others: Iterable[WorkerState] = (),
+                lookahead: int = 8) -> list[Candidate]:
+    """The queued prompts, within the `lookahead` oldest, that `worker` will probably run after its current one:
+    those whose model files it holds, and those whose files no other live worker holds (`choose_prompt` gives
+    a prompt to a worker holding its files); a prompt held by another worker goes there. Queue order."""
+    holders = [w for w in others if w.alive and w is not worker]
+    likely = []
+    for index, candidate in enumerate(queued):
+        if index >= lookahead:
+            break
+        needed = models_of(candidate.prompt)
+        if (needed and needed <= worker.resident) or not any(needed and needed <= w.resident for w in holders):
+            likely.append(candidate)
+    return likely

@@ -8,6 +8,8 @@ the coordinator re-queues the prompt for another worker. With `deliver_to` the f
 ui outputs name are written into the coordinator's folders as they arrive, before the `executed`
 event that names them goes on (outputs.py), so `/view` serves them when a client asks; the other files
 the prompt wrote into the worker's output folder arrive in chunks before the result (folder_sync.py).
+`needed_soon` (set by the pool when it routes a prompt here) names the model files of the queued prompts
+this worker will probably run next; they go with the prompt, for the worker's model manager to evict last.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ class RayPromptRunner:
         self.actor = actor
         self.worker_id = worker_id
         self.deliver_to = dict(deliver_to) if deliver_to is not None else None
+        self.needed_soon: list[str] = []  # model file names of the prompts expected here next (pool.take)
 
     def execute(self, prompt: dict, *, prompt_id: str, outputs: list[str], extra_data: dict | None = None,
                 sink: EventSink = null_sink, interrupt: InterruptToken | None = None) -> RemoteOutcome:
@@ -72,7 +75,7 @@ class RayPromptRunner:
         incoming = incoming_for(self.deliver_to)
         try:
             stream = self.actor.execute.options(num_returns="streaming").remote(
-                prompt, prompt_id, list(outputs), extra_data or {}, delivery is not None)
+                prompt, prompt_id, list(outputs), extra_data or {}, delivery is not None, list(self.needed_soon))
             for ref in stream:
                 outcome = forward(ray.get(ref), sink, delivery, incoming)
                 if outcome is not None:

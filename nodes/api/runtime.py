@@ -129,6 +129,11 @@ class NodeRuntime:
         if models is not None:
             models.models_needed_soon(self._needed_soon)
 
+    @property
+    def needed_soon(self) -> tuple[str, ...]:
+        """The model files last told by `models_needed_soon` (what a Ray worker reports in its description)."""
+        return self._needed_soon
+
     def unload_models(self) -> bool:
         """Send every loaded model back to its offload device and forget the file cache (the /free route).
 

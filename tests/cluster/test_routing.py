@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import random
 
-from app.cluster.routing import Candidate, WorkerState, choose_prompt, choose_worker, models_of, prefix_signature
+from app.cluster.routing import (
+    Candidate,
+    WorkerState,
+    choose_prompt,
+    choose_worker,
+    likely_next,
+    models_of,
+    prefix_signature,
+)
 
 
 def _prompt(ckpt: str, text: str = "a cat", seed: int = 0, lora: str | None = None) -> dict:
@@ -83,3 +91,17 @@ def test_alternating_checkpoints_land_on_their_workers():
         done = running.pop(rng.randrange(len(running)))
         done[0].finished()
     assert total > 350 and hits / total >= 0.95
+
+
+def test_the_prompts_likely_next_on_a_worker_are_its_own_and_the_unclaimed_ones():
+    """What the coordinator tells a worker's model manager to keep: the queued prompts routing would give it."""
+    w0, w1 = WorkerState("w0", resident={"ckpt_name:a"}), WorkerState("w1", resident={"ckpt_name:b"}, busy=True)
+    queue = [Candidate("p1", _prompt("b")), Candidate("p2", _prompt("a")), Candidate("p3", _prompt("c")),
+             Candidate("p4", _prompt("a", lora="x"))]
+    ids = [c.prompt_id for c in likely_next(w0, queue, [w0, w1])]
+    assert ids == ["p2", "p3", "p4"]  # p1's checkpoint is on w1 (busy: it takes p1 when free); c is nobody's
+    assert [c.prompt_id for c in likely_next(w1, queue, [w0, w1])] == ["p1", "p3", "p4"]
+    assert [c.prompt_id for c in likely_next(w0, queue, [w0, w1], lookahead=2)] == ["p2"]
+    dead = WorkerState("w1", resident={"ckpt_name:b"}, alive=False)
+    assert [c.prompt_id for c in likely_next(w0, queue, [w0, dead])] == ["p1", "p2", "p3", "p4"]  # no live holder
+    assert likely_next(w0, [], [w0, w1]) == []

@@ -3,7 +3,8 @@ session's local cluster. Stand-in prompts (CountTo, PreviewAny) keep model loadi
 start once: two prompts run at once with each client getting only its own events, in order; /interrupt and the
 jobs cancel route reach the right worker; a worker killed mid-prompt has its prompt re-queued once and
 finished by another, a second death fails it by restart, the dead are replaced and the next prompt runs;
-/system_stats lists the workers. The workers write into their own output folder (as on another machine): the
+/system_stats lists the workers; a worker is told the model files of the queued prompts it will probably run
+next. The workers write into their own output folder (as on another machine): the
 files a prompt saves reach the coordinator's folder and /view, under another name when one is taken."""
 
 from __future__ import annotations
@@ -150,6 +151,24 @@ def test_serve_ray_through_the_api(tmp_path, ray_cluster):
         _, stats = server.json("GET", "/system_stats")
         assert {w["worker_id"] for w in stats["workers"]} == {"sw0-0", "sw1-0"}
         assert all(w["alive"] and w["busy_prompt"] is None and w["pid"] for w in stats["workers"])
+
+        # Queue-aware eviction reaches the workers: a worker taking a prompt is told the model files of the queued
+        # prompts it will probably run next, resolved in its own folders (here nobody holds next.safetensors).
+        checkpoint = Path(engine.folders.model_paths("checkpoints")[0]) / "next.safetensors"
+        checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        checkpoint.write_bytes(b"never loaded: the prompt naming it is deleted before it runs")
+        loads = {"9": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "next.safetensors"}},
+                 "10": {"class_type": "PreviewAny", "inputs": {"source": ["9", 0]}}}
+        busy = [server.queue_prompt(_count(400, 0.05), client_id=c)["prompt_id"] for c in ("client-a", "client-b")]
+        _wait(lambda: _running_ids(server) == set(busy), what="both busy")
+        then = server.queue_prompt(_count(400, 0.05), client_id="client-a")["prompt_id"]
+        later = server.queue_prompt(loads, client_id="client-a")["prompt_id"]
+        server.json("POST", "/interrupt", {"prompt_id": busy[0]})
+        assert _worker_of(server, then)["needed_soon"] == [str(checkpoint.resolve())]
+        assert server.json("POST", "/queue", {"delete": [later]})[0] == 200
+        for prompt_id in (then, busy[1]):
+            server.json("POST", "/interrupt", {"prompt_id": prompt_id})
+            server.wait_done(prompt_id)
 
         # A saved file reaches the coordinator's output folder and /view; the coordinator already holds another
         # far_00001_.png, so the worker's is stored under its content hash, and the history names that.
