@@ -4,6 +4,12 @@ ResBlock (`in_layers`, `emb_layers`, `out_layers`, `skip_connection`), Downsampl
 Upsample (`conv`), SpatialTransformer (`norm`, `proj_in`, `transformer_blocks`, `proj_out`)
 with BasicTransformerBlock (`attn1`, `attn2`, `ff.net`, `norm1..3`). Attention goes through
 `torch.nn.functional.scaled_dot_product_attention`.
+
+Mixed precision: the blocks take activations of a wider dtype than their weights (the bf16 CPU UNet
+carries its activations in fp32, see `UNetModel.activation_dtype`). Convolutions and linears cast
+their input to their weight's dtype (the matrix products stay bf16), norms compute in the input's
+dtype, and the residual sums stay in the activations' dtype; with activations in the weights' dtype
+(fp32, fp16, plain bf16) every cast is a no-op and the numbers are unchanged.
 """
 
 from __future__ import annotations
@@ -33,6 +39,42 @@ def normalization(channels: int) -> nn.GroupNorm:
     return GroupNorm32(32, channels)
 
 
+class InputDtypeGroupNorm(nn.GroupNorm):
+    """GroupNorm computed in its input's dtype (weights cast to it): fp32 activations over bf16 weights."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.group_norm(x, self.num_groups, _cast(self.weight, x.dtype), _cast(self.bias, x.dtype), self.eps)
+
+
+class InputDtypeLayerNorm(nn.LayerNorm):
+    """LayerNorm computed in its input's dtype (weights cast to it): fp32 activations over bf16 weights."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.layer_norm(x, self.normalized_shape, _cast(self.weight, x.dtype), _cast(self.bias, x.dtype), self.eps)
+
+
+class CastingLinear(nn.Linear):
+    """nn.Linear taking input of any float dtype: cast to its weight's dtype (the product runs in it)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(_cast(x, self.weight.dtype))
+
+
+class WideInputConv2d(PackedConv2d):
+    """A small convolution computed in its input's dtype when that is wider than its weights (weights cast per
+    call): the UNet's conv_in and out-head conv (4 latent channels, ~0.01% of the FLOPs each), whose rounding
+    would show in every eps."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dtype == torch.float32 and self.weight.dtype != x.dtype:
+            return self._conv_forward(x, self.weight.to(x.dtype), _cast(self.bias, x.dtype))
+        return super().forward(x)
+
+
+def _cast(tensor: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | None:
+    return tensor if tensor is None or tensor.dtype == dtype else tensor.to(dtype)
+
+
 def timestep_embedding(timesteps: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
     """Sinusoidal embedding [cos | sin] of (possibly fractional) timesteps, shape [N, dim]."""
     half = dim // 2
@@ -57,9 +99,8 @@ class ResBlock(nn.Module):
         self.skip_connection = nn.Identity() if out_channels == channels else PackedConv2d(channels, out_channels, 1)
 
     def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
-        h = self.in_layers(x)
-        h = h + self.emb_layers(emb).to(h.dtype)[:, :, None, None]
-        return self.skip_connection(x) + self.out_layers(h)
+        h = self.in_layers(x).to(x.dtype) + self.emb_layers(emb).to(x.dtype)[:, :, None, None]
+        return self.skip_connection(x).to(x.dtype) + self.out_layers(h)  # the sum in the activations' dtype
 
 
 class Downsample(nn.Module):
@@ -81,6 +122,7 @@ class Upsample(nn.Module):
         self.conv = PackedConv2d(channels, channels, 3, padding=1)
 
     def forward(self, x: torch.Tensor, output_shape: tuple[int, int] | None = None) -> torch.Tensor:
+        x = _cast(x, self.conv.weight.dtype)  # before the (exact) nearest upsampling: a quarter of the bytes
         if output_shape is not None:
             x = F.interpolate(x, size=output_shape, mode="nearest")
         else:
@@ -96,10 +138,10 @@ class CrossAttention(nn.Module):
         inner_dim = heads * dim_head
         context_dim = context_dim or query_dim
         self.heads = heads
-        self.to_q = nn.Linear(query_dim, inner_dim, bias=False)
-        self.to_k = nn.Linear(context_dim, inner_dim, bias=False)
-        self.to_v = nn.Linear(context_dim, inner_dim, bias=False)
-        self.to_out = nn.Sequential(nn.Linear(inner_dim, query_dim), nn.Dropout(0.0))
+        self.to_q = CastingLinear(query_dim, inner_dim, bias=False)
+        self.to_k = CastingLinear(context_dim, inner_dim, bias=False)
+        self.to_v = CastingLinear(context_dim, inner_dim, bias=False)
+        self.to_out = nn.Sequential(CastingLinear(inner_dim, query_dim), nn.Dropout(0.0))
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None,
                 value: torch.Tensor | None = None) -> torch.Tensor:
@@ -132,7 +174,7 @@ class FeedForward(nn.Module):
     def __init__(self, dim: int, mult: int = 4):
         super().__init__()
         inner = dim * mult
-        self.net = nn.Sequential(GEGLU(dim, inner), nn.Dropout(0.0), nn.Linear(inner, dim))
+        self.net = nn.Sequential(GEGLU(dim, inner), nn.Dropout(0.0), CastingLinear(inner, dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -146,9 +188,9 @@ class BasicTransformerBlock(nn.Module):
         self.attn1 = CrossAttention(dim, heads, dim_head)
         self.ff = FeedForward(dim)
         self.attn2 = CrossAttention(dim, heads, dim_head, context_dim=context_dim)
-        self.norm1 = nn.LayerNorm(dim)
-        self.norm2 = nn.LayerNorm(dim)
-        self.norm3 = nn.LayerNorm(dim)
+        self.norm1 = InputDtypeLayerNorm(dim)
+        self.norm2 = InputDtypeLayerNorm(dim)
+        self.norm3 = InputDtypeLayerNorm(dim)
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None,
                 hooks: TransformerHooks | None = None, info: dict | None = None) -> torch.Tensor:
@@ -198,12 +240,12 @@ class SpatialTransformer(nn.Module):
         super().__init__()
         inner = heads * dim_head
         self.use_linear = use_linear
-        self.norm = nn.GroupNorm(32, channels, eps=1e-6)
-        self.proj_in = nn.Linear(channels, inner) if use_linear else PackedConv2d(channels, inner, 1)
+        self.norm = InputDtypeGroupNorm(32, channels, eps=1e-6)
+        self.proj_in = CastingLinear(channels, inner) if use_linear else PackedConv2d(channels, inner, 1)
         self.transformer_blocks = nn.ModuleList(
             BasicTransformerBlock(inner, heads, dim_head, context_dim) for _ in range(depth)
         )
-        self.proj_out = nn.Linear(inner, channels) if use_linear else PackedConv2d(inner, channels, 1)
+        self.proj_out = CastingLinear(inner, channels) if use_linear else PackedConv2d(inner, channels, 1)
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None,
                 hooks: TransformerHooks | None = None) -> torch.Tensor:
@@ -216,6 +258,7 @@ class SpatialTransformer(nn.Module):
         x = x.flatten(2).transpose(1, 2)
         if self.use_linear:
             x = self.proj_in(x)
+        x = x.to(residual.dtype)  # the blocks' residual stream in the activations' dtype
         for index, block in enumerate(self.transformer_blocks):
             info = {"transformer_index": index, "block_index": index, "original_shape": original_shape}
             x = block(x, context, hooks, info)
@@ -232,6 +275,8 @@ class TimestepEmbedSequential(nn.Sequential):
 
     def forward(self, x: torch.Tensor, emb: torch.Tensor, context: torch.Tensor | None = None,
                 output_shape: tuple[int, int] | None = None, hooks: TransformerHooks | None = None) -> torch.Tensor:
+        """The layers applied in turn; the result in `x`'s dtype (the activations' dtype, see the module docstring)."""
+        dtype = x.dtype
         for layer in self:
             if isinstance(layer, ResBlock):
                 x = layer(x, emb)
@@ -241,4 +286,4 @@ class TimestepEmbedSequential(nn.Sequential):
                 x = layer(x, output_shape)
             else:
                 x = layer(x)
-        return x
+        return _cast(x, dtype)

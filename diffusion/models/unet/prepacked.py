@@ -10,7 +10,7 @@ no time: all are packed), the whole fp32 UNet ~2x; the wide GEGLU projections (o
 only. Linears that are not wide gained nothing or lost, so only `GEGLU.proj` uses `PackedLinear`.
 
 `PackedConv2d` / `PackedLinear` are `nn.Conv2d` / `nn.Linear` (same parameters, same state-dict
-keys). A model's layers run packed only once `enable_weight_packing(model)` turned them on, which
+keys) that cast an input of another float dtype to their weight's (the bf16 UNet's fp32 activations, blocks.py). A model's layers run packed only once `enable_weight_packing(model)` turned them on, which
 the loaders do when a UNet is loaded (nodes/api/model_services.py: not under --lowvram/--novram, not
 with `--no-weight-packing`); a layer built any other way is a plain layer. Decided at load, never
 mid-run, so every call of a model takes the same path: packed fp32 results differ from plain ones by
@@ -145,6 +145,7 @@ class PackedConv2d(_PackedWeight, nn.Conv2d):
     """`nn.Conv2d` running on a once-reordered oneDNN weight for CPU inference (see the module docstring)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = _to_weight_dtype(x, self.weight)
         if not (x.dim() == 4 and (x.is_contiguous() or _is_channels_last(x)) and self.padding_mode == "zeros"
                 and not isinstance(self.padding, str) and _plain_cpu_inference(x, self, _CONV_DTYPES)):
             return super().forward(x)
@@ -161,12 +162,18 @@ class PackedLinear(_PackedWeight, nn.Linear):
     """`nn.Linear` running on a once-reordered oneDNN weight for bf16 CPU inference (see the module docstring)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = _to_weight_dtype(x, self.weight)
         if not (x.dim() >= 2 and x.is_contiguous() and _plain_cpu_inference(x, self, _LINEAR_DTYPES)):
             return super().forward(x)
         rows = x.numel() // x.shape[-1]
         packed = self._cached_pack(self.weight, (rows,),
                                    lambda w: torch.ops.mkldnn._reorder_linear_weight(w.contiguous(), rows))
         return torch.ops.mkldnn._linear_pointwise(x, packed, self.bias, "none", [], "")
+
+
+def _to_weight_dtype(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """The input in the weight's dtype: the UNet's blocks take wider activations than their weights (blocks.py)."""
+    return x if x.dtype == weight.dtype or not x.is_floating_point() else x.to(weight.dtype)
 
 
 def _is_channels_last(x: torch.Tensor) -> bool:

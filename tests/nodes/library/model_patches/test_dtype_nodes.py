@@ -5,27 +5,44 @@ from __future__ import annotations
 import pytest
 import torch
 
+from diffusion.models.unet.blocks import ResBlock
+from diffusion.models.unet.unet import UNetModel
 from nodes.library.model_patches.dtype_patches import ModelComputeDtype, TorchCompileModel
 from tests.nodes.library.model_patches.patch_fixtures import positive_only, table_sigma, tiny_unet_handle
 from tests.nodes.sd_fakes import values
 
 
-def _output_and_dtypes(handle):
+def _output_and_dtypes(handle, conv_dtypes=None):
+    """The output, and the dtypes of the activations between input blocks; `conv_dtypes` (a list) gets the
+    output dtype of each ResBlock convolution that ran."""
     seen = []
     spy = handle.clone()
     spy.options["input_block_patch"] = [lambda h, info: seen.append(h.dtype) or h]
+    hooks = []
+    if conv_dtypes is not None:
+        for module in handle.model.modules():
+            if isinstance(module, ResBlock):
+                hooks.append(module.in_layers[2].register_forward_hook(lambda m, i, o: conv_dtypes.append(o.dtype)))
     x = torch.randn(1, 4, 8, 8, generator=torch.Generator().manual_seed(1))
     context = torch.randn(1, 3, handle.model.config.context_dim, generator=torch.Generator().manual_seed(9))
-    with torch.no_grad():
-        return positive_only(spy, x, table_sigma(500), context), set(seen)
+    try:
+        with torch.no_grad():
+            return positive_only(spy, x, table_sigma(500), context), set(seen)
+    finally:
+        for hook in hooks:
+            hook.remove()
 
 
 def test_the_unet_computes_in_the_chosen_dtype(make_ctx):
     handle = tiny_unet_handle()
     plain, plain_dtypes = _output_and_dtypes(handle)
     (bf16,) = values(ModelComputeDtype, make_ctx(), model=handle, dtype="bf16")
-    out, dtypes = _output_and_dtypes(bf16)
-    assert plain_dtypes == {torch.float32} and dtypes == {torch.bfloat16}
+    conv_dtypes: list = []
+    out, dtypes = _output_and_dtypes(bf16, conv_dtypes)
+    # the convolutions compute in bf16; between blocks the activations are carried as the UNet carries them
+    # for bf16 weights (fp32 on a CPU: UNetModel.activation_dtype)
+    assert plain_dtypes == {torch.float32} and set(conv_dtypes) == {torch.bfloat16}
+    assert dtypes == {UNetModel.activation_dtype(torch.empty(0, dtype=torch.bfloat16))}
     assert out.dtype == torch.float32  # the sampler's dtype
     torch.testing.assert_close(out, plain, rtol=0.1, atol=0.1)
     assert not torch.equal(out, plain)
