@@ -6,25 +6,11 @@ vi.mock('./files', () => ({ loadJson: vi.fn() }));
 
 const { graphStore } = await import('../store/graphStore');
 const { runStore } = await import('../store/runStore');
-const { defs: fixtureDefs } = await import('../workflow/testUtil');
-const { parseNodeInfo } = await import('../workflow/nodeDefs');
+const { defsWithLoadImage } = await import('../workflow/testUtil');
 const { uploadImageFile, uploadToImageNode } = await import('./imageUpload');
 const { putImage } = await import('./imagePasteActions');
 
-const loadImage = {
-  input: { required: { image: [['a.png'], { image_upload: true }] } },
-  input_order: { required: ['image'] },
-  output: ['IMAGE', 'MASK'],
-  output_is_list: [false, false],
-  output_name: ['IMAGE', 'MASK'],
-  name: 'LoadImage',
-  display_name: 'Load Image',
-  description: '',
-  python_module: 'nodes',
-  category: 'image',
-  output_node: false,
-};
-const defs = { ...fixtureDefs, LoadImage: parseNodeInfo('LoadImage', loadImage as never) };
+const defs = defsWithLoadImage;
 
 const png = () => new File([new Uint8Array([137, 80, 78, 71])], 'cat.png', { type: 'image/png' });
 
