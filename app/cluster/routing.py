@@ -68,13 +68,18 @@ class WorkerState:
         self.completed += 1
 
 
+def _holds(worker: WorkerState, needed: frozenset[str]) -> bool:
+    """True when `worker` has loaded every model file of a prompt that names some."""
+    return bool(needed) and needed <= worker.resident
+
+
 def choose_worker(prompt: Mapping, client_id: str | None, workers: Iterable[WorkerState]) -> WorkerState | None:
     """The free worker that should run `prompt`, or None when every worker is busy or dead."""
     free = [w for w in workers if w.alive and not w.busy]
     if not free:
         return None
     needed = models_of(prompt)
-    holding = [w for w in free if needed and needed <= w.resident]
+    holding = [w for w in free if _holds(w, needed)]
     pool = holding or free
     prefix = prefix_signature(prompt)
 
@@ -111,12 +116,11 @@ def choose_prompt(worker: WorkerState, queued: Iterable[Candidate], others: Iter
         return None
     holders = [w for w in others if w.alive and w is not worker]
     for candidate in window:
-        needed = models_of(candidate.prompt)
-        if needed and needed <= worker.resident:
+        if _holds(worker, models_of(candidate.prompt)):
             return candidate
     for candidate in window:
         needed = models_of(candidate.prompt)
-        if not any(needed and needed <= w.resident for w in holders):
+        if not any(_holds(w, needed) for w in holders):
             return candidate
     return window[0]
 
@@ -132,6 +136,6 @@ def likely_next(worker: WorkerState, queued: Iterable[Candidate], others: Iterab
         if index >= lookahead:
             break
         needed = models_of(candidate.prompt)
-        if (needed and needed <= worker.resident) or not any(needed and needed <= w.resident for w in holders):
+        if _holds(worker, needed) or not any(_holds(w, needed) for w in holders):
             likely.append(candidate)
     return likely
