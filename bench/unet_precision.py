@@ -2,7 +2,8 @@
 
     python bench/unet_precision.py [--cache-dir DIR] [--timesteps 500,900] [--size 32] [--no-sensitivity]
 
-Loads the cached full-size random-weight SD1.5 checkpoint of bench/sampling.py (fp16 on disk) twice:
+Loads the cached full-size random-weight SD1.5 checkpoint of bench/sampling.py (fp16 on disk; written by
+`make-checkpoint` on first use, as there) twice:
 in fp32, and the way the default CPU path does (bf16 weights, channels-last, packed oneDNN weights;
 nodes/api/model_services.py `prepare_unet`). One forward each on a fixed seeded latent [1,4,S,S], a fixed
 random text context [1,77,768] and each timestep; prints the PSNR of the bf16 eps prediction against the
@@ -31,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-CHECKPOINT_NAME = "sd15-full-fp16-seed0.safetensors"  # bench/sampling.py's cached checkpoint
+from bench.sampling import ensure_checkpoint  # noqa: E402 - the same cached checkpoint
 
 
 def psnr_db(test, reference) -> float:
@@ -146,9 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-sensitivity", action="store_true", help="only the default path's PSNR")
     args = parser.parse_args(argv)
-    path = Path(args.cache_dir) / CHECKPOINT_NAME
-    if not path.exists():
-        raise SystemExit(f"{path} is missing: run bench/sampling.py once (it writes the checkpoint)")
+    path = ensure_checkpoint(Path(args.cache_dir))
 
     import torch
 
