@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from .ports import FolderLayout
-from .store import QueueItem, Store
+from .store import Store
 
 log = logging.getLogger("latentgraph.server.worker")
 
@@ -61,6 +61,16 @@ def model_file_names(prompt: dict) -> list[str]:
     return names
 
 
+def model_files_named(prompts: Iterable[object]) -> list[str]:
+    """The model file names the prompts name (`model_file_names`), each once, in prompt order; anything that is
+    not a prompt dict names none."""
+    names: list[str] = []
+    for prompt in prompts:
+        if isinstance(prompt, dict):
+            names += [name for name in model_file_names(prompt) if name not in names]
+    return names
+
+
 def resolve_model_files(folders: FolderLayout, names: Iterable[str]) -> list[str]:
     """The resolved paths of the `names` that are files of some model folder (each folder that holds one)."""
     keys = [key for key in folders.known_keys() if key not in NOT_MODEL_FOLDERS]
@@ -79,14 +89,7 @@ def resolve_model_files(folders: FolderLayout, names: Iterable[str]) -> list[str
 def pending_model_files(store: Store, folders: FolderLayout, limit: int = MAX_PROMPTS) -> list[str]:
     """The model files the next `limit` pending prompts name, soonest prompt first."""
     _, pending = store.queue()
-    names: list[str] = []
-    for item in pending[:limit]:
-        names += [name for name in model_file_names(_prompt_of(item)) if name not in names]
-    return resolve_model_files(folders, names)
-
-
-def _prompt_of(item: QueueItem) -> dict:
-    return item.prompt if isinstance(item.prompt, dict) else {}
+    return resolve_model_files(folders, model_files_named(item.prompt for item in pending[:limit]))
 
 
 def tell_needed_soon(target: object, store: Store) -> None:

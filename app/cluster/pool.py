@@ -29,7 +29,7 @@ from typing import Any
 from app.cluster.actor import engine_signature, remote_worker_class
 from app.cluster.routing import Candidate, WorkerState, choose_prompt, choose_worker, likely_next
 from app.cluster.runner import RayPromptRunner
-from server.needed_models import MAX_PROMPTS, model_file_names
+from server.needed_models import MAX_PROMPTS, model_files_named
 
 log = logging.getLogger("latentgraph.cluster")
 _SLOT_NAME = re.compile(r"(\d+)-(\d+)")  # what follows the prefix in an actor's name: <slot>-<generation>
@@ -47,15 +47,6 @@ class ActorSpec:
     detached: bool = False           # outlive the coordinator (joined clusters), so a restart reattaches
     deliver_to: Mapping[str, str] | None = None  # the coordinator's output/temp folders; None: shared with workers
     settle_seconds: float = 30.0     # how long a reattached worker may take to stop its orphaned prompt
-
-
-def _model_names(candidates: Sequence[Candidate]) -> list[str]:
-    """The model file names the candidates' prompts name (server/needed_models.py's test), each once, in order."""
-    names: list[str] = []
-    for candidate in candidates:
-        prompt = dict(candidate.prompt) if isinstance(candidate.prompt, Mapping) else {}
-        names += [name for name in model_file_names(prompt) if name not in names]
-    return names
 
 
 class RayRunnerPool:
@@ -220,8 +211,9 @@ class RayRunnerPool:
                 return None
             state.started(chosen.prompt, chosen.client_id)
             self._running[runner.worker_id] = chosen.prompt_id
-            runner.needed_soon = _model_names(likely_next(
-                state, [c for c in candidates if c is not chosen], list(self._states.values()), MAX_PROMPTS))
+            likely = likely_next(state, [c for c in candidates if c is not chosen], list(self._states.values()),
+                                 MAX_PROMPTS)
+            runner.needed_soon = model_files_named(c.prompt for c in likely)
             return by_id[chosen.prompt_id]
 
     def finished(self, runner: RayPromptRunner) -> None:

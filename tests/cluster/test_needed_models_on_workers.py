@@ -9,8 +9,7 @@ import logging
 
 from app.cluster import actor as actor_module
 from app.cluster.actor import PromptWorker
-from app.cluster.pool import _model_names
-from app.cluster.routing import Candidate
+from server.needed_models import model_files_named
 
 
 def _count(steps: int) -> dict:
@@ -54,7 +53,6 @@ def test_the_names_sent_are_the_model_files_of_the_likely_prompts_each_once_in_q
             prompt["3"] = {"class_type": "LoraLoader", "inputs": {"lora_name": lora, "strength_model": 1.0}}
         return prompt
 
-    candidates = [Candidate("p1", loader("b.safetensors", "style.safetensors")), Candidate("p2", loader("a.ckpt")),
-                  Candidate("p3", loader("b.safetensors")), Candidate("p4", "not a prompt")]  # type: ignore[arg-type]
-    assert _model_names(candidates) == ["b.safetensors", "style.safetensors", "a.ckpt"]
-    assert _model_names([]) == []
+    prompts = [loader("b.safetensors", "style.safetensors"), loader("a.ckpt"), loader("b.safetensors"), "not a prompt"]
+    assert model_files_named(prompts) == ["b.safetensors", "style.safetensors", "a.ckpt"]
+    assert model_files_named([]) == []
