@@ -1,8 +1,8 @@
 /**
  * The user's keyboard shortcut changes as the editor holds them: read from GET /settings at
- * start (the read shared with settingsStore, storedSettings.ts), replaced as a whole on each change and stored at once with one POST /settings (both
- * ComfyUI setting ids). The key handler reads this store on every key press, so a change is in
- * force immediately.
+ * start (the read shared with settingsStore, storedSettings.ts), replaced as a whole on each
+ * change and stored at once with one POST /settings (both ComfyUI setting ids). The key handler
+ * reads this store on every key press, so a change is in force immediately.
  */
 import { runStore } from '../store/runStore';
 import { Store } from '../store/store';

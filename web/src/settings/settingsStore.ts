@@ -1,7 +1,7 @@
 /**
  * The settings as the editor holds them: loaded once from GET /settings (the read shared with the
- * keyboard shortcuts, storedSettings.ts) before the canvas is
- * drawn, saved one at a time with POST /settings/{id}, applied at once (the theme on <html>).
+ * keyboard shortcuts, storedSettings.ts) before the canvas is drawn, saved one at a time with
+ * POST /settings/{id}, applied at once (the theme on <html>).
  */
 import { Store } from '../store/store';
 import { readStoredSettings } from './storedSettings';
