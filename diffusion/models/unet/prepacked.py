@@ -10,7 +10,8 @@ no time: all are packed), the whole fp32 UNet ~2x; the wide GEGLU projections (o
 only. Linears that are not wide gained nothing or lost, so only `GEGLU.proj` uses `PackedLinear`.
 
 `PackedConv2d` / `PackedLinear` are `nn.Conv2d` / `nn.Linear` (same parameters, same state-dict
-keys) that cast an input of another float dtype to their weight's (the bf16 UNet's fp32 activations, blocks.py). A model's layers run packed only once `enable_weight_packing(model)` turned them on, which
+keys) that cast an input of another float dtype to their weight's (the bf16 UNet's fp32 activations,
+blocks.py). A model's layers run packed only once `enable_weight_packing(model)` turned them on, which
 the loaders do when a UNet is loaded (nodes/api/model_services.py: not under --lowvram/--novram, not
 with `--no-weight-packing`); a layer built any other way is a plain layer. Decided at load, never
 mid-run, so every call of a model takes the same path: packed fp32 results differ from plain ones by
